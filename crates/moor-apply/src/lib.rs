@@ -1,0 +1,1 @@
+//! Validate, dry-run, server-side apply in order, inventory, prune and wait.

@@ -1,0 +1,1 @@
+//! Normalised diff of live vs desired objects, Secret values masked.

@@ -1,0 +1,1 @@
+//! Git source for moor: bare-repo cache, revision resolution, checkout, credentials, URL redaction.

@@ -1,0 +1,1 @@
+//! Health of Kubernetes objects: kstatus rules plus one pure function per kind.

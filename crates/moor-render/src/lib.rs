@@ -1,0 +1,1 @@
+//! Renderers (plain YAML, Kustomize, Helm) behind one trait, with a cache key.

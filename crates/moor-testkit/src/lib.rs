@@ -1,0 +1,1 @@
+//! Test helpers: real git servers (smart HTTP with auth, sshd, file://) and cluster access.

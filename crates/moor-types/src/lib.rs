@@ -1,0 +1,59 @@
+//! Core types shared by every moor crate: object keys, rendered manifests, the sync and health
+//! enums, the annotations and labels moor writes, and the apply order. No I/O lives here.
+
+mod key;
+mod manifest;
+mod order;
+mod status;
+
+pub use key::ObjKey;
+pub use manifest::{Manifest, Origin};
+pub use order::{kind_rank, sync_wave, ApplyOrder};
+pub use status::{Change, HealthStatus, SyncStatus};
+
+/// Field manager used for every server-side apply moor does.
+pub const FIELD_MANAGER: &str = "moor";
+/// Annotation naming the app (and the object's own identity) that owns an object.
+pub const ANNOTATION_TRACKING: &str = "moor.dev/tracking-id";
+/// Label carrying the owning app's name, for label selection (`kubectl get -l moor.dev/app=x`).
+pub const LABEL_APP: &str = "moor.dev/app";
+/// Integer sync wave; waves are applied in ascending order, each healthy before the next.
+pub const ANNOTATION_SYNC_WAVE: &str = "moor.dev/sync-wave";
+/// `"false"` keeps an object when it leaves Git, even with prune on.
+pub const ANNOTATION_PRUNE: &str = "moor.dev/prune";
+/// Namespace where moor keeps inventories of apps synced by the CLI.
+pub const SYSTEM_NAMESPACE: &str = "moor-system";
+
+/// The tracking annotation's value for `key` owned by `app`: `app:group/Kind:namespace/name`.
+/// It names the object itself too, so a copy of a managed object (same annotations, other name)
+/// is not mistaken for a managed one.
+pub fn tracking_id(app: &str, key: &ObjKey) -> String {
+    format!(
+        "{app}:{}/{}:{}/{}",
+        key.group,
+        key.kind,
+        key.namespace.as_deref().unwrap_or(""),
+        key.name
+    )
+}
+
+/// The app named by a tracking annotation value, if it is well formed.
+pub fn tracking_app(value: &str) -> Option<&str> {
+    let (app, rest) = value.split_once(':')?;
+    (!app.is_empty() && rest.contains(':')).then_some(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_id_round_trips_the_app() {
+        let key = ObjKey::new("apps", "Deployment", Some("prod"), "web");
+        let id = tracking_id("shop", &key);
+        assert_eq!(id, "shop:apps/Deployment:prod/web");
+        assert_eq!(tracking_app(&id), Some("shop"));
+        assert_eq!(tracking_app("garbage"), None);
+        assert_eq!(tracking_app(":x:y"), None);
+    }
+}

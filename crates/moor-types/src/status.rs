@@ -1,0 +1,76 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Health of one object or of a whole app, ordered from best to worst for aggregation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum HealthStatus {
+    Healthy,
+    Suspended,
+    Progressing,
+    Missing,
+    Degraded,
+    Unknown,
+}
+
+impl HealthStatus {
+    /// Worst of two health values: an app is as healthy as its least healthy object.
+    pub fn worst(self, other: HealthStatus) -> HealthStatus {
+        self.max(other)
+    }
+}
+
+impl fmt::Display for HealthStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SyncStatus {
+    Synced,
+    OutOfSync,
+    Unknown,
+}
+
+impl fmt::Display for SyncStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// What a sync did (or, on a dry run, would do) to one object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Created,
+    Configured,
+    Unchanged,
+    Pruned,
+    Skipped,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Change::Created => "created",
+            Change::Configured => "configured",
+            Change::Unchanged => "unchanged",
+            Change::Pruned => "pruned",
+            Change::Skipped => "skipped",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_health_wins() {
+        use HealthStatus::*;
+        assert_eq!(Healthy.worst(Progressing), Progressing);
+        assert_eq!(Degraded.worst(Progressing), Degraded);
+        assert_eq!(Healthy.worst(Healthy), Healthy);
+    }
+}
