@@ -10,7 +10,7 @@ K8S_VERSION=v1.34.4
 die() { echo "moor: $*" >&2; exit 1; }
 
 tools_key() {
-  (cd "$MOOR_ROOT/test-env" && cat k8s/go.mod k8s/go.sum k8s/etcd/main.go kustomize/go.mod kustomize/go.sum) \
+  (cd "$MOOR_ROOT/test-env" && cat k8s/go.mod k8s/go.sum k8s/etcd/main.go kwok/go.mod kwok/go.sum kustomize/go.mod kustomize/go.sum) \
     | sha256sum | cut -c1-16
 }
 
@@ -36,7 +36,9 @@ ensure_tools() {
          go build -trimpath -ldflags "-s -w $ver" -o "$tmp/" \
            k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
            k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
-           sigs.k8s.io/kwok/cmd/kwok helm.sh/helm/v3/cmd/helm ./etcd &&
+           helm.sh/helm/v3/cmd/helm ./etcd &&
+         cd "$MOOR_ROOT/test-env/kwok" &&
+         go build -trimpath -ldflags "-s -w" -o "$tmp/" sigs.k8s.io/kwok/cmd/kwok &&
          cd "$MOOR_ROOT/test-env/kustomize" &&
          go build -trimpath -ldflags "-s -w" -o "$tmp/" sigs.k8s.io/kustomize/kustomize/v5 &&
          mv "$tmp/v5" "$tmp/kustomize" ) >"$log" 2>&1; then

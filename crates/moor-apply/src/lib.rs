@@ -1,1 +1,222 @@
-//! Validate, dry-run, server-side apply in order, inventory, prune and wait.
+//! The sync engine: validate and dry-run everything before the first write, server-side apply
+//! only what drifted (in phase > wave > kind > name order), keep the app's inventory, prune what
+//! left Git, and wait for health. Returns a change set that feeds CLI output, events and status.
+//!
+//! Reading order: [`Engine::sync`] calls `prepare` -> `plan` -> `apply` -> `prune` -> `wait`,
+//! one module each.
+
+mod apply;
+mod error;
+pub mod inventory;
+mod plan;
+mod prepare;
+mod prune;
+mod resolve;
+mod wait;
+
+use std::time::Duration;
+
+use kube::Client;
+use moor_diff::ObjectDiff;
+use moor_types::{ANNOTATION_APPLIED_HASH, Change, Manifest, ObjKey};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use error::{ObjectError, SyncError};
+pub use plan::drifted;
+pub use resolve::Resolver;
+
+use inventory::{Entry, Inventory};
+use plan::Planned;
+
+/// Called once per object as soon as its result is known (progress output).
+pub type Progress<'a> = dyn Fn(&ObjectResult) + Send + Sync + 'a;
+
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// The app that owns what is applied (tracking annotation, label, inventory).
+    pub app: String,
+    /// Namespace given to namespaced objects that have none.
+    pub namespace: String,
+    pub prune: bool,
+    /// Validate, dry-run and report, but write nothing.
+    pub dry_run: bool,
+    pub wait: bool,
+    /// Bound on every wait (CRDs established, waves healthy, --wait).
+    pub timeout: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Recorded with the inventory.
+    pub revision: Option<String>,
+}
+
+impl SyncOptions {
+    pub fn new(app: &str, namespace: &str) -> Self {
+        SyncOptions {
+            app: app.to_string(),
+            namespace: namespace.to_string(),
+            prune: false,
+            dry_run: false,
+            wait: false,
+            timeout: Duration::from_secs(300),
+            concurrency: 32,
+            revision: None,
+        }
+    }
+}
+
+/// What a sync did to one object.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ObjectResult {
+    pub key: ObjKey,
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub change: Change,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// The change set of one sync, in apply order (pruned objects last).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ChangeSet {
+    pub app: String,
+    pub revision: Option<String>,
+    #[serde(rename = "dryRun")]
+    pub dry_run: bool,
+    pub objects: Vec<ObjectResult>,
+}
+
+impl ChangeSet {
+    pub fn count(&self, change: Change) -> usize {
+        self.objects.iter().filter(|o| o.change == change).count()
+    }
+}
+
+pub struct Engine {
+    client: Client,
+    resolver: Resolver,
+}
+
+impl Engine {
+    pub fn new(client: Client) -> Self {
+        Engine { client, resolver: Resolver::default() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Syncs `manifests` as app `opts.app`. Nothing is written unless every object passes
+    /// validation and a server-side dry-run.
+    pub async fn sync(&self, manifests: Vec<Manifest>, opts: &SyncOptions, progress: &Progress<'_>) -> Result<ChangeSet, SyncError> {
+        let desired = prepare::prepare(&self.client, &self.resolver, manifests, &opts.app, &opts.namespace).await?;
+        let planned = plan::plan(&self.client, desired, &opts.app, opts.concurrency).await?;
+        let previous = inventory::load(&self.client, &opts.app).await?;
+        let desired_entries: Inventory = planned.iter().map(entry_of).collect();
+        let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
+        let mut set = ChangeSet { app: opts.app.clone(), revision: opts.revision.clone(), dry_run: opts.dry_run, objects: vec![] };
+
+        if opts.dry_run {
+            set.objects = planned.iter().map(would_change).collect();
+            if opts.prune {
+                let pruned = prune::prune(&self.client, &self.resolver, &opts.app, stale, true).await?;
+                set.objects.extend(pruned.results);
+            }
+            return Ok(set);
+        }
+
+        // Record ownership before writing, so a crash mid-sync still lets a later prune find
+        // everything this sync may have created.
+        let union: Inventory = previous.union(&desired_entries).cloned().collect();
+        if union != previous {
+            inventory::store(&self.client, &opts.app, &union, opts.revision.as_deref()).await?;
+        }
+        let targets: Vec<prepare::Desired> = planned.iter().map(|p| p.d.clone()).collect();
+        set.objects = apply::apply_all(&self.client, planned, opts.timeout, opts.concurrency, progress).await?;
+        self.resolver.forget_missing();
+
+        let mut kept: Inventory = desired_entries;
+        if opts.prune {
+            let pruned = prune::prune(&self.client, &self.resolver, &opts.app, stale, false).await?;
+            for r in &pruned.results {
+                progress(r);
+            }
+            set.objects.extend(pruned.results);
+            kept.extend(pruned.kept);
+        } else {
+            kept.extend(stale);
+        }
+        if kept != union {
+            inventory::store(&self.client, &opts.app, &kept, opts.revision.as_deref()).await?;
+        }
+        if opts.wait {
+            let refs: Vec<_> = targets.iter().collect();
+            wait::until_healthy(&self.client, &refs, opts.timeout, opts.concurrency).await?;
+        }
+        Ok(set)
+    }
+
+    /// Differences between the live objects and the dry-run result of `manifests`, plus the
+    /// objects that would be pruned (shown as removed). Empty when in sync.
+    pub async fn diff(&self, manifests: Vec<Manifest>, opts: &SyncOptions) -> Result<Vec<ObjectDiff>, SyncError> {
+        let desired = prepare::prepare(&self.client, &self.resolver, manifests, &opts.app, &opts.namespace).await?;
+        let planned = plan::plan(&self.client, desired, &opts.app, opts.concurrency).await?;
+        let mut diffs: Vec<ObjectDiff> = planned
+            .iter()
+            .filter_map(|p| {
+                let desired = p.dry.as_ref().unwrap_or(&p.d.m.obj);
+                moor_diff::diff(&p.d.key, p.live.as_ref().map(without_hash).as_ref(), Some(&without_hash(desired)))
+            })
+            .collect();
+        let previous = inventory::load(&self.client, &opts.app).await?;
+        let desired_entries: Inventory = planned.iter().map(entry_of).collect();
+        let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
+        let would_prune = prune::prune(&self.client, &self.resolver, &opts.app, stale.clone(), true).await?;
+        for r in would_prune.results.iter().filter(|r| r.change == Change::Pruned) {
+            if let Some(live) = self.live_of(&stale, &r.key).await? {
+                diffs.extend(moor_diff::diff(&r.key, Some(&without_hash(&live)), None));
+            }
+        }
+        Ok(diffs)
+    }
+
+    async fn live_of(&self, entries: &[Entry], key: &ObjKey) -> Result<Option<Value>, SyncError> {
+        let Some(e) = entries.iter().find(|e| &e.key() == key) else { return Ok(None) };
+        let Some(res) = self.resolver.resolve(&self.client, &resolve::gvk_of(&e.api_version(), &e.kind)).await? else {
+            return Ok(None);
+        };
+        let api: kube::Api<kube::api::DynamicObject> = match &e.namespace {
+            Some(ns) if res.namespaced => kube::Api::namespaced_with(self.client.clone(), ns, &res.ar),
+            _ => kube::Api::all_with(self.client.clone(), &res.ar),
+        };
+        Ok(api.get_opt(&e.name).await?.map(|o| serde_json::to_value(o).expect("object serializes")))
+    }
+}
+
+fn entry_of(p: &Planned) -> Entry {
+    Entry {
+        group: p.d.res.ar.group.clone(),
+        version: p.d.res.ar.version.clone(),
+        kind: p.d.key.kind.clone(),
+        namespace: p.d.key.namespace.clone(),
+        name: p.d.key.name.clone(),
+    }
+}
+
+fn would_change(p: &Planned) -> ObjectResult {
+    let change = match (&p.live, p.drifted) {
+        (None, _) => Change::Created,
+        (Some(_), true) => Change::Configured,
+        (Some(_), false) => Change::Unchanged,
+    };
+    ObjectResult { key: p.d.key.clone(), api_version: p.d.m.api_version().to_string(), change, message: String::new() }
+}
+
+/// The applied-hash annotation is moor's bookkeeping, not something a user changed: keep it out of diffs.
+fn without_hash(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(a) = v.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+        a.remove(ANNOTATION_APPLIED_HASH);
+    }
+    v
+}

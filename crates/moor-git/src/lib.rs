@@ -1,1 +1,15 @@
 //! Git source for moor: bare-repo cache, revision resolution, checkout, credentials, URL redaction.
+//!
+//! [`Source::materialize`] is the entry point: `(repo, revision, path)` in, a directory out.
+//! Credentials never reach git's argv, error messages or logs: URLs are redacted with
+//! [`redact_url`] and everything git prints goes through [`redact`].
+
+mod cache;
+mod creds;
+mod source;
+mod url;
+
+pub use cache::{CacheError, RepoCache};
+pub use creds::Credentials;
+pub use source::{Materialized, Source, SourceError};
+pub use url::{normalize_url, redact, redact_url};

@@ -1,1 +1,8 @@
-//! Test helpers: real git servers (smart HTTP with auth, sshd, file://) and cluster access.
+//! Test helpers: real git servers (smart HTTP with auth, sshd, file://) and access to the local
+//! control plane started by `scripts/test`. Used by end-to-end tests only; never by the product.
+
+pub mod cluster;
+pub mod git;
+
+pub use cluster::{TestNamespace, client, eventually, kubeconfig_path, unique_name};
+pub use git::{GitServer, Repo, WorkTree};

@@ -21,6 +21,9 @@ pub const LABEL_APP: &str = "moor.dev/app";
 pub const ANNOTATION_SYNC_WAVE: &str = "moor.dev/sync-wave";
 /// `"false"` keeps an object when it leaves Git, even with prune on.
 pub const ANNOTATION_PRUNE: &str = "moor.dev/prune";
+/// Hash of the desired manifest as last applied: when it and every desired field still match the
+/// live object, a resync skips the server-side dry-run (the expensive part of an unchanged sync).
+pub const ANNOTATION_APPLIED_HASH: &str = "moor.dev/applied-hash";
 /// Namespace where moor keeps inventories of apps synced by the CLI.
 pub const SYSTEM_NAMESPACE: &str = "moor-system";
 

@@ -1,0 +1,114 @@
+//! Server-side apply of the drifted objects, in order: Namespaces and CRDs first (each CRD
+//! Established before its custom resources), then waves ascending, each healthy before the next;
+//! inside a wave kinds go in the fixed order, objects of one kind in parallel (bounded).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use kube::Client;
+use kube::api::{Patch, PatchParams};
+use moor_types::{Change, FIELD_MANAGER, kind_rank};
+
+use crate::error::{ObjectError, SyncError, api_reason};
+use crate::plan::{Planned, api_for, dry_run, drifted};
+use crate::wait::until_healthy;
+use crate::{ObjectResult, Progress};
+
+fn is_bootstrap(p: &Planned) -> bool {
+    let k = &p.d.key;
+    (k.group.is_empty() && k.kind == "Namespace") || (k.group == "apiextensions.k8s.io" && k.kind == "CustomResourceDefinition")
+}
+
+/// Applies `planned` (all of which passed validation and dry-run). Returns one result per object.
+pub async fn apply_all(
+    client: &Client,
+    planned: Vec<Planned>,
+    timeout: Duration,
+    concurrency: usize,
+    progress: &Progress<'_>,
+) -> Result<Vec<ObjectResult>, SyncError> {
+    let (bootstrap, rest): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(is_bootstrap);
+    let mut results = apply_group(client, bootstrap.clone(), concurrency, progress).await?;
+    let crds: Vec<_> = bootstrap.iter().filter(|p| p.d.key.kind == "CustomResourceDefinition").map(|p| &p.d).collect();
+    if !crds.is_empty() {
+        until_healthy(client, &crds, timeout, concurrency).await?;
+    }
+    let rest = finish_deferred_dry_runs(client, rest).await?;
+
+    let mut waves: BTreeMap<i64, BTreeMap<usize, Vec<Planned>>> = BTreeMap::new();
+    for p in rest {
+        waves.entry(p.d.wave).or_default().entry(kind_rank(&p.d.key.kind)).or_default().push(p);
+    }
+    let last_wave = waves.keys().next_back().copied();
+    for (wave, kinds) in waves {
+        let mut wrote = false;
+        let mut in_wave = Vec::new();
+        for (_, group) in kinds {
+            wrote |= group.iter().any(|p| p.drifted);
+            in_wave.extend(group.iter().map(|p| p.d.clone()));
+            results.extend(apply_group(client, group, concurrency, progress).await?);
+        }
+        // A later wave may depend on this one: it must be healthy first.
+        if wrote && Some(wave) != last_wave {
+            let targets: Vec<_> = in_wave.iter().collect();
+            until_healthy(client, &targets, timeout, concurrency).await?;
+        }
+    }
+    Ok(results)
+}
+
+/// Objects whose namespace or CRD did not exist at plan time are dry-run now, before they are written.
+async fn finish_deferred_dry_runs(client: &Client, rest: Vec<Planned>) -> Result<Vec<Planned>, SyncError> {
+    let mut errors = Vec::new();
+    let mut out = Vec::with_capacity(rest.len());
+    for mut p in rest {
+        if p.dry.is_none() {
+            match dry_run(client, &p.d).await {
+                Ok(dry) => {
+                    p.drifted = drifted(&dry, p.live.as_ref());
+                    p.dry = Some(dry);
+                }
+                Err(e) => errors.push(ObjectError {
+                    key: p.d.key.clone(),
+                    origin: p.d.m.origin.clone(),
+                    reason: format!("server-side dry-run failed: {}", api_reason(&e)),
+                }),
+            }
+        }
+        out.push(p);
+    }
+    if errors.is_empty() { Ok(out) } else { Err(SyncError::Invalid(errors)) }
+}
+
+async fn apply_group(client: &Client, group: Vec<Planned>, concurrency: usize, progress: &Progress<'_>) -> Result<Vec<ObjectResult>, SyncError> {
+    let results: Vec<Result<ObjectResult, SyncError>> = stream::iter(group)
+        .map(|p| async move {
+            let r = apply_one(client, &p).await;
+            if let Ok(r) = &r {
+                progress(r);
+            }
+            r
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncError> {
+    let result = |change| ObjectResult {
+        key: p.d.key.clone(),
+        api_version: p.d.m.api_version().to_string(),
+        change,
+        message: String::new(),
+    };
+    if !p.drifted {
+        return Ok(result(Change::Unchanged));
+    }
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    api_for(client, &p.d).patch(&p.d.key.name, &pp, &Patch::Apply(&p.d.m.obj)).await.map_err(|e| {
+        SyncError::Apply(ObjectError { key: p.d.key.clone(), origin: p.d.m.origin.clone(), reason: api_reason(&e) })
+    })?;
+    Ok(result(if p.live.is_some() { Change::Configured } else { Change::Created }))
+}

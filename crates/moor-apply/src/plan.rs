@@ -1,0 +1,250 @@
+//! Reads the live objects, checks ownership and dry-runs every desired object before the first
+//! write, deciding which objects drifted (only those are written).
+
+use std::collections::{HashMap, HashSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use moor_types::{ANNOTATION_APPLIED_HASH, ANNOTATION_TRACKING, FIELD_MANAGER, ObjKey, tracking_app};
+use serde_json::Value;
+
+use crate::error::{ObjectError, SyncError, api_reason, is_not_found};
+use crate::prepare::Desired;
+
+/// Objects of one type in one namespace above this count are read with one LIST instead of GETs.
+const LIST_THRESHOLD: usize = 4;
+
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub d: Desired,
+    pub live: Option<Value>,
+    /// The server-side dry-run result; None while deferred (its namespace or CRD is created by
+    /// this same sync, so the server cannot dry-run it yet).
+    pub dry: Option<Value>,
+    pub drifted: bool,
+}
+
+pub(crate) fn api_for(client: &Client, d: &Desired) -> Api<DynamicObject> {
+    match (&d.key.namespace, d.res.namespaced) {
+        (Some(ns), true) => Api::namespaced_with(client.clone(), ns, &d.res.ar),
+        _ => Api::all_with(client.clone(), &d.res.ar),
+    }
+}
+
+pub(crate) fn to_value(obj: DynamicObject, d: &Desired) -> Value {
+    let mut v = serde_json::to_value(obj).expect("a DynamicObject serializes");
+    // LIST items come without apiVersion/kind; put them back so objects compare like for like.
+    if let Some(map) = v.as_object_mut() {
+        map.insert("apiVersion".into(), Value::String(d.res.ar.api_version.clone()));
+        map.insert("kind".into(), Value::String(d.res.ar.kind.clone()));
+    }
+    v
+}
+
+/// Plans the sync of `desired` for `app`; every failing object is reported at once.
+pub async fn plan(client: &Client, desired: Vec<Desired>, app: &str, concurrency: usize) -> Result<Vec<Planned>, SyncError> {
+    let mut live = fetch_live(client, &desired, concurrency).await?;
+    let mut errors = ownership_conflicts(&desired, &live, app);
+    if !errors.is_empty() {
+        return Err(SyncError::Invalid(errors));
+    }
+    let created_namespaces: HashSet<String> = desired
+        .iter()
+        .filter(|d| d.key.kind == "Namespace" && d.key.group.is_empty())
+        .map(|d| d.key.name.clone())
+        .collect();
+    let items: Vec<(Desired, Option<Value>)> = desired
+        .into_iter()
+        .map(|d| {
+            let l = live.remove(&d.key);
+            (d, l)
+        })
+        .collect();
+    let results: Vec<Result<Planned, ObjectError>> = stream::iter(items)
+        .map(|(d, live)| plan_one(client, d, live, &created_namespaces))
+        .buffered(concurrency)
+        .collect()
+        .await;
+    let mut planned = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(p) => planned.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(planned) } else { Err(SyncError::Invalid(errors)) }
+}
+
+async fn plan_one(
+    client: &Client,
+    d: Desired,
+    live: Option<Value>,
+    created_namespaces: &HashSet<String>,
+) -> Result<Planned, ObjectError> {
+    if let Some(l) = &live {
+        if unchanged_since_last_apply(&d, l) {
+            return Ok(Planned { dry: Some(l.clone()), live, d, drifted: false });
+        }
+    }
+    if d.res.from_pending_crd {
+        return Ok(Planned { d, live, dry: None, drifted: true });
+    }
+    match dry_run(client, &d).await {
+        Ok(dry) => {
+            let drifted = drifted(&dry, live.as_ref());
+            Ok(Planned { d, live, dry: Some(dry), drifted })
+        }
+        Err(e) if is_not_found(&e) && d.key.namespace.as_ref().is_some_and(|ns| created_namespaces.contains(ns)) => {
+            Ok(Planned { d, live, dry: None, drifted: true })
+        }
+        Err(e) => Err(ObjectError {
+            key: d.key.clone(),
+            origin: d.m.origin.clone(),
+            reason: format!("server-side dry-run failed: {}", api_reason(&e)),
+        }),
+    }
+}
+
+pub(crate) async fn dry_run(client: &Client, d: &Desired) -> Result<Value, kube::Error> {
+    let pp = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+    let obj = api_for(client, d).patch(&d.key.name, &pp, &Patch::Apply(&d.m.obj)).await?;
+    Ok(to_value(obj, d))
+}
+
+/// Another app's object is never taken over: that is a conflict, reported before any write.
+fn ownership_conflicts(desired: &[Desired], live: &HashMap<ObjKey, Value>, app: &str) -> Vec<ObjectError> {
+    desired
+        .iter()
+        .filter_map(|d| {
+            let l = live.get(&d.key)?;
+            let owner = annotation(l, ANNOTATION_TRACKING).and_then(tracking_app)?;
+            (owner != app).then(|| ObjectError {
+                key: d.key.clone(),
+                origin: d.m.origin.clone(),
+                reason: format!("already managed by app {owner:?}; moor does not take over another app's objects"),
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn annotation<'a>(obj: &'a Value, name: &str) -> Option<&'a str> {
+    obj.get("metadata")?.get("annotations")?.get(name)?.as_str()
+}
+
+/// The fast path of a resync: the live object carries the hash of exactly this desired manifest
+/// and still holds every value it sets, so a dry-run would find nothing to do.
+fn unchanged_since_last_apply(d: &Desired, live: &Value) -> bool {
+    annotation(live, ANNOTATION_APPLIED_HASH) == Some(d.applied_hash()) && covers(live, &d.m.obj, true)
+}
+
+/// Whether `live` holds every value of `desired` (maps may have more keys; lists must match in length).
+fn covers(live: &Value, desired: &Value, top: bool) -> bool {
+    match (live, desired) {
+        (Value::Object(l), Value::Object(d)) => d.iter().all(|(k, dv)| {
+            if top && k == "status" {
+                return true;
+            }
+            match l.get(k) {
+                Some(lv) => covers(lv, dv, false),
+                None => dv.is_null(),
+            }
+        }),
+        (Value::Array(l), Value::Array(d)) => l.len() == d.len() && l.iter().zip(d).all(|(l, d)| covers(l, d, false)),
+        (l, d) => l == d,
+    }
+}
+
+/// Flux's rule: new object, or labels/annotations differ, or anything but metadata/status differs.
+pub fn drifted(dry: &Value, live: Option<&Value>) -> bool {
+    let Some(live) = live else { return true };
+    if dry.pointer("/metadata/resourceVersion").is_none() {
+        return true;
+    }
+    for field in ["labels", "annotations"] {
+        if dry.get("metadata").and_then(|m| m.get(field)) != live.get("metadata").and_then(|m| m.get(field)) {
+            return true;
+        }
+    }
+    strip_meta(dry) != strip_meta(live)
+}
+
+fn strip_meta(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("metadata");
+        m.remove("status");
+    }
+    v
+}
+
+/// Live objects of `desired`, read with one LIST per type and namespace when there are many.
+async fn fetch_live(client: &Client, desired: &[Desired], concurrency: usize) -> Result<HashMap<ObjKey, Value>, SyncError> {
+    let mut groups: HashMap<(String, String, Option<String>), Vec<&Desired>> = HashMap::new();
+    for d in desired.iter().filter(|d| !d.res.from_pending_crd) {
+        let k = (d.res.ar.api_version.clone(), d.res.ar.plural.clone(), d.key.namespace.clone());
+        groups.entry(k).or_default().push(d);
+    }
+    let mut live = HashMap::new();
+    let (listed, single): (Vec<_>, Vec<_>) = groups.into_values().partition(|g| g.len() > LIST_THRESHOLD);
+    for group in listed {
+        let want: HashMap<&str, &Desired> = group.iter().map(|d| (d.key.name.as_str(), *d)).collect();
+        let api = api_for(client, group[0]);
+        let list = match api.list(&ListParams::default()).await {
+            Ok(l) => l,
+            Err(e) if is_not_found(&e) => continue, // namespace created by this sync
+            Err(e) => return Err(e.into()),
+        };
+        for obj in list.items {
+            let name = obj.metadata.name.clone().unwrap_or_default();
+            if let Some(d) = want.get(name.as_str()) {
+                live.insert(d.key.clone(), to_value(obj, d));
+            }
+        }
+    }
+    let singles: Vec<&Desired> = single.into_iter().flatten().collect();
+    let fetched: Vec<(ObjKey, Option<Value>)> = stream::iter(singles)
+        .map(|d| async move {
+            let got = api_for(client, d).get_opt(&d.key.name).await;
+            match got {
+                Ok(o) => Ok((d.key.clone(), o.map(|o| to_value(o, d)))),
+                Err(e) if is_not_found(&e) => Ok((d.key.clone(), None)),
+                Err(e) => Err(e),
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    live.extend(fetched.into_iter().filter_map(|(k, v)| Some((k, v?))));
+    Ok(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn covers_allows_server_defaults_but_not_changed_values() {
+        let desired = json!({"spec": {"replicas": 2, "template": {"containers": [{"name": "a", "image": "x:1"}]}}});
+        let live = json!({"spec": {"replicas": 2, "strategy": {}, "template": {"containers": [{"name": "a", "image": "x:1", "imagePullPolicy": "IfNotPresent"}]}}, "status": {}});
+        assert!(covers(&live, &desired, true));
+        let scaled = json!({"spec": {"replicas": 5, "template": {"containers": [{"name": "a", "image": "x:1"}]}}});
+        assert!(!covers(&scaled, &desired, true));
+        let extra = json!({"spec": {"replicas": 2, "template": {"containers": [{"name": "a", "image": "x:1"}, {"name": "b"}]}}});
+        assert!(!covers(&extra, &desired, true));
+    }
+
+    #[test]
+    fn drift_follows_flux_rules() {
+        let live = json!({"metadata": {"resourceVersion": "5", "labels": {"a": "1"}}, "spec": {"x": 1}, "status": {"y": 1}});
+        let same = json!({"metadata": {"resourceVersion": "5", "labels": {"a": "1"}, "managedFields": []}, "spec": {"x": 1}});
+        assert!(!drifted(&same, Some(&live)));
+        let relabeled = json!({"metadata": {"resourceVersion": "5", "labels": {"a": "2"}}, "spec": {"x": 1}});
+        assert!(drifted(&relabeled, Some(&live)));
+        let changed = json!({"metadata": {"resourceVersion": "5", "labels": {"a": "1"}}, "spec": {"x": 2}});
+        assert!(drifted(&changed, Some(&live)));
+        let new = json!({"metadata": {"labels": {"a": "1"}}, "spec": {"x": 1}});
+        assert!(drifted(&new, None));
+    }
+}

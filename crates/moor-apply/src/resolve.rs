@@ -1,0 +1,112 @@
+//! Kind resolution through discovery, cached per GroupVersionKind. Kinds whose CRD is part of the
+//! same sync resolve from that CRD, so a CRD and its custom resources can apply in one sync.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use kube::Client;
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::discovery::{self, Scope};
+use moor_types::Manifest;
+use serde_json::Value;
+
+use crate::error::is_not_found;
+
+/// A resolved kind: how to reach it and whether it is namespaced.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub ar: ApiResource,
+    pub namespaced: bool,
+    /// True when the kind is not served yet and comes from a CRD in the same sync.
+    pub from_pending_crd: bool,
+}
+
+#[derive(Default)]
+pub struct Resolver {
+    cache: Mutex<HashMap<GroupVersionKind, Option<Resolved>>>,
+}
+
+pub fn gvk_of(api_version: &str, kind: &str) -> GroupVersionKind {
+    let (group, version) = match api_version.rsplit_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    GroupVersionKind::gvk(group, version, kind)
+}
+
+impl Resolver {
+    /// Resolves a kind against the API server; Ok(None) when the server does not serve it.
+    pub async fn resolve(&self, client: &Client, gvk: &GroupVersionKind) -> Result<Option<Resolved>, kube::Error> {
+        if let Some(hit) = self.cache.lock().expect("resolver lock").get(gvk) {
+            return Ok(hit.clone());
+        }
+        let found = match discovery::pinned_kind(client, gvk).await {
+            Ok((ar, caps)) => Some(Resolved {
+                ar,
+                namespaced: caps.scope == Scope::Namespaced,
+                from_pending_crd: false,
+            }),
+            Err(e) if is_not_found(&e) || matches!(e, kube::Error::Discovery(_)) => None,
+            Err(e) => return Err(e),
+        };
+        self.cache.lock().expect("resolver lock").insert(gvk.clone(), found.clone());
+        Ok(found)
+    }
+
+    /// Forgets what was learned, e.g. after CRDs were established.
+    pub fn forget_missing(&self) {
+        self.cache.lock().expect("resolver lock").retain(|_, v| v.is_some());
+    }
+}
+
+/// Resolves `gvk` from a CustomResourceDefinition among `set`, if one defines it.
+pub fn from_crds(set: &[Manifest], gvk: &GroupVersionKind) -> Option<Resolved> {
+    set.iter().filter(|m| m.kind() == "CustomResourceDefinition").find_map(|crd| {
+        let spec = crd.obj.get("spec")?;
+        let names = spec.get("names")?;
+        let group = spec.get("group")?.as_str()?;
+        if group != gvk.group || names.get("kind")?.as_str()? != gvk.kind {
+            return None;
+        }
+        let served = spec.get("versions")?.as_array()?.iter().any(|v| {
+            v.get("name").and_then(Value::as_str) == Some(gvk.version.as_str())
+                && v.get("served").and_then(Value::as_bool).unwrap_or(true)
+        });
+        if !served {
+            return None;
+        }
+        let plural = names.get("plural")?.as_str()?;
+        let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
+        Some(Resolved {
+            ar: ApiResource::from_gvk_with_plural(gvk, plural),
+            namespaced,
+            from_pending_crd: true,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use moor_types::Origin;
+    use serde_json::json;
+
+    #[test]
+    fn resolves_kinds_from_crds_in_the_set() {
+        let crd = Manifest::new(
+            json!({
+                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": "widgets.example.com"},
+                "spec": {"group": "example.com", "scope": "Namespaced",
+                         "names": {"kind": "Widget", "plural": "widgets"},
+                         "versions": [{"name": "v1", "served": true, "storage": true}]}
+            }),
+            Origin::default(),
+        );
+        let r = from_crds(&[crd.clone()], &gvk_of("example.com/v1", "Widget")).unwrap();
+        assert_eq!(r.ar.plural, "widgets");
+        assert!(r.namespaced && r.from_pending_crd);
+        assert!(from_crds(&[crd.clone()], &gvk_of("example.com/v2", "Widget")).is_none());
+        assert!(from_crds(&[crd], &gvk_of("other.com/v1", "Widget")).is_none());
+    }
+}

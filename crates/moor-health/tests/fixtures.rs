@@ -1,0 +1,133 @@
+//! Every fixture under tests/fixtures is a live object as a cluster returns it; the table says
+//! what health it must have and a piece of the message a user would see.
+
+use std::path::Path;
+
+use moor_health::{Health, HealthStatus, health};
+use serde_json::Value;
+
+use HealthStatus::{Degraded, Healthy, Progressing, Suspended};
+
+const CASES: &[(&str, HealthStatus, &str)] = &[
+    ("apiservice-available", Healthy, "all checks passed"),
+    ("apiservice-unavailable", Degraded, "FailedDiscoveryCheck: failing or missing response"),
+    ("apiservice-unknown", Progressing, "waiting for the API service"),
+    ("certificate-issuing", Progressing, "Ready=False: DoesNotExist: Issuing certificate"),
+    ("certificate-ready", Healthy, "Certificate is up to date"),
+    ("clusterrole-plain", Healthy, ""),
+    ("configmap-plain", Healthy, ""),
+    ("crd-established", Healthy, "established"),
+    ("crd-installing", Progressing, "not established yet: Installing"),
+    ("crd-names-conflict", Degraded, "ShortNamesConflict: \"wd\" is already in use"),
+    ("cronjob-active", Healthy, "last scheduled at 2025-03-05T01:00:00Z"),
+    ("cronjob-suspended", Suspended, "cronjob is suspended"),
+    ("daemonset-healthy", Healthy, "3 of 3 pods available"),
+    ("daemonset-ondelete", Healthy, "OnDelete"),
+    ("daemonset-unavailable", Progressing, "2 of 3 updated pods are available"),
+    ("daemonset-updating", Progressing, "1 out of 3 new pods have been updated"),
+    ("deployment-generation", Progressing, "waiting for the controller to observe generation 6"),
+    ("deployment-healthy", Healthy, "3 of 3 replicas available"),
+    ("deployment-old-replicas", Progressing, "1 old replicas are pending termination"),
+    ("deployment-paused", Suspended, "deployment is paused"),
+    ("deployment-progress-deadline", Degraded, "\"web\" exceeded its progress deadline"),
+    ("deployment-terminating", Progressing, "waiting for finalizers foregroundDeletion"),
+    ("deployment-unavailable", Progressing, "1 of 3 updated replicas are available"),
+    ("deployment-updating", Progressing, "1 out of 3 new replicas have been updated"),
+    ("hpa-healthy", Healthy, ""),
+    ("hpa-no-metrics", Degraded, "FailedGetResourceMetric"),
+    ("ingress-pending", Progressing, "publish an address"),
+    ("ingress-ready", Healthy, "address"),
+    ("job-complete", Healthy, "job completed"),
+    ("job-failed", Degraded, "BackoffLimitExceeded: Job has reached the specified backoff limit"),
+    ("job-running", Progressing, "1 active, 0 succeeded, 1 failed"),
+    ("job-suspended", Suspended, "job is suspended"),
+    ("kustomization-reconciling", Progressing, "reconciling: ProgressingWithRetry"),
+    ("kustomization-stalled", Degraded, "stalled: InvalidPath: kustomization path not found"),
+    ("namespace-active", Healthy, ""),
+    ("namespace-terminating", Progressing, "terminating"),
+    ("pod-container-creating", Progressing, "waiting for containers: envoy (ContainerCreating)"),
+    ("pod-crashloop", Degraded, "container \"web\" is waiting: CrashLoopBackOff"),
+    ("pod-create-config-error", Degraded, "CreateContainerConfigError: secret \"web-db-credentials\""),
+    ("pod-err-image-pull", Degraded, "container \"web\" is waiting: ErrImagePull"),
+    ("pod-evicted", Degraded, "pod failed: Evicted: The node was low on resource: memory"),
+    ("pod-failed", Degraded, "container \"web\" exited with code 2 (Error)"),
+    ("pod-image-pull-backoff", Degraded, "container \"web\" is waiting: ImagePullBackOff"),
+    ("pod-not-ready", Progressing, "containers not ready: web"),
+    ("pod-run-once-running", Progressing, "pod is running"),
+    ("pod-running", Healthy, "all containers are ready"),
+    ("pod-succeeded", Healthy, "pod completed"),
+    ("pod-unschedulable", Progressing, "Unschedulable: 0/3 nodes are available"),
+    ("pvc-bound", Healthy, "bound to volume pvc-7c9e1a3b"),
+    ("pvc-lost", Degraded, "lost"),
+    ("pvc-pending", Progressing, "waiting for the claim to be bound"),
+    ("replicaset-healthy", Healthy, "3 of 3 replicas available"),
+    ("replicaset-not-ready", Progressing, "1 of 3 replicas are ready"),
+    ("replicaset-replica-failure", Degraded, "FailedCreate: pods \"web-5c8f9d7b6-x2k9p\" is forbidden"),
+    ("rolebinding-plain", Healthy, ""),
+    ("secret-opaque", Healthy, ""),
+    ("service-cluster-ip", Healthy, ""),
+    ("service-lb-pending", Progressing, "waiting for the load balancer"),
+    ("service-lb-ready", Healthy, "load balancer is ready"),
+    ("serviceaccount-plain", Healthy, ""),
+    ("statefulset-healthy", Healthy, "rolling update complete 3 pods at revision db-5d8f7c9b4"),
+    ("statefulset-not-ready", Progressing, "Waiting for 2 pods to be ready"),
+    ("statefulset-ondelete", Healthy, "OnDelete"),
+    ("statefulset-partition-done", Healthy, "partitioned roll out complete: 3 new pods"),
+    ("statefulset-partition-pending", Progressing, "1 out of 3 new pods have been updated"),
+    ("statefulset-rolling-update", Progressing, "1 pods at revision db-6b7c8d9e0"),
+    ("widget-generation", Progressing, "observe generation 4 (observed 3)"),
+    ("widget-no-status", Healthy, ""),
+];
+
+fn fixtures_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
+}
+
+fn load(stem: &str) -> Value {
+    let path = fixtures_dir().join(format!("{stem}.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_saphyr::from_str::<Value>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn every_fixture_has_the_expected_health() {
+    let mut failures = Vec::new();
+    for (stem, status, needle) in CASES {
+        let h = health(&load(stem));
+        if h.status != *status || !h.message.contains(needle) {
+            failures.push(format!("{stem}: want {status} containing {needle:?}, got {h}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// A fixture without a table row would silently test nothing.
+#[test]
+fn every_fixture_is_in_the_table() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let in_table: Vec<&str> = CASES.iter().map(|c| c.0).collect();
+    assert_eq!(on_disk, in_table, "fixtures on disk and table rows differ (table is sorted)");
+}
+
+/// The full messages, reviewed once, so wording changes show up in review.
+#[test]
+fn messages_snapshot() {
+    let lines: Vec<String> = CASES
+        .iter()
+        .map(|(stem, _, _)| format!("{stem}: {}", health(&load(stem))))
+        .collect();
+    insta::assert_snapshot!("messages", lines.join("\n"));
+}
+
+#[test]
+fn aggregate_over_fixtures_is_the_worst() {
+    let hs: Vec<Health> =
+        ["deployment-healthy", "pod-crashloop", "job-running"].iter().map(|s| health(&load(s))).collect();
+    assert_eq!(moor_health::aggregate(&hs), Degraded);
+}

@@ -1,0 +1,204 @@
+//! Running the external renderers (kustomize, helm) with a timeout.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::RenderError;
+
+/// An external tool: its name as users know it and the CLI flag that points moor at it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tool {
+    pub name: &'static str,
+    pub flag: &'static str,
+}
+
+pub(crate) const KUSTOMIZE: Tool = Tool {
+    name: "kustomize",
+    flag: "--kustomize-bin",
+};
+pub(crate) const HELM: Tool = Tool {
+    name: "helm",
+    flag: "--helm-bin",
+};
+
+/// The configured binary if given (it must exist), else `tool.name` on PATH.
+pub(crate) fn find_bin(tool: Tool, configured: Option<&Path>) -> Result<PathBuf, RenderError> {
+    let not_found = |path: Option<&Path>| RenderError::ToolNotFound {
+        tool: tool.name,
+        flag: tool.flag,
+        path: path.map(Path::to_path_buf),
+    };
+    if let Some(p) = configured {
+        return if is_executable(p) {
+            Ok(p.to_path_buf())
+        } else {
+            Err(not_found(Some(p)))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool.name))
+        .find(|p| is_executable(p))
+        .ok_or_else(|| not_found(None))
+}
+
+fn is_executable(p: &Path) -> bool {
+    let Ok(meta) = p.metadata() else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+/// Runs `cmd` (a `command` such as "kustomize build" rendering `dir`) and returns its stdout.
+/// A non-zero exit is an error carrying stderr; past `timeout` the child is killed.
+pub(crate) fn run(
+    tool: Tool,
+    command: &str,
+    dir: &Path,
+    mut cmd: Command,
+    timeout: Duration,
+) -> Result<String, RenderError> {
+    let deadline = Instant::now() + timeout;
+    let timed_out = || RenderError::Timeout {
+        tool: tool.name,
+        dir: dir.to_path_buf(),
+        timeout,
+    };
+    let failed = |stderr: String| RenderError::ToolFailed {
+        command: command.to_string(),
+        dir: dir.to_path_buf(),
+        stderr,
+    };
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => RenderError::ToolNotFound {
+            tool: tool.name,
+            flag: tool.flag,
+            path: Some(PathBuf::from(cmd.get_program())),
+        },
+        _ => failed(e.to_string()),
+    })?;
+
+    // Pipes are drained on threads so a chatty child never blocks on a full pipe.
+    let (out_tx, out_rx) = mpsc::channel();
+    let (err_tx, err_rx) = mpsc::channel();
+    drain(child.stdout.take(), out_tx);
+    drain(child.stderr.take(), err_tx);
+
+    let mut poll = Duration::from_millis(2);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => return Err(failed(e.to_string())),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(timed_out());
+        }
+        std::thread::sleep(poll.min(deadline - now));
+        poll = (poll * 2).min(Duration::from_millis(50));
+    };
+
+    // A grandchild may still hold the pipes open, so reading is bounded by the deadline too.
+    let recv = |rx: mpsc::Receiver<Vec<u8>>| {
+        rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .map_err(|_| timed_out())
+    };
+    let stdout = recv(out_rx)?;
+    let stderr = String::from_utf8_lossy(&recv(err_rx)?).trim().to_string();
+    if !status.success() {
+        return Err(failed(if stderr.is_empty() {
+            status.to_string()
+        } else {
+            stderr
+        }));
+    }
+    if !stderr.is_empty() {
+        tracing::debug!(tool = tool.name, dir = %dir.display(), %stderr, "renderer wrote to stderr");
+    }
+    String::from_utf8(stdout).map_err(|_| failed("output is not valid UTF-8".to_string()))
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>, tx: mpsc::Sender<Vec<u8>>) {
+    let Some(mut pipe) = pipe else {
+        let _ = tx.send(Vec::new());
+        return;
+    };
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A fake tool: a shell script in a temp dir.
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join("fake-tool");
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    fn run_script(body: &str, timeout: Duration) -> Result<String, RenderError> {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = find_bin(KUSTOMIZE, Some(&script(tmp.path(), body))).unwrap();
+        run(KUSTOMIZE, "kustomize build", Path::new("apps/web"), Command::new(bin), timeout)
+    }
+
+    #[test]
+    fn returns_stdout_and_tolerates_stderr_on_success() {
+        let out = run_script("echo warning >&2; echo 'a: 1'", Duration::from_secs(20)).unwrap();
+        assert_eq!(out, "a: 1\n");
+    }
+
+    #[test]
+    fn failure_carries_stderr() {
+        let err = run_script("echo 'Error: no kustomization' >&2; exit 1", Duration::from_secs(20))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to run kustomize build apps/web: Error: no kustomization"
+        );
+        let err = run_script("exit 3", Duration::from_secs(20)).unwrap_err();
+        assert!(err.to_string().contains("exit status: 3"), "{err}");
+    }
+
+    #[test]
+    fn timeout_kills_the_child_and_names_the_tool() {
+        let start = Instant::now();
+        let err = run_script("exec sleep 30", Duration::from_millis(300)).unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert_eq!(
+            err.to_string(),
+            "kustomize timed out after 0.3s rendering apps/web"
+        );
+    }
+
+    #[test]
+    fn missing_binary_is_a_clear_error() {
+        let err = find_bin(HELM, Some(Path::new("/nonexistent/helm"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "helm not found at /nonexistent/helm: install it or pass --helm-bin"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! The subcommands, each a straight line: load the source, then render, diff or sync.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context, Result};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use moor_apply::{Engine, ObjectResult, SyncOptions};
+use moor_types::{ApplyOrder, Change, Manifest};
+
+use crate::cli::{ClusterArgs, Color, Command, DiffArgs, OutputFormat, RenderArgs, SyncArgs};
+use crate::{output, source};
+
+/// Runs a command; the value is the process exit code.
+pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
+    match cli.command {
+        Command::Render(a) => render(a).await,
+        Command::Diff(a) => diff(a).await,
+        Command::Sync(a) => sync(a).await,
+    }
+}
+
+async fn render(args: RenderArgs) -> Result<u8> {
+    let loaded = source::load(&args.source).await?;
+    let mut manifests = loaded.manifests;
+    manifests.sort_by(ApplyOrder::cmp_manifests);
+    let mut out = std::io::stdout().lock();
+    out.write_all(output::yaml_stream(&manifests)?.as_bytes())?;
+    Ok(0)
+}
+
+async fn diff(args: DiffArgs) -> Result<u8> {
+    let (client, namespace) = connect(&args.cluster).await?;
+    let loaded = source::load(&args.source).await?;
+    let mut opts = SyncOptions::new(&args.cluster.app, &namespace);
+    opts.revision = loaded.revision.clone();
+    let diffs = Engine::new(client).diff(loaded.manifests, &opts).await?;
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal(),
+    };
+    let mut out = std::io::stdout().lock();
+    for d in &diffs {
+        let text = if color { moor_diff::colorize(&d.unified) } else { d.unified.clone() };
+        writeln!(out, "{text}")?;
+    }
+    Ok(if diffs.is_empty() { 0 } else { 1 })
+}
+
+async fn sync(args: SyncArgs) -> Result<u8> {
+    let (client, namespace) = connect(&args.cluster).await?;
+    let loaded = source::load(&args.source).await?;
+    let mut opts = SyncOptions::new(&args.cluster.app, &namespace);
+    opts.prune = args.prune;
+    opts.dry_run = args.dry_run;
+    opts.wait = args.wait;
+    opts.timeout = args.timeout;
+    opts.concurrency = args.concurrency.max(1);
+    opts.revision = loaded.revision.clone();
+    let progress_on = args.output == OutputFormat::Table && std::io::stderr().is_terminal();
+    let progress = move |r: &ObjectResult| {
+        if progress_on && r.change != Change::Unchanged {
+            eprintln!("  {} {}", r.change, r.key);
+        }
+    };
+    let set = Engine::new(client).sync(loaded.manifests, &opts, &progress).await?;
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&set)?)?,
+        OutputFormat::Table => out.write_all(output::change_table(&set).as_bytes())?,
+    }
+    Ok(0)
+}
+
+/// A client configured like kubectl: --kubeconfig, else KUBECONFIG, else ~/.kube/config; --context.
+async fn connect(args: &ClusterArgs) -> Result<(Client, String)> {
+    let options = KubeConfigOptions { context: args.context.clone(), ..Default::default() };
+    let config = match &args.kubeconfig {
+        Some(path) => {
+            let kc = Kubeconfig::read_from(path).with_context(|| format!("failed to read kubeconfig {}", path.display()))?;
+            Config::from_custom_kubeconfig(kc, &options).await
+        }
+        None => Config::from_kubeconfig(&options).await,
+    }
+    .context("failed to load the kubeconfig")?;
+    let namespace = args.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
+    let client = Client::try_from(config).context("failed to create the Kubernetes client")?;
+    Ok((client, namespace))
+}
+

@@ -1,0 +1,61 @@
+//! What the CLI prints: YAML streams and the change-set table.
+
+use anyhow::{Context, Result};
+use moor_apply::ChangeSet;
+use moor_types::{Change, Manifest};
+
+/// Objects as one YAML stream (`---` between documents).
+pub fn yaml_stream(manifests: &[Manifest]) -> Result<String> {
+    let mut out = String::new();
+    for m in manifests {
+        out.push_str("---\n");
+        let doc = serde_saphyr::to_string(&m.obj).with_context(|| format!("failed to print {} as YAML", m.key()))?;
+        out.push_str(&doc);
+        if !doc.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// One row per object (KIND NAMESPACE NAME RESULT MESSAGE) and a summary line.
+pub fn change_table(set: &ChangeSet) -> String {
+    let rows: Vec<[String; 5]> = set
+        .objects
+        .iter()
+        .map(|o| {
+            let kind = if o.key.group.is_empty() { o.key.kind.clone() } else { format!("{}.{}", o.key.kind, o.key.group) };
+            [kind, o.key.namespace.clone().unwrap_or_default(), o.key.name.clone(), o.change.to_string(), o.message.clone()]
+        })
+        .collect();
+    let header = ["KIND", "NAMESPACE", "NAME", "RESULT", "MESSAGE"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let line = |r: &[String; 5]| {
+        let mut s = String::new();
+        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+            if i == 4 {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}   "));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&header);
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    let counts: Vec<String> = [Change::Created, Change::Configured, Change::Unchanged, Change::Pruned, Change::Skipped]
+        .iter()
+        .map(|c| format!("{} {c}", set.count(*c)))
+        .collect();
+    let prefix = if set.dry_run { "dry run, nothing written: " } else { "" };
+    let rev = set.revision.as_deref().map(|r| format!(" at {}", &r[..r.len().min(12)])).unwrap_or_default();
+    out.push_str(&format!("{prefix}app {}{rev}: {}\n", set.app, counts.join(", ")));
+    out
+}

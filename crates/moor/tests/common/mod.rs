@@ -1,0 +1,98 @@
+//! Shared helpers of the end-to-end tests: run the real `moor` binary against the local control
+//! plane (scripts/test) and the real git servers of moor-testkit.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kube::Client;
+use kube::api::{Api, DynamicObject};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::Value;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs `moor` with `args` (and extra env), against the test cluster's KUBECONFIG.
+pub fn moor(args: &[&str], env: &[(&str, &str)]) -> Run {
+    moor_testkit::kubeconfig_path();
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_moor"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("failed to run moor");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Like `moor` but panics unless it exits 0.
+pub fn moor_ok(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let r = moor(args, env);
+    assert_eq!(r.code, 0, "moor {args:?} failed:\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    r
+}
+
+/// A copy of examples/seed whose overlay namespaces carry `suffix`, so parallel tests don't meet.
+pub fn seed_copy(suffix: &str) -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed");
+    let dst = tempfile::tempdir().unwrap();
+    copy_dir(&src, dst.path());
+    for env in ["development", "staging", "production"] {
+        for file in ["kustomization.yaml", "namespace.yaml"] {
+            let p = dst.path().join("overlays").join(env).join(file);
+            let text = std::fs::read_to_string(&p).unwrap();
+            let text = text
+                .replace(&format!("namespace: {env}"), &format!("namespace: {env}-{suffix}"))
+                .replace(&format!("name: {env}"), &format!("name: {env}-{suffix}"));
+            std::fs::write(&p, text).unwrap();
+        }
+    }
+    dst
+}
+
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
+
+pub fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Any object by apiVersion/kind, as JSON; None when it does not exist.
+pub async fn get(client: &Client, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
+    let (g, v) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let (ar, _) = kube::discovery::pinned_kind(client, &GroupVersionKind::gvk(g, v, kind)).await.expect("kind is served");
+    let api: Api<DynamicObject> = match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ApiResource { ..ar }),
+    };
+    api.get_opt(name).await.expect("get").map(|o| serde_json::to_value(o).unwrap())
+}
+
+pub fn rv(obj: &Value) -> String {
+    obj["metadata"]["resourceVersion"].as_str().unwrap().to_string()
+}
