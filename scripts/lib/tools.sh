@@ -40,8 +40,7 @@ ensure_tools() {
          cd "$MOOR_ROOT/test-env/kwok" &&
          go build -trimpath -ldflags "-s -w" -o "$tmp/" sigs.k8s.io/kwok/cmd/kwok &&
          cd "$MOOR_ROOT/test-env/kustomize" &&
-         go build -trimpath -ldflags "-s -w" -o "$tmp/" sigs.k8s.io/kustomize/kustomize/v5 &&
-         mv "$tmp/v5" "$tmp/kustomize" ) >"$log" 2>&1; then
+         go build -trimpath -ldflags "-s -w" -o "$tmp/kustomize" sigs.k8s.io/kustomize/kustomize/v5 ) >"$log" 2>&1; then
     rm -rf "$tmp"
     tail -n 20 "$log" >&2
     die "failed to build the Go tools (see $log)"

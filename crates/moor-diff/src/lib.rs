@@ -29,19 +29,29 @@ pub struct ObjectDiff {
 /// Diff of `live` against `desired` for the object `key`; None when they are equal once
 /// normalised and masked. A missing side diffs as an empty document.
 pub fn diff(key: &ObjKey, live: Option<&Value>, desired: Option<&Value>) -> Option<ObjectDiff> {
-    let (live, desired) =
-        mask_secrets_pair(live.map(normalize).as_ref(), desired.map(normalize).as_ref());
+    let (live, desired) = mask_secrets_pair(
+        live.map(normalize).as_ref(),
+        desired.map(normalize).as_ref(),
+    );
     let live = live.as_ref().map(to_yaml);
     let desired = desired.as_ref().map(to_yaml);
     if live == desired {
         return None;
     }
-    let unified = TextDiff::from_lines(live.as_deref().unwrap_or(""), desired.as_deref().unwrap_or(""))
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("live/{key}"), &format!("desired/{key}"))
-        .to_string();
-    Some(ObjectDiff { key: key.clone(), live, desired, unified })
+    let unified = TextDiff::from_lines(
+        live.as_deref().unwrap_or(""),
+        desired.as_deref().unwrap_or(""),
+    )
+    .unified_diff()
+    .context_radius(3)
+    .header(&format!("live/{key}"), &format!("desired/{key}"))
+    .to_string();
+    Some(ObjectDiff {
+        key: key.clone(),
+        live,
+        desired,
+        unified,
+    })
 }
 
 /// YAML with map keys sorted at every level: serde_json preserves insertion order in this
@@ -58,7 +68,12 @@ fn sort_keys(v: &Value) -> Value {
         Value::Object(m) => {
             let mut entries: Vec<(&String, &Value)> = m.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sort_keys(v))).collect::<Map<_, _>>())
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sort_keys(v)))
+                    .collect::<Map<_, _>>(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
         other => other.clone(),
@@ -133,8 +148,15 @@ mod tests {
         let v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
         let d = diff(&key(), None, Some(&v)).unwrap();
         assert_eq!(d.live, None);
-        assert!(d.unified.starts_with("--- live/ConfigMap prod/c\n+++ desired/ConfigMap prod/c\n"));
-        assert!(d.unified.lines().skip(3).all(|l| l.starts_with('+')), "{}", d.unified);
+        assert!(
+            d.unified
+                .starts_with("--- live/ConfigMap prod/c\n+++ desired/ConfigMap prod/c\n")
+        );
+        assert!(
+            d.unified.lines().skip(3).all(|l| l.starts_with('+')),
+            "{}",
+            d.unified
+        );
     }
 
     #[test]
@@ -146,6 +168,9 @@ mod tests {
              \x1b[31m-a\x1b[0m\n\x1b[32m+b\x1b[0m\n c\n"
         );
         // A removed line that itself starts with "-- " is still a removal once inside a hunk.
-        assert_eq!(colorize("@@ -1 @@\n--- x"), "\x1b[36m@@ -1 @@\x1b[0m\n\x1b[31m--- x\x1b[0m");
+        assert_eq!(
+            colorize("@@ -1 @@\n--- x"),
+            "\x1b[36m@@ -1 @@\x1b[0m\n\x1b[31m--- x\x1b[0m"
+        );
     }
 }

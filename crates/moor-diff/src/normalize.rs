@@ -22,7 +22,9 @@ pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-config
 /// and without labels/annotations maps left empty (absent and empty must compare equal).
 pub fn normalize(obj: &Value) -> Value {
     let mut out = obj.clone();
-    let Some(map) = out.as_object_mut() else { return out };
+    let Some(map) = out.as_object_mut() else {
+        return out;
+    };
     map.remove("status");
     if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
         for field in SERVER_METADATA {
@@ -48,7 +50,9 @@ pub fn normalize(obj: &Value) -> Value {
 /// Pointers that do not resolve, and the empty pointer (the whole object), are skipped.
 pub fn ignore_pointers(obj: &mut Value, pointers: &[String]) {
     for p in pointers {
-        let Some((parent, last)) = p.rsplit_once('/') else { continue };
+        let Some((parent, last)) = p.rsplit_once('/') else {
+            continue;
+        };
         let last = last.replace("~1", "/").replace("~0", "~");
         match obj.pointer_mut(parent) {
             Some(Value::Object(m)) => {

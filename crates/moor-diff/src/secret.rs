@@ -47,16 +47,29 @@ pub fn mask_secrets_pair(
     let desired_data = desired.as_mut().filter(|v| is_secret(v)).map(take_data);
     let empty = Map::new();
     if let (Some(obj), Some(data)) = (live.as_mut(), live_data.as_ref()) {
-        put_masked(obj, data, desired_data.as_ref().unwrap_or(&empty), MASK_LIVE);
+        put_masked(
+            obj,
+            data,
+            desired_data.as_ref().unwrap_or(&empty),
+            MASK_LIVE,
+        );
     }
     if let (Some(obj), Some(data)) = (desired.as_mut(), desired_data.as_ref()) {
-        put_masked(obj, data, live_data.as_ref().unwrap_or(&empty), MASK_DESIRED);
+        put_masked(
+            obj,
+            data,
+            live_data.as_ref().unwrap_or(&empty),
+            MASK_DESIRED,
+        );
     }
     (live, desired)
 }
 
 fn drop_last_applied(obj: &mut Value) {
-    if let Some(a) = obj.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+    if let Some(a) = obj
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
         a.remove(LAST_APPLIED);
     }
 }
@@ -64,7 +77,9 @@ fn drop_last_applied(obj: &mut Value) {
 /// Removes `data` and `stringData` from a Secret and returns them merged, base64 encoded.
 fn take_data(obj: &mut Value) -> Map<String, Value> {
     drop_last_applied(obj);
-    let Some(m) = obj.as_object_mut() else { return Map::new() };
+    let Some(m) = obj.as_object_mut() else {
+        return Map::new();
+    };
     let mut data = match m.remove("data") {
         Some(Value::Object(d)) => d,
         _ => Map::new(),
@@ -82,7 +97,12 @@ fn take_data(obj: &mut Value) -> Map<String, Value> {
 }
 
 /// Puts `data` back as masks: a key also in `other` with a different value gets `changed`.
-fn put_masked(obj: &mut Value, data: &Map<String, Value>, other: &Map<String, Value>, changed: &str) {
+fn put_masked(
+    obj: &mut Value,
+    data: &Map<String, Value>,
+    other: &Map<String, Value>,
+    changed: &str,
+) {
     let masked: Map<String, Value> = data
         .iter()
         .map(|(k, v)| {
@@ -115,7 +135,10 @@ mod tests {
         s["stringData"] = json!({"b": "plain"});
         s["metadata"]["annotations"] = json!({LAST_APPLIED: "{\"stringData\":{\"b\":\"plain\"}}"});
         let text = mask_secret(&s).to_string();
-        assert!(!text.contains("c2VjcmV0") && !text.contains("plain"), "{text}");
+        assert!(
+            !text.contains("c2VjcmV0") && !text.contains("plain"),
+            "{text}"
+        );
         assert_eq!(mask_secret(&s)["data"]["a"], MASK);
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "x"}});
         assert_eq!(mask_secret(&cm), cm);
@@ -127,8 +150,14 @@ mod tests {
         let desired = secret(json!({"same": "YQ==", "changed": "Ynl0ZQ==", "new": "ZA=="}));
         let (l, d) = mask_secrets_pair(Some(&live), Some(&desired));
         let (l, d) = (l.unwrap(), d.unwrap());
-        assert_eq!(l["data"], json!({"same": MASK, "changed": MASK_LIVE, "gone": MASK}));
-        assert_eq!(d["data"], json!({"same": MASK, "changed": MASK_DESIRED, "new": MASK}));
+        assert_eq!(
+            l["data"],
+            json!({"same": MASK, "changed": MASK_LIVE, "gone": MASK})
+        );
+        assert_eq!(
+            d["data"],
+            json!({"same": MASK, "changed": MASK_DESIRED, "new": MASK})
+        );
     }
 
     #[test]
@@ -148,6 +177,9 @@ mod tests {
         assert_eq!(l.unwrap()["data"]["a"], MASK);
         assert!(d.is_none());
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "x"}});
-        assert_eq!(mask_secrets_pair(Some(&cm), Some(&cm)), (Some(cm.clone()), Some(cm)));
+        assert_eq!(
+            mask_secrets_pair(Some(&cm), Some(&cm)),
+            (Some(cm.clone()), Some(cm))
+        );
     }
 }

@@ -105,9 +105,17 @@ fn secret(data: Value, string_data: Option<Value>) -> Value {
 #[test]
 fn secret_with_one_changed_key() {
     // base64 of "web", "s3cr3t-old", "s3cr3t-new", "db.prod.svc"
-    let (user, old, new, host) = ("d2Vi", "czNjcjN0LW9sZA==", "czNjcjN0LW5ldw==", "ZGIucHJvZC5zdmM=");
+    let (user, old, new, host) = (
+        "d2Vi",
+        "czNjcjN0LW9sZA==",
+        "czNjcjN0LW5ldw==",
+        "ZGIucHJvZC5zdmM=",
+    );
     let mut live = as_live(
-        secret(json!({"username": user, "password": old, "host": host}), None),
+        secret(
+            json!({"username": user, "password": old, "host": host}),
+            None,
+        ),
         "5501",
     );
     live["metadata"]["annotations"] = json!({
@@ -115,7 +123,10 @@ fn secret_with_one_changed_key() {
             format!("{{\"data\":{{\"password\":\"{old}\"}},\"stringData\":{{\"password\":\"s3cr3t-old\"}}}}"),
     });
     // Desired names the changed password in plain text, as a user writes it in Git.
-    let desired = secret(json!({"username": user, "host": host}), Some(json!({"password": "s3cr3t-new"})));
+    let desired = secret(
+        json!({"username": user, "host": host}),
+        Some(json!({"password": "s3cr3t-new"})),
+    );
     let key = ObjKey::new("", "Secret", Some("prod"), "db-credentials");
     let d = diff(&key, Some(&live), Some(&desired)).expect("password changed");
     let everything = format!(
@@ -125,21 +136,47 @@ fn secret_with_one_changed_key() {
         d.live.as_deref().unwrap(),
         d.desired.as_deref().unwrap()
     );
-    for value in [user, old, new, host, "web", "s3cr3t-old", "s3cr3t-new", "db.prod.svc"] {
-        assert!(!everything.contains(value), "secret value {value:?} leaked:\n{everything}");
+    for value in [
+        user,
+        old,
+        new,
+        host,
+        "web",
+        "s3cr3t-old",
+        "s3cr3t-new",
+        "db.prod.svc",
+    ] {
+        assert!(
+            !everything.contains(value),
+            "secret value {value:?} leaked:\n{everything}"
+        );
     }
     insta::assert_snapshot!(d.unified);
 
     // Same values on both sides (one via stringData): no diff at all.
-    let same = secret(json!({"username": user, "host": host}), Some(json!({"password": "s3cr3t-old"})));
+    let same = secret(
+        json!({"username": user, "host": host}),
+        Some(json!({"password": "s3cr3t-old"})),
+    );
     assert_eq!(diff(&key, Some(&live), Some(&same)), None);
 }
 
 #[test]
 fn colorized_image_change() {
     let live = as_live(deployment("ghcr.io/example/web:1.4.2"), "1");
-    let d = diff(&web_key(), Some(&live), Some(&deployment("ghcr.io/example/web:1.5.0"))).unwrap();
+    let d = diff(
+        &web_key(),
+        Some(&live),
+        Some(&deployment("ghcr.io/example/web:1.5.0")),
+    )
+    .unwrap();
     let colored = colorize(&d.unified);
-    assert!(colored.contains("\x1b[31m-        image: ghcr.io/example/web:1.4.2\x1b[0m"), "{colored}");
-    assert!(colored.contains("\x1b[32m+        image: ghcr.io/example/web:1.5.0\x1b[0m"), "{colored}");
+    assert!(
+        colored.contains("\x1b[31m-      - image: ghcr.io/example/web:1.4.2\x1b[0m"),
+        "{colored}"
+    );
+    assert!(
+        colored.contains("\x1b[32m+      - image: ghcr.io/example/web:1.5.0\x1b[0m"),
+        "{colored}"
+    );
 }

@@ -127,7 +127,9 @@ impl RepoCache {
         let result = match result {
             // An empty remote, or one whose HEAD names a missing branch: branches and tags can
             // still be fetched, only the default branch is unknown.
-            Err(CacheError::Git { cause, .. }) if cause.contains("couldn't find remote ref HEAD") => {
+            Err(CacheError::Git { cause, .. })
+                if cause.contains("couldn't find remote ref HEAD") =>
+            {
                 self.fetch_refs(&dir, &shown, &auth, false).await?;
                 self.git(&dir, "update the cache of", &shown)
                     .args(["update-ref", "-d", REMOTE_HEAD])
@@ -170,13 +172,19 @@ impl RepoCache {
         if !dir.join("HEAD").is_file() {
             return Err(CacheError::NotFetched { url: shown });
         }
-        let revision = revision.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("HEAD");
+        let revision = revision
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("HEAD");
         let candidates = if revision == "HEAD" {
             vec![REMOTE_HEAD.to_string()]
         } else if revision.starts_with("refs/") {
             vec![revision.to_string()]
         } else {
-            let mut c = vec![format!("refs/heads/{revision}"), format!("refs/tags/{revision}")];
+            let mut c = vec![
+                format!("refs/heads/{revision}"),
+                format!("refs/tags/{revision}"),
+            ];
             if (4..=64).contains(&revision.len()) && revision.chars().all(|c| c.is_ascii_hexdigit())
             {
                 c.push(revision.to_string());
@@ -365,7 +373,12 @@ impl<'a> Git<'a> {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         // A caller inside a git hook must not redirect us to its own repository.
-        for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"] {
+        for var in [
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_INDEX_FILE",
+            "GIT_OBJECT_DIRECTORY",
+        ] {
             cmd.env_remove(var);
         }
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
@@ -416,7 +429,10 @@ impl<'a> Git<'a> {
         }
         let lower = cause.to_ascii_lowercase();
         let any = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
-        if any(&["host key verification failed", "remote host identification has changed"]) {
+        if any(&[
+            "host key verification failed",
+            "remote host identification has changed",
+        ]) {
             CacheError::HostKeyRejected { url, cause }
         } else if any(&[
             "authentication failed",
@@ -462,13 +478,19 @@ impl<'a> Git<'a> {
     }
 }
 
-/// git's stderr on one line: hints and blank lines dropped, `fatal: ` prefixes removed, capped.
+/// git's stderr on one line: hints, boilerplate and `fatal: ` prefixes dropped, length capped.
 fn summarize(stderr: &str) -> String {
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
-        .map(|l| l.strip_prefix("fatal: ").unwrap_or(l))
+        // git's stock advice after every failed connection; it adds nothing to the cause.
+        .filter(|l| {
+            !l.starts_with("Could not read from remote repository")
+                && !l.starts_with("Please make sure you have the correct access rights")
+                && !l.starts_with("and the repository exists")
+        })
+        .map(|l| l.strip_prefix("fatal: ").unwrap_or(l).trim_end_matches('.'))
         .collect();
     let text = if lines.is_empty() {
         "git exited with an error and no message".to_string()

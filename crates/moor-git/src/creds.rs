@@ -127,11 +127,18 @@ impl GitAuth {
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-        let n = inherited + self.env.iter().filter(|(k, _)| k.starts_with("GIT_CONFIG_KEY_")).count();
+        let n = inherited
+            + self
+                .env
+                .iter()
+                .filter(|(k, _)| k.starts_with("GIT_CONFIG_KEY_"))
+                .count();
         self.env.retain(|(k, _)| k != "GIT_CONFIG_COUNT");
         self.env.push((format!("GIT_CONFIG_KEY_{n}"), key.into()));
-        self.env.push((format!("GIT_CONFIG_VALUE_{n}"), value.into()));
-        self.env.push(("GIT_CONFIG_COUNT".into(), (n + 1).to_string()));
+        self.env
+            .push((format!("GIT_CONFIG_VALUE_{n}"), value.into()));
+        self.env
+            .push(("GIT_CONFIG_COUNT".into(), (n + 1).to_string()));
     }
 }
 
@@ -201,7 +208,10 @@ mod tests {
             Some("http.https://host:8443/.extraHeader")
         );
         let header = format!("Authorization: Basic {}", BASE64.encode("bob:hunter22"));
-        assert_eq!(env(&auth, &format!("GIT_CONFIG_VALUE_{n}")), Some(header.as_str()));
+        assert_eq!(
+            env(&auth, &format!("GIT_CONFIG_VALUE_{n}")),
+            Some(header.as_str())
+        );
         assert!(auth.secrets.contains(&"hunter22".to_string()));
     }
 

@@ -66,7 +66,9 @@ impl Source {
         creds: &Credentials,
     ) -> Result<Materialized, SourceError> {
         let rel = relative(path)?;
-        let explicit_revision = revision.map(str::trim).filter(|r| !r.is_empty() && *r != "HEAD");
+        let explicit_revision = revision
+            .map(str::trim)
+            .filter(|r| !r.is_empty() && *r != "HEAD");
         if is_local(repo) {
             let dir = Path::new(repo);
             let root = dir

@@ -162,17 +162,38 @@ mod tests {
     #[test]
     fn normalize_canonicalises() {
         let cases = [
-            ("https://GitHub.com/Org/Repo.git", "https://github.com/Org/Repo"),
-            ("https://github.com/org/repo/", "https://github.com/org/repo"),
-            ("https://github.com/org/repo.git/", "https://github.com/org/repo"),
-            ("HTTPS://user:pw@github.com:443/org/repo", "https://github.com/org/repo"),
-            ("https://ghp_token@github.com/org/repo", "https://github.com/org/repo"),
+            (
+                "https://GitHub.com/Org/Repo.git",
+                "https://github.com/Org/Repo",
+            ),
+            (
+                "https://github.com/org/repo/",
+                "https://github.com/org/repo",
+            ),
+            (
+                "https://github.com/org/repo.git/",
+                "https://github.com/org/repo",
+            ),
+            (
+                "HTTPS://user:pw@github.com:443/org/repo",
+                "https://github.com/org/repo",
+            ),
+            (
+                "https://ghp_token@github.com/org/repo",
+                "https://github.com/org/repo",
+            ),
             ("http://host:8080/x.git", "http://host:8080/x"),
             ("http://host:80/x", "http://host/x"),
-            ("git@github.com:org/repo.git", "ssh://git@github.com/org/repo"),
+            (
+                "git@github.com:org/repo.git",
+                "ssh://git@github.com/org/repo",
+            ),
             ("git@GitHub.com:/org/repo", "ssh://git@github.com/org/repo"),
             ("github.com:org/repo", "ssh://github.com/org/repo"),
-            ("ssh://git@github.com:22/org/repo.git", "ssh://git@github.com/org/repo"),
+            (
+                "ssh://git@github.com:22/org/repo.git",
+                "ssh://git@github.com/org/repo",
+            ),
             ("ssh://git:pw@host:2222/r", "ssh://git@host:2222/r"),
             ("git+ssh://git@host/r", "ssh://git@host/r"),
             ("file:///srv/git/repo.git", "file:///srv/git/repo"),
@@ -199,8 +220,14 @@ mod tests {
     #[test]
     fn redact_url_hides_passwords_and_tokens() {
         let cases = [
-            ("https://user:s3cret@host/r.git", "https://user:***@host/r.git"),
-            ("https://ghp_abc123@github.com/o/r", "https://***@github.com/o/r"),
+            (
+                "https://user:s3cret@host/r.git",
+                "https://user:***@host/r.git",
+            ),
+            (
+                "https://ghp_abc123@github.com/o/r",
+                "https://***@github.com/o/r",
+            ),
             ("https://host/r.git", "https://host/r.git"),
             ("ssh://git@host/r", "ssh://git@host/r"),
             ("ssh://git:pw@host/r", "ssh://git:***@host/r"),

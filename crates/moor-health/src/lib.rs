@@ -24,7 +24,10 @@ pub struct Health {
 
 impl Health {
     pub fn new(status: HealthStatus, message: impl Into<String>) -> Self {
-        Health { status, message: message.into() }
+        Health {
+            status,
+            message: message.into(),
+        }
     }
 
     pub fn healthy(message: impl Into<String>) -> Self {
@@ -71,7 +74,9 @@ pub fn health(obj: &Value) -> Health {
 /// Worst health of a set of objects (an app is as healthy as its least healthy object);
 /// Healthy when empty.
 pub fn aggregate<'a>(healths: impl IntoIterator<Item = &'a Health>) -> HealthStatus {
-    healths.into_iter().fold(HealthStatus::Healthy, |acc, h| acc.worst(h.status))
+    healths
+        .into_iter()
+        .fold(HealthStatus::Healthy, |acc, h| acc.worst(h.status))
 }
 
 /// kstatus rules that hold for every kind and come before the kind's own rules.
@@ -91,16 +96,20 @@ fn generic(obj: &Value) -> Option<Health> {
         }
         return Some(Health::progressing(msg + ")"));
     }
-    if let (Some(generation), Some(observed)) =
-        (int_at(obj, "/metadata/generation"), int_at(obj, "/status/observedGeneration"))
-        && observed != generation
+    if let (Some(generation), Some(observed)) = (
+        int_at(obj, "/metadata/generation"),
+        int_at(obj, "/status/observedGeneration"),
+    ) && observed != generation
     {
         return Some(Health::progressing(format!(
             "waiting for the controller to observe generation {generation} (observed {observed})"
         )));
     }
     if let Some(c) = condition(obj, "Reconciling").filter(|c| c.is_true()) {
-        return Some(Health::progressing(with_detail("reconciling", &c.describe())));
+        return Some(Health::progressing(with_detail(
+            "reconciling",
+            &c.describe(),
+        )));
     }
     if let Some(c) = condition(obj, "Stalled").filter(|c| c.is_true()) {
         return Some(Health::degraded(with_detail("stalled", &c.describe())));
@@ -113,14 +122,22 @@ fn generic(obj: &Value) -> Option<Health> {
 fn ready(obj: &Value) -> Option<Health> {
     let c = condition(obj, "Ready")?;
     Some(if c.is_true() {
-        Health::healthy(if c.message.is_empty() { c.reason } else { c.message })
+        Health::healthy(if c.message.is_empty() {
+            c.reason
+        } else {
+            c.message
+        })
     } else {
         Health::progressing(with_detail(&format!("Ready={}", c.status), &c.describe()))
     })
 }
 
 pub(crate) fn with_detail(what: &str, detail: &str) -> String {
-    if detail.is_empty() { what.to_string() } else { format!("{what}: {detail}") }
+    if detail.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {detail}")
+    }
 }
 
 #[cfg(test)]
@@ -131,7 +148,11 @@ mod tests {
     #[test]
     fn aggregate_takes_the_worst() {
         assert_eq!(aggregate(&[]), HealthStatus::Healthy);
-        let hs = [Health::healthy(""), Health::degraded("x"), Health::progressing("y")];
+        let hs = [
+            Health::healthy(""),
+            Health::degraded("x"),
+            Health::progressing("y"),
+        ];
         assert_eq!(aggregate(&hs), HealthStatus::Degraded);
         assert_eq!(aggregate(hs.iter().take(1)), HealthStatus::Healthy);
     }
@@ -181,7 +202,10 @@ mod tests {
     fn odd_pod_phase_is_unknown() {
         let p = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "status": {"phase": "Unknown", "message": "node lost"}});
-        assert_eq!(health(&p), Health::new(HealthStatus::Unknown, "pod phase Unknown: node lost"));
+        assert_eq!(
+            health(&p),
+            Health::new(HealthStatus::Unknown, "pod phase Unknown: node lost")
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub(crate) fn count(obj: &Value, pointer: &str) -> i64 {
 }
 
 pub(crate) fn bool_at(obj: &Value, pointer: &str) -> bool {
-    obj.pointer(pointer).and_then(Value::as_bool).unwrap_or(false)
+    obj.pointer(pointer)
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// One entry of `status.conditions`.
@@ -50,9 +52,15 @@ impl Condition<'_> {
 
 pub(crate) fn condition<'a>(obj: &'a Value, kind: &str) -> Option<Condition<'a>> {
     let conds = obj.pointer("/status/conditions")?.as_array()?;
-    let c = conds.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(kind))?;
+    let c = conds
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))?;
     let s = |f: &str| c.get(f).and_then(Value::as_str).unwrap_or("");
-    Some(Condition { status: s("status"), reason: s("reason"), message: s("message") })
+    Some(Condition {
+        status: s("status"),
+        reason: s("reason"),
+        message: s("message"),
+    })
 }
 
 /// `spec.replicas`, which the API server defaults to 1 for workloads.

@@ -81,7 +81,7 @@ pub(crate) fn run(
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+    let mut child = spawn(&mut cmd).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => RenderError::ToolNotFound {
             tool: tool.name,
             flag: tool.flag,
@@ -133,6 +133,21 @@ pub(crate) fn run(
     String::from_utf8(stdout).map_err(|_| failed("output is not valid UTF-8".to_string()))
 }
 
+/// Spawns, retrying briefly on ETXTBSY: a binary just written (a tool being installed, or a
+/// test's fake) can still be open in a child forked concurrently by another thread.
+fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            r => return r,
+        }
+    }
+}
+
 fn drain(pipe: Option<impl Read + Send + 'static>, tx: mpsc::Sender<Vec<u8>>) {
     let Some(mut pipe) = pipe else {
         let _ = tx.send(Vec::new());
@@ -161,7 +176,13 @@ mod tests {
     fn run_script(body: &str, timeout: Duration) -> Result<String, RenderError> {
         let tmp = tempfile::tempdir().unwrap();
         let bin = find_bin(KUSTOMIZE, Some(&script(tmp.path(), body))).unwrap();
-        run(KUSTOMIZE, "kustomize build", Path::new("apps/web"), Command::new(bin), timeout)
+        run(
+            KUSTOMIZE,
+            "kustomize build",
+            Path::new("apps/web"),
+            Command::new(bin),
+            timeout,
+        )
     }
 
     #[test]
@@ -172,8 +193,11 @@ mod tests {
 
     #[test]
     fn failure_carries_stderr() {
-        let err = run_script("echo 'Error: no kustomization' >&2; exit 1", Duration::from_secs(20))
-            .unwrap_err();
+        let err = run_script(
+            "echo 'Error: no kustomization' >&2; exit 1",
+            Duration::from_secs(20),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "failed to run kustomize build apps/web: Error: no kustomization"

@@ -1,1 +1,199 @@
 //! Renderers (plain YAML, Kustomize, Helm) behind one trait, with a cache key.
+//!
+//! [`render`] turns a directory checked out from Git into [`Manifest`]s, picking the renderer
+//! from the directory's content (see [`renderer_for`]). Objects are only checked to be mappings:
+//! apiVersion/kind/name are validated by the apply layer, which reports all failures at once
+//! using each manifest's [`moor_types::Origin`].
+
+mod error;
+mod exec;
+mod helm;
+mod kustomize;
+mod parse;
+mod plain;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use moor_types::Manifest;
+use sha2::{Digest, Sha256};
+
+pub use error::RenderError;
+pub use helm::{HelmRenderer, helm_template};
+pub use kustomize::{KUSTOMIZATION_FILES, KustomizeRenderer, kustomization_file, kustomize_build};
+pub use parse::parse_manifests;
+pub use plain::PlainRenderer;
+
+/// Default limit on one render, external tools included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Options of `helm template`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HelmOptions {
+    /// Release name; defaults to the chart directory's name.
+    pub release_name: Option<String>,
+    /// `--namespace`; defaults to `default`.
+    pub namespace: Option<String>,
+    /// Value files relative to the chart directory (or http(s) URLs), applied in order.
+    pub value_files: Vec<String>,
+    /// Inline values (a YAML document), applied after the value files.
+    pub values: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Plain directories: read subdirectories too.
+    pub recurse: bool,
+    /// Plain directories: globs on the path relative to the directory; empty takes every file.
+    pub include: Vec<String>,
+    /// Plain directories: globs of files to leave out.
+    pub exclude: Vec<String>,
+    pub helm: HelmOptions,
+    /// The kustomize binary; `kustomize` on PATH when unset.
+    pub kustomize_bin: Option<PathBuf>,
+    /// The helm binary; `helm` on PATH when unset.
+    pub helm_bin: Option<PathBuf>,
+    /// Limit on an external tool's run; it is killed past it.
+    pub timeout: Duration,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            recurse: false,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            helm: HelmOptions::default(),
+            kustomize_bin: None,
+            helm_bin: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Turns a directory into manifests.
+pub trait Renderer: Send + Sync {
+    /// `plain`, `kustomize` or `helm`.
+    fn name(&self) -> &str;
+    fn render(&self, dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError>;
+}
+
+/// The renderer for `dir`: Kustomize when it holds a kustomization, else Helm when it holds a
+/// `Chart.yaml`, else plain files.
+pub fn renderer_for(dir: &Path) -> &'static dyn Renderer {
+    if kustomization_file(dir).is_some() {
+        &KustomizeRenderer
+    } else if dir.join("Chart.yaml").is_file() {
+        &HelmRenderer
+    } else {
+        &PlainRenderer
+    }
+}
+
+/// Renders `dir` with the renderer [`renderer_for`] picks.
+pub fn render(dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError> {
+    if !dir.is_dir() {
+        return Err(RenderError::NotADirectory {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let renderer = renderer_for(dir);
+    tracing::debug!(dir = %dir.display(), renderer = renderer.name(), "rendering");
+    renderer.render(dir, opts)
+}
+
+/// Key for caching the render of `path` at `commit`: sha256 hex over them and the options that
+/// change the output (not the binaries' paths or the timeout).
+pub fn cache_key(commit: &str, path: &str, opts: &RenderOptions) -> String {
+    let mut h = Sha256::new();
+    // Each field is length-prefixed so that no two different inputs hash the same bytes.
+    let mut field = |s: &str| {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    field("moor-render/1");
+    field(commit);
+    field(path);
+    field(if opts.recurse { "recurse" } else { "flat" });
+    for list in [&opts.include, &opts.exclude, &opts.helm.value_files] {
+        field(&list.len().to_string());
+        list.iter().for_each(|s| field(s));
+    }
+    for opt in [
+        &opts.helm.release_name,
+        &opts.helm.namespace,
+        &opts.helm.values,
+    ] {
+        match opt {
+            Some(s) => {
+                field("some");
+                field(s);
+            }
+            None => field("none"),
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renderer_is_picked_from_the_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        assert_eq!(renderer_for(dir).name(), "plain");
+        std::fs::write(dir.join("Chart.yaml"), "name: x\n").unwrap();
+        assert_eq!(renderer_for(dir).name(), "helm");
+        std::fs::write(dir.join("kustomization.yml"), "resources: []\n").unwrap();
+        assert_eq!(renderer_for(dir).name(), "kustomize");
+    }
+
+    #[test]
+    fn render_of_a_missing_dir_is_an_error() {
+        let err = render(Path::new("/nonexistent/app"), &RenderOptions::default()).unwrap_err();
+        assert_eq!(err.to_string(), "/nonexistent/app is not a directory");
+    }
+
+    #[test]
+    fn cache_key_covers_what_changes_output() {
+        let base = RenderOptions::default();
+        let key = cache_key("abc", "apps/web", &base);
+        assert_eq!(key.len(), 64);
+        assert_eq!(key, cache_key("abc", "apps/web", &base));
+        let same = RenderOptions {
+            timeout: Duration::from_secs(5),
+            kustomize_bin: Some("/opt/kustomize".into()),
+            ..base.clone()
+        };
+        assert_eq!(key, cache_key("abc", "apps/web", &same));
+
+        let mut keys = vec![
+            key,
+            cache_key("abd", "apps/web", &base),
+            cache_key("abc", "apps/api", &base),
+        ];
+        let variants: Vec<fn(&mut RenderOptions)> = vec![
+            |o| o.recurse = true,
+            |o| o.include = vec!["*.yaml".into()],
+            |o| o.exclude = vec!["*.yaml".into()],
+            |o| o.helm.release_name = Some("web".into()),
+            |o| o.helm.namespace = Some("prod".into()),
+            |o| o.helm.value_files = vec!["prod.yaml".into()],
+            |o| o.helm.values = Some("replicas: 2".into()),
+            // Same strings, other fields: must differ from the ones above.
+            |o| o.helm.value_files = vec!["*.yaml".into()],
+            |o| o.helm.values = Some("".into()),
+        ];
+        for f in variants {
+            let mut o = base.clone();
+            f(&mut o);
+            keys.push(cache_key("abc", "apps/web", &o));
+        }
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "every variant has its own key");
+    }
+}

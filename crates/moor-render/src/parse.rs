@@ -27,15 +27,16 @@ pub(crate) fn yaml_docs(text: &str) -> Result<Vec<Doc>, Syntax> {
         legacy_octal_numbers: true,
         duplicate_keys: DuplicateKeyPolicy::LastWins,
     };
-    let docs = serde_saphyr::from_multiple_with_options::<Spanned<Value>>(text, options).map_err(
-        |e| Syntax {
-            line: e.location().map(|l| l.line() as usize).filter(|l| *l > 0),
-            // The bare message: the file and line are in our own prefix.
-            cause: serde_saphyr::DefaultMessageFormatter
-                .format_message(e.without_snippet())
-                .into_owned(),
-        },
-    )?;
+    let docs =
+        serde_saphyr::from_multiple_with_options::<Spanned<Value>>(text, options).map_err(|e| {
+            Syntax {
+                line: e.location().map(|l| l.line() as usize).filter(|l| *l > 0),
+                // The bare message: the file and line are in our own prefix.
+                cause: serde_saphyr::DefaultMessageFormatter
+                    .format_message(e.without_snippet())
+                    .into_owned(),
+            }
+        })?;
     Ok(docs
         .into_iter()
         .map(|d| Doc {
@@ -200,7 +201,9 @@ mod tests {
 
     #[test]
     fn json_stream_lines() {
-        let docs = json_docs("\u{feff}{\"a\": 1}\n\n{\n \"b\": 2}\n").ok().unwrap();
+        let docs = json_docs("\u{feff}{\"a\": 1}\n\n{\n \"b\": 2}\n")
+            .ok()
+            .unwrap();
         assert_eq!(lines(&docs), [1, 3]);
         let Err(s) = json_docs("{\"a\": 1}\n{\"b\": }\n") else {
             panic!("expected an error")
@@ -222,8 +225,12 @@ mod tests {
         push_objects(list, &origin, &mut out).unwrap();
         let kinds: Vec<_> = out.iter().map(Manifest::kind).collect();
         assert_eq!(kinds, ["A", "B"]);
-        let err = push_objects(serde_json::json!({"kind": "List", "items": [3]}), &origin, &mut out)
-            .unwrap_err();
+        let err = push_objects(
+            serde_json::json!({"kind": "List", "items": [3]}),
+            &origin,
+            &mut out,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "l.yaml:2: expected a mapping (a Kubernetes object), found a number"
@@ -234,11 +241,16 @@ mod tests {
     fn tool_output_errors_name_the_source() {
         let err = tool_output_manifests("helm", "a: 1\n---\n- x\n", |_| "templates/x.yaml".into())
             .unwrap_err();
-        assert!(err.to_string().starts_with("templates/x.yaml: expected a mapping"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("templates/x.yaml: expected a mapping"),
+            "{err}"
+        );
         let err = tool_output_manifests("kustomize", "a: [\n", |_| "kustomization.yaml".into())
             .unwrap_err();
         assert!(
-            err.to_string().starts_with("failed to parse kustomization.yaml: "),
+            err.to_string()
+                .starts_with("failed to parse kustomization.yaml: "),
             "{err}"
         );
         assert!(err.to_string().contains("of kustomize's output"), "{err}");

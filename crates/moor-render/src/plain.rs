@@ -61,7 +61,9 @@ fn glob(pattern: &str) -> Result<Glob, RenderError> {
 
 fn is_manifest_file(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    [".yaml", ".yml", ".json"].iter().any(|ext| lower.ends_with(ext))
+    [".yaml", ".yml", ".json"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
 }
 
 /// Collects manifest files under `dir/rel` as `/`-separated paths relative to `dir`.
@@ -107,7 +109,13 @@ fn render_file(dir: &Path, rel: &str) -> Result<Vec<Manifest>, RenderError> {
     };
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         parse_err(Syntax {
-            line: Some(bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1),
+            line: Some(
+                bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1,
+            ),
             cause: "not valid UTF-8".to_string(),
         })
     })?;
@@ -148,12 +156,18 @@ mod tests {
 
     /// `name @ file:line` of each manifest, in order.
     fn summary(ms: &[Manifest]) -> Vec<String> {
-        ms.iter().map(|m| format!("{} @ {}", m.name(), m.origin)).collect()
+        ms.iter()
+            .map(|m| format!("{} @ {}", m.name(), m.origin))
+            .collect()
     }
 
     #[test]
     fn multi_document_stream_skips_empty_documents() {
-        let text = format!("---\n{}---\n\n---\n# comment only\n---\n{}...\n", cm("a"), cm("b"));
+        let text = format!(
+            "---\n{}---\n\n---\n# comment only\n---\n{}...\n",
+            cm("a"),
+            cm("b")
+        );
         let tmp = tree(&[("all.yaml", &text)]);
         let ms = render(tmp.path(), &RenderOptions::default()).unwrap();
         assert_eq!(summary(&ms), ["a @ all.yaml:2", "b @ all.yaml:11"]);
@@ -175,7 +189,10 @@ mod tests {
             ("b.yml", &cm("b")),
             ("a.yaml", &cm("a")),
             ("sub/c.yaml", &cm("c")),
-            ("sub/deeper/d.json", r#"{"kind": "ConfigMap", "metadata": {"name": "d"}}"#),
+            (
+                "sub/deeper/d.json",
+                r#"{"kind": "ConfigMap", "metadata": {"name": "d"}}"#,
+            ),
             ("README.md", "# not yaml"),
             (".git/config.yaml", "not: [parsed"),
             (".github/workflows/ci.yml", "not: [parsed"),
@@ -190,7 +207,12 @@ mod tests {
         let deep = render(tmp.path(), &opts).unwrap();
         assert_eq!(
             summary(&deep),
-            ["a @ a.yaml:1", "b @ b.yml:1", "c @ sub/c.yaml:1", "d @ sub/deeper/d.json:1"]
+            [
+                "a @ a.yaml:1",
+                "b @ b.yml:1",
+                "c @ sub/c.yaml:1",
+                "d @ sub/deeper/d.json:1"
+            ]
         );
     }
 
@@ -213,15 +235,27 @@ mod tests {
             ms.iter().map(|m| m.name().to_string()).collect()
         };
         assert_eq!(names(opts(&["*.yaml"], &[])), ["test", "app"]);
-        assert_eq!(names(opts(&["*.yaml", "crds/**"], &["*.test.yaml"])), ["app", "crd"]);
-        assert_eq!(names(opts(&[], &["other/**", "**/*.test.yaml"])), ["app", "crd"]);
+        assert_eq!(
+            names(opts(&["*.yaml", "crds/**"], &["*.test.yaml"])),
+            ["app", "crd"]
+        );
+        assert_eq!(
+            names(opts(&[], &["other/**", "**/*.test.yaml"])),
+            ["app", "crd"]
+        );
         let err = render(tmp.path(), &opts(&["a[b"], &[])).unwrap_err();
-        assert!(err.to_string().starts_with("invalid glob \"a[b\": "), "{err}");
+        assert!(
+            err.to_string().starts_with("invalid glob \"a[b\": "),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_yaml_error_names_file_and_line() {
-        let text = format!("{}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [b\n", cm("a"));
+        let text = format!(
+            "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [b\n",
+            cm("a")
+        );
         let tmp = tree(&[("a.yaml", &cm("ok")), ("web/bad.yaml", &text)]);
         let opts = RenderOptions {
             recurse: true,
@@ -232,7 +266,11 @@ mod tests {
             panic!("expected a parse error, got {err}")
         };
         assert_eq!((file.as_str(), *line), ("web/bad.yaml", Some(9)));
-        assert!(err.to_string().starts_with("failed to parse web/bad.yaml:9: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("failed to parse web/bad.yaml:9: "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -252,7 +290,10 @@ mod tests {
     #[test]
     fn json_files_hold_an_object_or_a_list() {
         let tmp = tree(&[
-            ("a.json", r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}"#),
+            (
+                "a.json",
+                r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}"#,
+            ),
             (
                 "b.json",
                 "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n    \
@@ -261,12 +302,18 @@ mod tests {
             ),
         ]);
         let ms = render(tmp.path(), &RenderOptions::default()).unwrap();
-        assert_eq!(summary(&ms), ["a @ a.json:1", "b @ b.json:1", "c @ b.json:1"]);
+        assert_eq!(
+            summary(&ms),
+            ["a @ a.json:1", "b @ b.json:1", "c @ b.json:1"]
+        );
         assert_eq!(ms[0].obj["metadata"]["name"], "a");
 
         let tmp = tree(&[("bad.json", "{\n  \"kind\": \"ConfigMap\",\n  oops\n}\n")]);
         let err = render(tmp.path(), &RenderOptions::default()).unwrap_err();
-        assert!(err.to_string().starts_with("failed to parse bad.json:3: "), "{err}");
+        assert!(
+            err.to_string().starts_with("failed to parse bad.json:3: "),
+            "{err}"
+        );
         let tmp = tree(&[("arr.json", "[1, 2]")]);
         let err = render(tmp.path(), &RenderOptions::default()).unwrap_err();
         assert_eq!(
@@ -278,7 +325,11 @@ mod tests {
     #[test]
     fn empty_directory_renders_nothing_and_missing_one_is_an_error() {
         let tmp = tree(&[]);
-        assert!(render(tmp.path(), &RenderOptions::default()).unwrap().is_empty());
+        assert!(
+            render(tmp.path(), &RenderOptions::default())
+                .unwrap()
+                .is_empty()
+        );
         let missing: PathBuf = tmp.path().join("nope");
         let err = render(&missing, &RenderOptions::default()).unwrap_err();
         assert!(err.to_string().starts_with("failed to read "), "{err}");

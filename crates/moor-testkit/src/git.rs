@@ -107,7 +107,15 @@ impl GitServer {
         git_env(None, &[&git_dir, &work_tree, "add", "-A", "."], &env);
         git_env(
             None,
-            &[&git_dir, &work_tree, "commit", "-q", "--allow-empty", "-m", "initial"],
+            &[
+                &git_dir,
+                &work_tree,
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "initial",
+            ],
             &env,
         );
         repo
@@ -120,7 +128,10 @@ impl GitServer {
         fs::create_dir_all(&path).expect("create repo dir");
         git(Some(&path), &["init", "-q", "--bare", "-b", "main"]);
         git(Some(&path), &["config", "http.receivepack", "true"]);
-        Repo { name: name.to_string(), path }
+        Repo {
+            name: name.to_string(),
+            path,
+        }
     }
 
     /// `http://127.0.0.1:PORT/public/<name>.git`: no authentication.
@@ -234,7 +245,10 @@ impl Repo {
         let target = dir.path().to_str().expect("utf-8 temp path").to_string();
         git(None, &["clone", "-q", &self.file_url(), &target]);
         // An empty repo clones onto the client's default branch; keep to `main`.
-        git(Some(dir.path()), &["symbolic-ref", "HEAD", "refs/heads/main"]);
+        git(
+            Some(dir.path()),
+            &["symbolic-ref", "HEAD", "refs/heads/main"],
+        );
         WorkTree { dir }
     }
 }
@@ -368,7 +382,9 @@ fn serve_http(
         .build()
         .expect("build http server runtime");
     rt.block_on(async move {
-        listener.set_nonblocking(true).expect("nonblocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
         loop {
             let (stream, peer) = tokio::select! {
@@ -553,8 +569,14 @@ async fn run_cgi(
 
 /// End of the CGI headers: (end of header text, start of body).
 fn find_header_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, i + 4));
-    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| (i, i + 2));
+    let crlf = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, i + 4));
+    let lf = buf
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|i| (i, i + 2));
     match (crlf, lf) {
         (Some(a), Some(b)) => Some(if a.0 < b.0 { a } else { b }),
         (a, b) => a.or(b),

@@ -102,7 +102,12 @@ fn http_push_with_auth() {
     // Anonymous pushes to the private prefix are turned away.
     let out = git(
         &work,
-        &["push", "-q", &server.http_auth_url("shop"), "HEAD:refs/heads/x"],
+        &[
+            "push",
+            "-q",
+            &server.http_auth_url("shop"),
+            "HEAD:refs/heads/x",
+        ],
         &env,
     );
     assert!(!out.status.success(), "anonymous push");
@@ -155,4 +160,29 @@ fn file_clone_and_work_tree_round_trip() {
     let work = empty.clone_work();
     work.write("a.txt", "a");
     assert_eq!(work.commit_and_push("first"), empty.head());
+}
+
+#[test]
+fn http_handles_gzipped_requests() {
+    let server = GitServer::start();
+    let repo = server.create_repo("many", seed().path());
+    let work = repo.clone_work();
+    // Enough distinct wants that git gzips the upload-pack request (it does past 1 KiB).
+    for i in 0..40 {
+        work.git(&["commit", "-q", "--allow-empty", "-m", &format!("c{i}")]);
+        work.git(&["branch", &format!("b{i}")]);
+    }
+    work.git(&["push", "-q", "origin", "--all"]);
+    let (dir, out) = clone(&server.http_url("many"), &[("GIT_TRACE_CURL", "1")]);
+    assert_ok(&out, "clone");
+    let trace = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        trace.contains("Content-Encoding: gzip"),
+        "no gzipped request"
+    );
+    let branches = git(&dir.path().join("c"), &["branch", "-r"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&branches.stdout).lines().count(),
+        42
+    );
 }

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use moor_apply::{Engine, ObjectResult, SyncOptions};
-use moor_types::{ApplyOrder, Change, Manifest};
+use moor_types::{ApplyOrder, Change};
 
 use crate::cli::{ClusterArgs, Color, Command, DiffArgs, OutputFormat, RenderArgs, SyncArgs};
 use crate::{output, source};
@@ -21,7 +21,7 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
 }
 
 async fn render(args: RenderArgs) -> Result<u8> {
-    let loaded = source::load(&args.source).await?;
+    let loaded = source::load(&args.source, None).await?;
     let mut manifests = loaded.manifests;
     manifests.sort_by(ApplyOrder::cmp_manifests);
     let mut out = std::io::stdout().lock();
@@ -31,7 +31,7 @@ async fn render(args: RenderArgs) -> Result<u8> {
 
 async fn diff(args: DiffArgs) -> Result<u8> {
     let (client, namespace) = connect(&args.cluster).await?;
-    let loaded = source::load(&args.source).await?;
+    let loaded = source::load(&args.source, Some(&namespace)).await?;
     let mut opts = SyncOptions::new(&args.cluster.app, &namespace);
     opts.revision = loaded.revision.clone();
     let diffs = Engine::new(client).diff(loaded.manifests, &opts).await?;
@@ -50,7 +50,7 @@ async fn diff(args: DiffArgs) -> Result<u8> {
 
 async fn sync(args: SyncArgs) -> Result<u8> {
     let (client, namespace) = connect(&args.cluster).await?;
-    let loaded = source::load(&args.source).await?;
+    let loaded = source::load(&args.source, Some(&namespace)).await?;
     let mut opts = SyncOptions::new(&args.cluster.app, &namespace);
     opts.prune = args.prune;
     opts.dry_run = args.dry_run;

@@ -7,10 +7,16 @@ use crate::{Health, with_detail};
 
 pub(super) fn health(obj: &Value) -> Option<Health> {
     if let Some(c) = condition(obj, "NamesAccepted").filter(|c| c.is_false()) {
-        return Some(Health::degraded(with_detail("names not accepted", &c.describe())));
+        return Some(Health::degraded(with_detail(
+            "names not accepted",
+            &c.describe(),
+        )));
     }
     if let Some(c) = condition(obj, "NonStructuralSchema").filter(|c| c.is_true()) {
-        return Some(Health::degraded(with_detail("schema is not structural", &c.describe())));
+        return Some(Health::degraded(with_detail(
+            "schema is not structural",
+            &c.describe(),
+        )));
     }
     Some(match condition(obj, "Established") {
         Some(c) if c.is_true() => Health::healthy("established"),

@@ -9,8 +9,10 @@ pub(super) fn health(obj: &Value) -> Option<Health> {
     if bool_at(obj, "/spec/suspend") {
         return Some(Health::suspended("cronjob is suspended"));
     }
-    Some(Health::healthy(match str_at(obj, "/status/lastScheduleTime") {
-        Some(t) => format!("last scheduled at {t}"),
-        None => "not scheduled yet".to_string(),
-    }))
+    Some(Health::healthy(
+        match str_at(obj, "/status/lastScheduleTime") {
+            Some(t) => format!("last scheduled at {t}"),
+            None => "not scheduled yet".to_string(),
+        },
+    ))
 }

@@ -9,7 +9,8 @@ pub(super) fn health(obj: &Value) -> Option<Health> {
     if bool_at(obj, "/spec/paused") {
         return Some(Health::suspended("deployment is paused"));
     }
-    if let Some(c) = condition(obj, "Progressing").filter(|c| c.reason == "ProgressDeadlineExceeded")
+    if let Some(c) =
+        condition(obj, "Progressing").filter(|c| c.reason == "ProgressDeadlineExceeded")
     {
         let mut msg = format!("deployment {:?} exceeded its progress deadline", name(obj));
         if !c.message.is_empty() {

@@ -11,18 +11,21 @@ pub(super) fn health(obj: &Value) -> Option<Health> {
     }
     match condition(obj, "ScalingActive") {
         // Target scaled to zero on purpose: autoscaling is off until it is scaled up again.
-        Some(c) if c.is_false() && c.reason == "ScalingDisabled" => {
-            Some(Health::suspended(with_detail("scaling disabled", c.message)))
-        }
-        Some(c) if c.is_false() => {
-            Some(Health::degraded(with_detail("scaling inactive", &c.describe())))
-        }
+        Some(c) if c.is_false() && c.reason == "ScalingDisabled" => Some(Health::suspended(
+            with_detail("scaling disabled", c.message),
+        )),
+        Some(c) if c.is_false() => Some(Health::degraded(with_detail(
+            "scaling inactive",
+            &c.describe(),
+        ))),
         Some(_) => Some(Health::healthy(
             condition(obj, "ScalingLimited")
                 .filter(|c| c.is_true())
                 .map(|c| c.describe())
                 .unwrap_or_default(),
         )),
-        None => Some(Health::progressing("waiting for the autoscaler to compute metrics")),
+        None => Some(Health::progressing(
+            "waiting for the autoscaler to compute metrics",
+        )),
     }
 }

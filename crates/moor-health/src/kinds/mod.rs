@@ -37,11 +37,18 @@ const CHECKS: &[(&str, &str, Check)] = &[
     ("batch", "CronJob", cronjob::health),
     ("networking.k8s.io", "Ingress", ingress::health),
     ("extensions", "Ingress", ingress::health),
-    ("apiextensions.k8s.io", "CustomResourceDefinition", crd::health),
+    (
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+        crd::health,
+    ),
     ("apiregistration.k8s.io", "APIService", apiservice::health),
     ("autoscaling", "HorizontalPodAutoscaler", hpa::health),
 ];
 
 pub(crate) fn check(group: &str, kind: &str, obj: &Value) -> Option<Health> {
-    CHECKS.iter().find(|(g, k, _)| *g == group && *k == kind).and_then(|(_, _, f)| f(obj))
+    CHECKS
+        .iter()
+        .find(|(g, k, _)| *g == group && *k == kind)
+        .and_then(|(_, _, f)| f(obj))
 }

@@ -81,7 +81,9 @@ fn container_statuses(obj: &Value) -> Vec<Container<'_>> {
                 state: c.get("state"),
             })
     };
-    list("initContainerStatuses", true).chain(list("containerStatuses", false)).collect()
+    list("initContainerStatuses", true)
+        .chain(list("containerStatuses", false))
+        .collect()
 }
 
 fn stuck_container(statuses: &[Container]) -> Option<Health> {
@@ -91,9 +93,17 @@ fn stuck_container(statuses: &[Container]) -> Option<Health> {
         if !BAD_WAITING.contains(&reason) {
             return None;
         }
-        let kind = if c.init { "init container" } else { "container" };
+        let kind = if c.init {
+            "init container"
+        } else {
+            "container"
+        };
         let mut msg = format!("{kind} {:?} is waiting: {reason}", c.name);
-        if let Some(m) = waiting.get("message").and_then(Value::as_str).filter(|m| !m.is_empty()) {
+        if let Some(m) = waiting
+            .get("message")
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty())
+        {
             msg = format!("{msg}: {m}");
         }
         Some(Health::degraded(msg))
@@ -106,7 +116,10 @@ fn failure(obj: &Value, statuses: &[Container]) -> String {
     let reason = str_at(obj, "/status/reason").unwrap_or("");
     let message = str_at(obj, "/status/message").unwrap_or("");
     if !reason.is_empty() || !message.is_empty() {
-        let detail = [reason, message].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>();
+        let detail = [reason, message]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>();
         return with_detail("pod failed", &detail.join(": "));
     }
     let exited = statuses.iter().find_map(|c| {

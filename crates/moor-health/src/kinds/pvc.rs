@@ -14,6 +14,9 @@ pub(super) fn health(obj: &Value) -> Option<Health> {
         // The volume behind the claim is gone; data may be lost and nothing will rebind it.
         "Lost" => Health::degraded("claim lost its persistent volume"),
         "Pending" => Health::progressing("waiting for the claim to be bound"),
-        other => Health::new(moor_types::HealthStatus::Unknown, format!("claim phase {other}")),
+        other => Health::new(
+            moor_types::HealthStatus::Unknown,
+            format!("claim phase {other}"),
+        ),
     })
 }

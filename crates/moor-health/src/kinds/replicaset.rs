@@ -7,13 +7,18 @@ use crate::{Health, with_detail};
 
 pub(super) fn health(obj: &Value) -> Option<Health> {
     if let Some(c) = condition(obj, "ReplicaFailure").filter(|c| c.is_true()) {
-        return Some(Health::degraded(with_detail("cannot create pods", &c.describe())));
+        return Some(Health::degraded(with_detail(
+            "cannot create pods",
+            &c.describe(),
+        )));
     }
     let want = spec_replicas(obj);
     let ready = count(obj, "/status/readyReplicas");
     let available = count(obj, "/status/availableReplicas");
     Some(if ready < want {
-        Health::progressing(format!("Waiting for pods: {ready} of {want} replicas are ready..."))
+        Health::progressing(format!(
+            "Waiting for pods: {ready} of {want} replicas are ready..."
+        ))
     } else if available < want {
         Health::progressing(format!(
             "Waiting for pods: {available} of {want} replicas are available..."

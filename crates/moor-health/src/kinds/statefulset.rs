@@ -9,7 +9,9 @@ pub(super) fn health(obj: &Value) -> Option<Health> {
     // Without observedGeneration the controller has not looked at the object yet; the generic
     // rule only covers a stale value, not a missing one.
     if int_at(obj, "/status/observedGeneration").is_none() {
-        return Some(Health::progressing("waiting for the statefulset spec to be observed"));
+        return Some(Health::progressing(
+            "waiting for the statefulset spec to be observed",
+        ));
     }
     let want = spec_replicas(obj);
     let ready = count(obj, "/status/readyReplicas");
@@ -27,8 +29,8 @@ pub(super) fn health(obj: &Value) -> Option<Health> {
         )));
     }
     let updated = count(obj, "/status/updatedReplicas");
-    if let Some(partition) = int_at(obj, "/spec/updateStrategy/rollingUpdate/partition")
-        .filter(|p| *p > 0)
+    if let Some(partition) =
+        int_at(obj, "/spec/updateStrategy/rollingUpdate/partition").filter(|p| *p > 0)
     {
         // Only ordinals >= partition are updated; the rest stay on the old revision on purpose.
         let target = (want - partition).max(0);

@@ -1,0 +1,95 @@
+//! The Kustomize renderer: `kustomize build <dir>`.
+
+use std::path::Path;
+use std::process::Command;
+
+use moor_types::Manifest;
+
+use crate::exec::{self, KUSTOMIZE};
+use crate::parse::tool_output_manifests;
+use crate::{RenderError, RenderOptions, Renderer};
+
+/// File names kustomize accepts for a kustomization, in the order it looks for them.
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The kustomization file in `dir`, if any.
+pub fn kustomization_file(dir: &Path) -> Option<&'static str> {
+    KUSTOMIZATION_FILES
+        .into_iter()
+        .find(|f| dir.join(f).is_file())
+}
+
+/// Runs `kustomize build <dir>` (`opts.kustomize_bin` or `kustomize` on PATH) within
+/// `opts.timeout` and returns its output untouched.
+pub fn kustomize_build(dir: &Path, opts: &RenderOptions) -> Result<String, RenderError> {
+    let bin = exec::find_bin(KUSTOMIZE, opts.kustomize_bin.as_deref())?;
+    let mut cmd = Command::new(bin);
+    cmd.arg("build").arg(dir);
+    exec::run(KUSTOMIZE, "kustomize build", dir, cmd, opts.timeout)
+}
+
+/// Renders a directory holding a kustomization; every object's origin is that file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KustomizeRenderer;
+
+impl Renderer for KustomizeRenderer {
+    fn name(&self) -> &str {
+        "kustomize"
+    }
+
+    fn render(&self, dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError> {
+        let file = kustomization_file(dir).unwrap_or(KUSTOMIZATION_FILES[0]);
+        let out = kustomize_build(dir, opts)?;
+        tool_output_manifests("kustomize", &out, |_| file.to_string())
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fake_kustomize(dir: &Path, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join("kustomize");
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[test]
+    fn runs_build_on_the_dir_and_names_the_kustomization() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("Kustomization"), "resources: []\n").unwrap();
+        // The fake prints its arguments as a ConfigMap, to check the command line.
+        let bin = fake_kustomize(
+            tmp.path(),
+            "printf 'kind: ConfigMap\\nmetadata:\\n  name: cm\\ndata:\\n  args: \"%s %s\"\\n' \"$1\" \"$2\"",
+        );
+        let opts = RenderOptions {
+            kustomize_bin: Some(bin),
+            ..Default::default()
+        };
+        let ms = KustomizeRenderer.render(tmp.path(), &opts).unwrap();
+        assert_eq!(ms.len(), 1);
+        assert_eq!(
+            ms[0].obj["data"]["args"],
+            format!("build {}", tmp.path().display())
+        );
+        assert_eq!(ms[0].origin.to_string(), "Kustomization");
+    }
+
+    #[test]
+    fn missing_binary_names_the_flag() {
+        let opts = RenderOptions {
+            kustomize_bin: Some("/nonexistent/kustomize".into()),
+            ..Default::default()
+        };
+        let err = kustomize_build(Path::new("."), &opts).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "kustomize not found at /nonexistent/kustomize: install it or pass --kustomize-bin"
+        );
+    }
+}
