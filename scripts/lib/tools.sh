@@ -18,13 +18,13 @@ tools_bin() { echo "$MOOR_CACHE/tools/$K8S_VERSION-$(tools_key)/bin"; }
 
 # ensure_tools: build every tool once; later calls return at once.
 ensure_tools() {
-  command -v go >/dev/null 2>&1 || die "Go is missing: install Go >= 1.24 (https://go.dev/doc/install) and retry"
   local bin; bin=$(tools_bin)
   local want=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok helm kustomize)
   local missing=0 t
   for t in "${want[@]}"; do [ -x "$bin/$t" ] || missing=1; done
   if [ "$missing" = 0 ]; then export PATH="$bin:$PATH"; return 0; fi
 
+  command -v go >/dev/null 2>&1 || die "Go is missing: install Go >= 1.24 (https://go.dev/doc/install) and retry"
   mkdir -p "$bin" "$MOOR_CACHE/logs"
   local log="$MOOR_CACHE/logs/tools-build.log" start=$SECONDS
   echo "moor: building Kubernetes $K8S_VERSION, etcd, kwok, kubectl, helm and kustomize from Go modules into $bin" >&2

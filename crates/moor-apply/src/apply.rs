@@ -11,13 +11,14 @@ use kube::api::{Patch, PatchParams};
 use moor_types::{Change, FIELD_MANAGER, kind_rank};
 
 use crate::error::{ObjectError, SyncError, api_reason};
-use crate::plan::{Planned, api_for, dry_run, drifted};
+use crate::plan::{Planned, api_for, drifted, dry_run};
 use crate::wait::until_healthy;
 use crate::{ObjectResult, Progress};
 
 fn is_bootstrap(p: &Planned) -> bool {
     let k = &p.d.key;
-    (k.group.is_empty() && k.kind == "Namespace") || (k.group == "apiextensions.k8s.io" && k.kind == "CustomResourceDefinition")
+    (k.group.is_empty() && k.kind == "Namespace")
+        || (k.group == "apiextensions.k8s.io" && k.kind == "CustomResourceDefinition")
 }
 
 /// Applies `planned` (all of which passed validation and dry-run). Returns one result per object.
@@ -28,9 +29,14 @@ pub async fn apply_all(
     concurrency: usize,
     progress: &Progress<'_>,
 ) -> Result<Vec<ObjectResult>, SyncError> {
-    let (bootstrap, rest): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(is_bootstrap);
+    let (bootstrap, rest): (Vec<Planned>, Vec<Planned>) =
+        planned.into_iter().partition(is_bootstrap);
     let mut results = apply_group(client, bootstrap.clone(), concurrency, progress).await?;
-    let crds: Vec<_> = bootstrap.iter().filter(|p| p.d.key.kind == "CustomResourceDefinition").map(|p| &p.d).collect();
+    let crds: Vec<_> = bootstrap
+        .iter()
+        .filter(|p| p.d.key.kind == "CustomResourceDefinition")
+        .map(|p| &p.d)
+        .collect();
     if !crds.is_empty() {
         until_healthy(client, &crds, timeout, concurrency).await?;
     }
@@ -38,7 +44,12 @@ pub async fn apply_all(
 
     let mut waves: BTreeMap<i64, BTreeMap<usize, Vec<Planned>>> = BTreeMap::new();
     for p in rest {
-        waves.entry(p.d.wave).or_default().entry(kind_rank(&p.d.key.kind)).or_default().push(p);
+        waves
+            .entry(p.d.wave)
+            .or_default()
+            .entry(kind_rank(&p.d.key.kind))
+            .or_default()
+            .push(p);
     }
     let last_wave = waves.keys().next_back().copied();
     for (wave, kinds) in waves {
@@ -59,7 +70,10 @@ pub async fn apply_all(
 }
 
 /// Objects whose namespace or CRD did not exist at plan time are dry-run now, before they are written.
-async fn finish_deferred_dry_runs(client: &Client, rest: Vec<Planned>) -> Result<Vec<Planned>, SyncError> {
+async fn finish_deferred_dry_runs(
+    client: &Client,
+    rest: Vec<Planned>,
+) -> Result<Vec<Planned>, SyncError> {
     let mut errors = Vec::new();
     let mut out = Vec::with_capacity(rest.len());
     for mut p in rest {
@@ -78,10 +92,19 @@ async fn finish_deferred_dry_runs(client: &Client, rest: Vec<Planned>) -> Result
         }
         out.push(p);
     }
-    if errors.is_empty() { Ok(out) } else { Err(SyncError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(SyncError::Invalid(errors))
+    }
 }
 
-async fn apply_group(client: &Client, group: Vec<Planned>, concurrency: usize, progress: &Progress<'_>) -> Result<Vec<ObjectResult>, SyncError> {
+async fn apply_group(
+    client: &Client,
+    group: Vec<Planned>,
+    concurrency: usize,
+    progress: &Progress<'_>,
+) -> Result<Vec<ObjectResult>, SyncError> {
     let results: Vec<Result<ObjectResult, SyncError>> = stream::iter(group)
         .map(|p| async move {
             let r = apply_one(client, &p).await;
@@ -107,8 +130,19 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
         return Ok(result(Change::Unchanged));
     }
     let pp = PatchParams::apply(FIELD_MANAGER).force();
-    api_for(client, &p.d).patch(&p.d.key.name, &pp, &Patch::Apply(&p.d.m.obj)).await.map_err(|e| {
-        SyncError::Apply(ObjectError { key: p.d.key.clone(), origin: p.d.m.origin.clone(), reason: api_reason(&e) })
-    })?;
-    Ok(result(if p.live.is_some() { Change::Configured } else { Change::Created }))
+    api_for(client, &p.d)
+        .patch(&p.d.key.name, &pp, &Patch::Apply(&p.d.m.obj))
+        .await
+        .map_err(|e| {
+            SyncError::Apply(ObjectError {
+                key: p.d.key.clone(),
+                origin: p.d.m.origin.clone(),
+                reason: api_reason(&e),
+            })
+        })?;
+    Ok(result(if p.live.is_some() {
+        Change::Configured
+    } else {
+        Change::Created
+    }))
 }

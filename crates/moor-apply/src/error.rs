@@ -27,7 +27,11 @@ impl fmt::Display for ObjectError {
 }
 
 fn lines<T: fmt::Display>(items: &[T]) -> String {
-    items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+    items
+        .iter()
+        .map(|i| format!("  - {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +52,10 @@ pub enum SyncError {
     #[error("failed to talk to the API server: {0}")]
     Kube(#[from] kube::Error),
     #[error("timed out after {} waiting for {} object(s) to become healthy:\n{}", humanize(.timeout), .waiting.len(), lines(.waiting))]
-    Timeout { timeout: Duration, waiting: Vec<ObjectError> },
+    Timeout {
+        timeout: Duration,
+        waiting: Vec<ObjectError>,
+    },
 }
 
 fn humanize(d: &Duration) -> String {

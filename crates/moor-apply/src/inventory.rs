@@ -25,11 +25,20 @@ pub struct Entry {
 
 impl Entry {
     pub fn key(&self) -> ObjKey {
-        ObjKey::new(&self.group, &self.kind, self.namespace.as_deref(), &self.name)
+        ObjKey::new(
+            &self.group,
+            &self.kind,
+            self.namespace.as_deref(),
+            &self.name,
+        )
     }
 
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 }
 
@@ -40,7 +49,13 @@ fn configmap_name(app: &str) -> String {
     let clean: String = app
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     if clean == app && clean.len() <= 200 {
         format!("inventory-{clean}")
@@ -57,20 +72,49 @@ fn api(client: &Client) -> Api<ConfigMap> {
 }
 
 pub async fn load(client: &Client, app: &str) -> Result<Inventory, SyncError> {
-    let err = |source| SyncError::Inventory { action: "read", app: app.to_string(), source };
-    let Some(cm) = api(client).get_opt(&configmap_name(app)).await.map_err(err)? else {
+    let err = |source| SyncError::Inventory {
+        action: "read",
+        app: app.to_string(),
+        source,
+    };
+    let Some(cm) = api(client)
+        .get_opt(&configmap_name(app))
+        .await
+        .map_err(err)?
+    else {
         return Ok(Inventory::new());
     };
-    let raw = cm.data.as_ref().and_then(|d| d.get("objects")).map(String::as_str).unwrap_or("[]");
+    let raw = cm
+        .data
+        .as_ref()
+        .and_then(|d| d.get("objects"))
+        .map(String::as_str)
+        .unwrap_or("[]");
     serde_json::from_str(raw).map_err(|e| {
-        err(kube::Error::Service(format!("inventory ConfigMap {SYSTEM_NAMESPACE}/{} is corrupt: {e}", configmap_name(app)).into()))
+        err(kube::Error::Service(
+            format!(
+                "inventory ConfigMap {SYSTEM_NAMESPACE}/{} is corrupt: {e}",
+                configmap_name(app)
+            )
+            .into(),
+        ))
     })
 }
 
-pub async fn store(client: &Client, app: &str, inv: &Inventory, revision: Option<&str>) -> Result<(), SyncError> {
-    let err = |source| SyncError::Inventory { action: "write", app: app.to_string(), source };
+pub async fn store(
+    client: &Client,
+    app: &str,
+    inv: &Inventory,
+    revision: Option<&str>,
+) -> Result<(), SyncError> {
+    let err = |source| SyncError::Inventory {
+        action: "write",
+        app: app.to_string(),
+        source,
+    };
     let pp = PatchParams::apply(FIELD_MANAGER).force();
-    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}});
+    let ns =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}});
     Api::<Namespace>::all(client.clone())
         .patch(SYSTEM_NAMESPACE, &pp, &Patch::Apply(&ns))
         .await
@@ -86,7 +130,10 @@ pub async fn store(client: &Client, app: &str, inv: &Inventory, revision: Option
             "revision": revision.unwrap_or(""),
         }
     });
-    api(client).patch(&name, &pp, &Patch::Apply(&cm)).await.map_err(err)?;
+    api(client)
+        .patch(&name, &pp, &Patch::Apply(&cm))
+        .await
+        .map_err(err)?;
     Ok(())
 }
 

@@ -99,7 +99,10 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(client: Client) -> Self {
-        Engine { client, resolver: Resolver::default() }
+        Engine {
+            client,
+            resolver: Resolver::default(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -108,18 +111,36 @@ impl Engine {
 
     /// Syncs `manifests` as app `opts.app`. Nothing is written unless every object passes
     /// validation and a server-side dry-run.
-    pub async fn sync(&self, manifests: Vec<Manifest>, opts: &SyncOptions, progress: &Progress<'_>) -> Result<ChangeSet, SyncError> {
-        let desired = prepare::prepare(&self.client, &self.resolver, manifests, &opts.app, &opts.namespace).await?;
+    pub async fn sync(
+        &self,
+        manifests: Vec<Manifest>,
+        opts: &SyncOptions,
+        progress: &Progress<'_>,
+    ) -> Result<ChangeSet, SyncError> {
+        let desired = prepare::prepare(
+            &self.client,
+            &self.resolver,
+            manifests,
+            &opts.app,
+            &opts.namespace,
+        )
+        .await?;
         let planned = plan::plan(&self.client, desired, &opts.app, opts.concurrency).await?;
         let previous = inventory::load(&self.client, &opts.app).await?;
         let desired_entries: Inventory = planned.iter().map(entry_of).collect();
         let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
-        let mut set = ChangeSet { app: opts.app.clone(), revision: opts.revision.clone(), dry_run: opts.dry_run, objects: vec![] };
+        let mut set = ChangeSet {
+            app: opts.app.clone(),
+            revision: opts.revision.clone(),
+            dry_run: opts.dry_run,
+            objects: vec![],
+        };
 
         if opts.dry_run {
             set.objects = planned.iter().map(would_change).collect();
             if opts.prune {
-                let pruned = prune::prune(&self.client, &self.resolver, &opts.app, stale, true).await?;
+                let pruned =
+                    prune::prune(&self.client, &self.resolver, &opts.app, stale, true).await?;
                 set.objects.extend(pruned.results);
             }
             return Ok(set);
@@ -132,12 +153,20 @@ impl Engine {
             inventory::store(&self.client, &opts.app, &union, opts.revision.as_deref()).await?;
         }
         let targets: Vec<prepare::Desired> = planned.iter().map(|p| p.d.clone()).collect();
-        set.objects = apply::apply_all(&self.client, planned, opts.timeout, opts.concurrency, progress).await?;
+        set.objects = apply::apply_all(
+            &self.client,
+            planned,
+            opts.timeout,
+            opts.concurrency,
+            progress,
+        )
+        .await?;
         self.resolver.forget_missing();
 
         let mut kept: Inventory = desired_entries;
         if opts.prune {
-            let pruned = prune::prune(&self.client, &self.resolver, &opts.app, stale, false).await?;
+            let pruned =
+                prune::prune(&self.client, &self.resolver, &opts.app, stale, false).await?;
             for r in &pruned.results {
                 progress(r);
             }
@@ -158,21 +187,41 @@ impl Engine {
 
     /// Differences between the live objects and the dry-run result of `manifests`, plus the
     /// objects that would be pruned (shown as removed). Empty when in sync.
-    pub async fn diff(&self, manifests: Vec<Manifest>, opts: &SyncOptions) -> Result<Vec<ObjectDiff>, SyncError> {
-        let desired = prepare::prepare(&self.client, &self.resolver, manifests, &opts.app, &opts.namespace).await?;
+    pub async fn diff(
+        &self,
+        manifests: Vec<Manifest>,
+        opts: &SyncOptions,
+    ) -> Result<Vec<ObjectDiff>, SyncError> {
+        let desired = prepare::prepare(
+            &self.client,
+            &self.resolver,
+            manifests,
+            &opts.app,
+            &opts.namespace,
+        )
+        .await?;
         let planned = plan::plan(&self.client, desired, &opts.app, opts.concurrency).await?;
         let mut diffs: Vec<ObjectDiff> = planned
             .iter()
             .filter_map(|p| {
                 let desired = p.dry.as_ref().unwrap_or(&p.d.m.obj);
-                moor_diff::diff(&p.d.key, p.live.as_ref().map(without_hash).as_ref(), Some(&without_hash(desired)))
+                moor_diff::diff(
+                    &p.d.key,
+                    p.live.as_ref().map(without_hash).as_ref(),
+                    Some(&without_hash(desired)),
+                )
             })
             .collect();
         let previous = inventory::load(&self.client, &opts.app).await?;
         let desired_entries: Inventory = planned.iter().map(entry_of).collect();
         let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
-        let would_prune = prune::prune(&self.client, &self.resolver, &opts.app, stale.clone(), true).await?;
-        for r in would_prune.results.iter().filter(|r| r.change == Change::Pruned) {
+        let would_prune =
+            prune::prune(&self.client, &self.resolver, &opts.app, stale.clone(), true).await?;
+        for r in would_prune
+            .results
+            .iter()
+            .filter(|r| r.change == Change::Pruned)
+        {
             if let Some(live) = self.live_of(&stale, &r.key).await? {
                 diffs.extend(moor_diff::diff(&r.key, Some(&without_hash(&live)), None));
             }
@@ -181,15 +230,26 @@ impl Engine {
     }
 
     async fn live_of(&self, entries: &[Entry], key: &ObjKey) -> Result<Option<Value>, SyncError> {
-        let Some(e) = entries.iter().find(|e| &e.key() == key) else { return Ok(None) };
-        let Some(res) = self.resolver.resolve(&self.client, &resolve::gvk_of(&e.api_version(), &e.kind)).await? else {
+        let Some(e) = entries.iter().find(|e| &e.key() == key) else {
+            return Ok(None);
+        };
+        let Some(res) = self
+            .resolver
+            .resolve(&self.client, &resolve::gvk_of(&e.api_version(), &e.kind))
+            .await?
+        else {
             return Ok(None);
         };
         let api: kube::Api<kube::api::DynamicObject> = match &e.namespace {
-            Some(ns) if res.namespaced => kube::Api::namespaced_with(self.client.clone(), ns, &res.ar),
+            Some(ns) if res.namespaced => {
+                kube::Api::namespaced_with(self.client.clone(), ns, &res.ar)
+            }
             _ => kube::Api::all_with(self.client.clone(), &res.ar),
         };
-        Ok(api.get_opt(&e.name).await?.map(|o| serde_json::to_value(o).expect("object serializes")))
+        Ok(api
+            .get_opt(&e.name)
+            .await?
+            .map(|o| serde_json::to_value(o).expect("object serializes")))
     }
 }
 
@@ -209,13 +269,21 @@ fn would_change(p: &Planned) -> ObjectResult {
         (Some(_), true) => Change::Configured,
         (Some(_), false) => Change::Unchanged,
     };
-    ObjectResult { key: p.d.key.clone(), api_version: p.d.m.api_version().to_string(), change, message: String::new() }
+    ObjectResult {
+        key: p.d.key.clone(),
+        api_version: p.d.m.api_version().to_string(),
+        change,
+        message: String::new(),
+    }
 }
 
 /// The applied-hash annotation is moor's bookkeeping, not something a user changed: keep it out of diffs.
 fn without_hash(v: &Value) -> Value {
     let mut v = v.clone();
-    if let Some(a) = v.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+    if let Some(a) = v
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
         a.remove(ANNOTATION_APPLIED_HASH);
     }
     v

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt, stream};
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
-use moor_types::{ANNOTATION_APPLIED_HASH, ANNOTATION_TRACKING, FIELD_MANAGER, ObjKey, tracking_app};
+use moor_types::{
+    ANNOTATION_APPLIED_HASH, ANNOTATION_TRACKING, FIELD_MANAGER, ObjKey, tracking_app,
+};
 use serde_json::Value;
 
 use crate::error::{ObjectError, SyncError, api_reason, is_not_found};
@@ -36,14 +38,22 @@ pub(crate) fn to_value(obj: DynamicObject, d: &Desired) -> Value {
     let mut v = serde_json::to_value(obj).expect("a DynamicObject serializes");
     // LIST items come without apiVersion/kind; put them back so objects compare like for like.
     if let Some(map) = v.as_object_mut() {
-        map.insert("apiVersion".into(), Value::String(d.res.ar.api_version.clone()));
+        map.insert(
+            "apiVersion".into(),
+            Value::String(d.res.ar.api_version.clone()),
+        );
         map.insert("kind".into(), Value::String(d.res.ar.kind.clone()));
     }
     v
 }
 
 /// Plans the sync of `desired` for `app`; every failing object is reported at once.
-pub async fn plan(client: &Client, desired: Vec<Desired>, app: &str, concurrency: usize) -> Result<Vec<Planned>, SyncError> {
+pub async fn plan(
+    client: &Client,
+    desired: Vec<Desired>,
+    app: &str,
+    concurrency: usize,
+) -> Result<Vec<Planned>, SyncError> {
     let mut live = fetch_live(client, &desired, concurrency).await?;
     let mut errors = ownership_conflicts(&desired, &live, app);
     if !errors.is_empty() {
@@ -73,7 +83,11 @@ pub async fn plan(client: &Client, desired: Vec<Desired>, app: &str, concurrency
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(planned) } else { Err(SyncError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(planned)
+    } else {
+        Err(SyncError::Invalid(errors))
+    }
 }
 
 async fn plan_one(
@@ -82,21 +96,47 @@ async fn plan_one(
     live: Option<Value>,
     created_namespaces: &HashSet<String>,
 ) -> Result<Planned, ObjectError> {
-    if let Some(l) = &live {
-        if unchanged_since_last_apply(&d, l) {
-            return Ok(Planned { dry: Some(l.clone()), live, d, drifted: false });
-        }
+    if let Some(l) = &live
+        && unchanged_since_last_apply(&d, l)
+    {
+        return Ok(Planned {
+            dry: Some(l.clone()),
+            live,
+            d,
+            drifted: false,
+        });
     }
     if d.res.from_pending_crd {
-        return Ok(Planned { d, live, dry: None, drifted: true });
+        return Ok(Planned {
+            d,
+            live,
+            dry: None,
+            drifted: true,
+        });
     }
     match dry_run(client, &d).await {
         Ok(dry) => {
             let drifted = drifted(&dry, live.as_ref());
-            Ok(Planned { d, live, dry: Some(dry), drifted })
+            Ok(Planned {
+                d,
+                live,
+                dry: Some(dry),
+                drifted,
+            })
         }
-        Err(e) if is_not_found(&e) && d.key.namespace.as_ref().is_some_and(|ns| created_namespaces.contains(ns)) => {
-            Ok(Planned { d, live, dry: None, drifted: true })
+        Err(e)
+            if is_not_found(&e)
+                && d.key
+                    .namespace
+                    .as_ref()
+                    .is_some_and(|ns| created_namespaces.contains(ns)) =>
+        {
+            Ok(Planned {
+                d,
+                live,
+                dry: None,
+                drifted: true,
+            })
         }
         Err(e) => Err(ObjectError {
             key: d.key.clone(),
@@ -108,12 +148,18 @@ async fn plan_one(
 
 pub(crate) async fn dry_run(client: &Client, d: &Desired) -> Result<Value, kube::Error> {
     let pp = PatchParams::apply(FIELD_MANAGER).force().dry_run();
-    let obj = api_for(client, d).patch(&d.key.name, &pp, &Patch::Apply(&d.m.obj)).await?;
+    let obj = api_for(client, d)
+        .patch(&d.key.name, &pp, &Patch::Apply(&d.m.obj))
+        .await?;
     Ok(to_value(obj, d))
 }
 
 /// Another app's object is never taken over: that is a conflict, reported before any write.
-fn ownership_conflicts(desired: &[Desired], live: &HashMap<ObjKey, Value>, app: &str) -> Vec<ObjectError> {
+fn ownership_conflicts(
+    desired: &[Desired],
+    live: &HashMap<ObjKey, Value>,
+    app: &str,
+) -> Vec<ObjectError> {
     desired
         .iter()
         .filter_map(|d| {
@@ -135,7 +181,8 @@ pub(crate) fn annotation<'a>(obj: &'a Value, name: &str) -> Option<&'a str> {
 /// The fast path of a resync: the live object carries the hash of exactly this desired manifest
 /// and still holds every value it sets, so a dry-run would find nothing to do.
 fn unchanged_since_last_apply(d: &Desired, live: &Value) -> bool {
-    annotation(live, ANNOTATION_APPLIED_HASH) == Some(d.applied_hash()) && covers(live, &d.m.obj, true)
+    annotation(live, ANNOTATION_APPLIED_HASH) == Some(d.applied_hash())
+        && covers(live, &d.m.obj, true)
 }
 
 /// Whether `live` holds every value of `desired` (maps may have more keys; lists must match in length).
@@ -150,7 +197,9 @@ fn covers(live: &Value, desired: &Value, top: bool) -> bool {
                 None => dv.is_null(),
             }
         }),
-        (Value::Array(l), Value::Array(d)) => l.len() == d.len() && l.iter().zip(d).all(|(l, d)| covers(l, d, false)),
+        (Value::Array(l), Value::Array(d)) => {
+            l.len() == d.len() && l.iter().zip(d).all(|(l, d)| covers(l, d, false))
+        }
         (l, d) => l == d,
     }
 }
@@ -162,7 +211,9 @@ pub fn drifted(dry: &Value, live: Option<&Value>) -> bool {
         return true;
     }
     for field in ["labels", "annotations"] {
-        if dry.get("metadata").and_then(|m| m.get(field)) != live.get("metadata").and_then(|m| m.get(field)) {
+        if dry.get("metadata").and_then(|m| m.get(field))
+            != live.get("metadata").and_then(|m| m.get(field))
+        {
             return true;
         }
     }
@@ -179,16 +230,26 @@ fn strip_meta(v: &Value) -> Value {
 }
 
 /// Live objects of `desired`, read with one LIST per type and namespace when there are many.
-async fn fetch_live(client: &Client, desired: &[Desired], concurrency: usize) -> Result<HashMap<ObjKey, Value>, SyncError> {
+async fn fetch_live(
+    client: &Client,
+    desired: &[Desired],
+    concurrency: usize,
+) -> Result<HashMap<ObjKey, Value>, SyncError> {
     let mut groups: HashMap<(String, String, Option<String>), Vec<&Desired>> = HashMap::new();
     for d in desired.iter().filter(|d| !d.res.from_pending_crd) {
-        let k = (d.res.ar.api_version.clone(), d.res.ar.plural.clone(), d.key.namespace.clone());
+        let k = (
+            d.res.ar.api_version.clone(),
+            d.res.ar.plural.clone(),
+            d.key.namespace.clone(),
+        );
         groups.entry(k).or_default().push(d);
     }
     let mut live = HashMap::new();
-    let (listed, single): (Vec<_>, Vec<_>) = groups.into_values().partition(|g| g.len() > LIST_THRESHOLD);
+    let (listed, single): (Vec<_>, Vec<_>) =
+        groups.into_values().partition(|g| g.len() > LIST_THRESHOLD);
     for group in listed {
-        let want: HashMap<&str, &Desired> = group.iter().map(|d| (d.key.name.as_str(), *d)).collect();
+        let want: HashMap<&str, &Desired> =
+            group.iter().map(|d| (d.key.name.as_str(), *d)).collect();
         let api = api_for(client, group[0]);
         let list = match api.list(&ListParams::default()).await {
             Ok(l) => l,
@@ -240,9 +301,11 @@ mod tests {
         let live = json!({"metadata": {"resourceVersion": "5", "labels": {"a": "1"}}, "spec": {"x": 1}, "status": {"y": 1}});
         let same = json!({"metadata": {"resourceVersion": "5", "labels": {"a": "1"}, "managedFields": []}, "spec": {"x": 1}});
         assert!(!drifted(&same, Some(&live)));
-        let relabeled = json!({"metadata": {"resourceVersion": "5", "labels": {"a": "2"}}, "spec": {"x": 1}});
+        let relabeled =
+            json!({"metadata": {"resourceVersion": "5", "labels": {"a": "2"}}, "spec": {"x": 1}});
         assert!(drifted(&relabeled, Some(&live)));
-        let changed = json!({"metadata": {"resourceVersion": "5", "labels": {"a": "1"}}, "spec": {"x": 2}});
+        let changed =
+            json!({"metadata": {"resourceVersion": "5", "labels": {"a": "1"}}, "spec": {"x": 2}});
         assert!(drifted(&changed, Some(&live)));
         let new = json!({"metadata": {"labels": {"a": "1"}}, "spec": {"x": 1}});
         assert!(drifted(&new, None));

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use kube::Client;
 use moor_types::{
-    ANNOTATION_APPLIED_HASH, ANNOTATION_TRACKING, LABEL_APP, Manifest, ObjKey, sync_wave, tracking_id,
+    ANNOTATION_APPLIED_HASH, ANNOTATION_TRACKING, LABEL_APP, Manifest, ObjKey, sync_wave,
+    tracking_id,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -42,7 +43,11 @@ pub async fn prepare(
     let mut seen: HashMap<ObjKey, String> = HashMap::new();
     let all = manifests.clone();
     for mut m in manifests {
-        let err = |m: &Manifest, reason: String| ObjectError { key: m.key(), origin: m.origin.clone(), reason };
+        let err = |m: &Manifest, reason: String| ObjectError {
+            key: m.key(),
+            origin: m.origin.clone(),
+            reason,
+        };
         if let Some(reason) = structure_problem(&m) {
             errors.push(err(&m, reason));
             continue;
@@ -90,24 +95,35 @@ pub async fn prepare(
         m.set_meta_entry("annotations", ANNOTATION_APPLIED_HASH, &hash);
         out.push(Desired { m, key, res, wave });
     }
-    if errors.is_empty() { Ok(out) } else { Err(SyncError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(SyncError::Invalid(errors))
+    }
 }
 
 fn structure_problem(m: &Manifest) -> Option<String> {
     if !m.obj.is_object() {
         return Some("is not a mapping".into());
     }
-    let missing: Vec<&str> = [("apiVersion", m.api_version()), ("kind", m.kind()), ("metadata.name", m.name())]
-        .into_iter()
-        .filter(|(_, v)| v.is_empty())
-        .map(|(f, _)| f)
-        .collect();
+    let missing: Vec<&str> = [
+        ("apiVersion", m.api_version()),
+        ("kind", m.kind()),
+        ("metadata.name", m.name()),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.is_empty())
+    .map(|(f, _)| f)
+    .collect();
     (!missing.is_empty()).then(|| format!("missing {}", missing.join(", ")))
 }
 
 /// Label values are limited to 63 characters of a restricted set; long app names are cut.
 fn label_value(app: &str) -> String {
-    let mut v: String = app.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect();
+    let mut v: String = app
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .collect();
     v.truncate(63);
     v.trim_end_matches(['-', '_', '.']).to_string()
 }
@@ -115,7 +131,14 @@ fn label_value(app: &str) -> String {
 /// Server-owned metadata in a manifest would make server-side apply fail or conflict.
 fn strip_server_fields(obj: &mut Value) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        for f in ["resourceVersion", "uid", "managedFields", "selfLink", "generation", "creationTimestamp"] {
+        for f in [
+            "resourceVersion",
+            "uid",
+            "managedFields",
+            "selfLink",
+            "generation",
+            "creationTimestamp",
+        ] {
             meta.remove(f);
         }
     }
@@ -135,9 +158,18 @@ mod tests {
 
     #[test]
     fn structure_problems_name_every_missing_field() {
-        let m = Manifest::new(json!({"kind": "ConfigMap", "metadata": {}}), Origin::default());
-        assert_eq!(structure_problem(&m).unwrap(), "missing apiVersion, metadata.name");
-        let m = Manifest::new(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}), Origin::default());
+        let m = Manifest::new(
+            json!({"kind": "ConfigMap", "metadata": {}}),
+            Origin::default(),
+        );
+        assert_eq!(
+            structure_problem(&m).unwrap(),
+            "missing apiVersion, metadata.name"
+        );
+        let m = Manifest::new(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
+            Origin::default(),
+        );
         assert_eq!(structure_problem(&m), None);
     }
 
@@ -150,7 +182,13 @@ mod tests {
 
     #[test]
     fn content_hash_changes_with_content() {
-        assert_ne!(content_hash(&json!({"a": 1})), content_hash(&json!({"a": 2})));
-        assert_eq!(content_hash(&json!({"a": 1})), content_hash(&json!({"a": 1})));
+        assert_ne!(
+            content_hash(&json!({"a": 1})),
+            content_hash(&json!({"a": 2}))
+        );
+        assert_eq!(
+            content_hash(&json!({"a": 1})),
+            content_hash(&json!({"a": 1}))
+        );
     }
 }

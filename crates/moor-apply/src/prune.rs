@@ -4,14 +4,16 @@
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::core::ApiResource;
-use moor_types::{ANNOTATION_PRUNE, ANNOTATION_TRACKING, Change, kind_rank, tracking_app, tracking_id};
+use moor_types::{
+    ANNOTATION_PRUNE, ANNOTATION_TRACKING, Change, kind_rank, tracking_app, tracking_id,
+};
 use serde_json::Value;
 
+use crate::ObjectResult;
 use crate::error::{ObjectError, SyncError, api_reason, is_not_found};
 use crate::inventory::Entry;
 use crate::plan::annotation;
 use crate::resolve::{Resolver, gvk_of};
-use crate::ObjectResult;
 
 /// What prune did, and the entries that stay in the inventory (kept objects).
 pub struct Pruned {
@@ -33,14 +35,36 @@ const NAMESPACE_CONTENT: &[(&str, &str, &str)] = &[
     ("batch", "v1", "CronJob"),
 ];
 
-pub async fn prune(client: &Client, resolver: &Resolver, app: &str, mut stale: Vec<Entry>, dry_run: bool) -> Result<Pruned, SyncError> {
+pub async fn prune(
+    client: &Client,
+    resolver: &Resolver,
+    app: &str,
+    mut stale: Vec<Entry>,
+    dry_run: bool,
+) -> Result<Pruned, SyncError> {
     // Reverse apply order: custom resources first, Namespaces last.
-    stale.sort_by(|a, b| kind_rank(&b.kind).cmp(&kind_rank(&a.kind)).then_with(|| a.cmp(b)));
-    let mut out = Pruned { results: Vec::new(), kept: Vec::new() };
+    stale.sort_by(|a, b| {
+        kind_rank(&b.kind)
+            .cmp(&kind_rank(&a.kind))
+            .then_with(|| a.cmp(b))
+    });
+    let mut out = Pruned {
+        results: Vec::new(),
+        kept: Vec::new(),
+    };
     for entry in stale {
         let key = entry.key();
-        let fail = |reason: String| SyncError::Prune(ObjectError { key: key.clone(), origin: Default::default(), reason });
-        let Some(res) = resolver.resolve(client, &gvk_of(&entry.api_version(), &entry.kind)).await? else {
+        let fail = |reason: String| {
+            SyncError::Prune(ObjectError {
+                key: key.clone(),
+                origin: Default::default(),
+                reason,
+            })
+        };
+        let Some(res) = resolver
+            .resolve(client, &gvk_of(&entry.api_version(), &entry.kind))
+            .await?
+        else {
             continue; // the kind is gone, and with it the object
         };
         let api: Api<DynamicObject> = match &entry.namespace {
@@ -59,23 +83,42 @@ pub async fn prune(client: &Client, resolver: &Resolver, app: &str, mut stale: V
             message: message.to_string(),
         };
         if annotation(&live, ANNOTATION_TRACKING) != Some(tracking_id(app, &key).as_str()) {
-            let owner = annotation(&live, ANNOTATION_TRACKING).and_then(tracking_app).unwrap_or("nobody");
-            out.results.push(result(Change::Skipped, &format!("not pruned: managed by {owner}, not by this app")));
+            let owner = annotation(&live, ANNOTATION_TRACKING)
+                .and_then(tracking_app)
+                .unwrap_or("nobody");
+            out.results.push(result(
+                Change::Skipped,
+                &format!("not pruned: managed by {owner}, not by this app"),
+            ));
             continue;
         }
         if annotation(&live, ANNOTATION_PRUNE) == Some("false") {
-            out.results.push(result(Change::Skipped, &format!("not pruned: annotated {ANNOTATION_PRUNE}: \"false\"")));
+            out.results.push(result(
+                Change::Skipped,
+                &format!("not pruned: annotated {ANNOTATION_PRUNE}: \"false\""),
+            ));
             out.kept.push(entry);
             continue;
         }
-        if key.kind == "Namespace" && key.group.is_empty() {
-            if let Some(other) = unmanaged_content(client, &entry.name, app).await.map_err(|e| fail(api_reason(&e)))? {
-                out.results.push(result(Change::Skipped, &format!("not pruned: the namespace still holds {other}, which this app does not own")));
-                out.kept.push(entry);
-                continue;
-            }
+        let unmanaged = if key.kind == "Namespace" && key.group.is_empty() {
+            unmanaged_content(client, &entry.name, app)
+                .await
+                .map_err(|e| fail(api_reason(&e)))?
+        } else {
+            None
+        };
+        if let Some(other) = unmanaged {
+            let msg = format!(
+                "not pruned: the namespace still holds {other}, which this app does not own"
+            );
+            out.results.push(result(Change::Skipped, &msg));
+            out.kept.push(entry);
+            continue;
         }
-        let dp = DeleteParams { dry_run, ..DeleteParams::background() };
+        let dp = DeleteParams {
+            dry_run,
+            ..DeleteParams::background()
+        };
         match api.delete(&entry.name, &dp).await {
             Ok(_) => out.results.push(result(Change::Pruned, "")),
             Err(e) if is_not_found(&e) => {}
@@ -86,14 +129,32 @@ pub async fn prune(client: &Client, resolver: &Resolver, app: &str, mut stale: V
 }
 
 /// The first object in namespace `ns` that `app` does not own, if any (`Kind name`).
-async fn unmanaged_content(client: &Client, ns: &str, app: &str) -> Result<Option<String>, kube::Error> {
+async fn unmanaged_content(
+    client: &Client,
+    ns: &str,
+    app: &str,
+) -> Result<Option<String>, kube::Error> {
     for (group, version, kind) in NAMESPACE_CONTENT {
-        let ar = ApiResource::from_gvk(&gvk_of(&if group.is_empty() { version.to_string() } else { format!("{group}/{version}") }, kind));
+        let ar = ApiResource::from_gvk(&gvk_of(
+            &if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            },
+            kind,
+        ));
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
         for obj in api.list(&ListParams::default()).await?.items {
             let name = obj.metadata.name.clone().unwrap_or_default();
             // Made by Kubernetes itself in every namespace.
-            if (*kind == "ConfigMap" && name == "kube-root-ca.crt") || !obj.metadata.owner_references.as_deref().unwrap_or_default().is_empty() {
+            if (*kind == "ConfigMap" && name == "kube-root-ca.crt")
+                || !obj
+                    .metadata
+                    .owner_references
+                    .as_deref()
+                    .unwrap_or_default()
+                    .is_empty()
+            {
                 continue;
             }
             let v: Value = serde_json::to_value(&obj).expect("object serializes");

@@ -36,7 +36,11 @@ pub fn gvk_of(api_version: &str, kind: &str) -> GroupVersionKind {
 
 impl Resolver {
     /// Resolves a kind against the API server; Ok(None) when the server does not serve it.
-    pub async fn resolve(&self, client: &Client, gvk: &GroupVersionKind) -> Result<Option<Resolved>, kube::Error> {
+    pub async fn resolve(
+        &self,
+        client: &Client,
+        gvk: &GroupVersionKind,
+    ) -> Result<Option<Resolved>, kube::Error> {
         if let Some(hit) = self.cache.lock().expect("resolver lock").get(gvk) {
             return Ok(hit.clone());
         }
@@ -49,40 +53,48 @@ impl Resolver {
             Err(e) if is_not_found(&e) || matches!(e, kube::Error::Discovery(_)) => None,
             Err(e) => return Err(e),
         };
-        self.cache.lock().expect("resolver lock").insert(gvk.clone(), found.clone());
+        self.cache
+            .lock()
+            .expect("resolver lock")
+            .insert(gvk.clone(), found.clone());
         Ok(found)
     }
 
     /// Forgets what was learned, e.g. after CRDs were established.
     pub fn forget_missing(&self) {
-        self.cache.lock().expect("resolver lock").retain(|_, v| v.is_some());
+        self.cache
+            .lock()
+            .expect("resolver lock")
+            .retain(|_, v| v.is_some());
     }
 }
 
 /// Resolves `gvk` from a CustomResourceDefinition among `set`, if one defines it.
 pub fn from_crds(set: &[Manifest], gvk: &GroupVersionKind) -> Option<Resolved> {
-    set.iter().filter(|m| m.kind() == "CustomResourceDefinition").find_map(|crd| {
-        let spec = crd.obj.get("spec")?;
-        let names = spec.get("names")?;
-        let group = spec.get("group")?.as_str()?;
-        if group != gvk.group || names.get("kind")?.as_str()? != gvk.kind {
-            return None;
-        }
-        let served = spec.get("versions")?.as_array()?.iter().any(|v| {
-            v.get("name").and_then(Value::as_str) == Some(gvk.version.as_str())
-                && v.get("served").and_then(Value::as_bool).unwrap_or(true)
-        });
-        if !served {
-            return None;
-        }
-        let plural = names.get("plural")?.as_str()?;
-        let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
-        Some(Resolved {
-            ar: ApiResource::from_gvk_with_plural(gvk, plural),
-            namespaced,
-            from_pending_crd: true,
+    set.iter()
+        .filter(|m| m.kind() == "CustomResourceDefinition")
+        .find_map(|crd| {
+            let spec = crd.obj.get("spec")?;
+            let names = spec.get("names")?;
+            let group = spec.get("group")?.as_str()?;
+            if group != gvk.group || names.get("kind")?.as_str()? != gvk.kind {
+                return None;
+            }
+            let served = spec.get("versions")?.as_array()?.iter().any(|v| {
+                v.get("name").and_then(Value::as_str) == Some(gvk.version.as_str())
+                    && v.get("served").and_then(Value::as_bool).unwrap_or(true)
+            });
+            if !served {
+                return None;
+            }
+            let plural = names.get("plural")?.as_str()?;
+            let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
+            Some(Resolved {
+                ar: ApiResource::from_gvk_with_plural(gvk, plural),
+                namespaced,
+                from_pending_crd: true,
+            })
         })
-    })
 }
 
 #[cfg(test)]
@@ -103,10 +115,10 @@ mod tests {
             }),
             Origin::default(),
         );
-        let r = from_crds(&[crd.clone()], &gvk_of("example.com/v1", "Widget")).unwrap();
+        let r = from_crds(std::slice::from_ref(&crd), &gvk_of("example.com/v1", "Widget")).unwrap();
         assert_eq!(r.ar.plural, "widgets");
         assert!(r.namespaced && r.from_pending_crd);
-        assert!(from_crds(&[crd.clone()], &gvk_of("example.com/v2", "Widget")).is_none());
+        assert!(from_crds(std::slice::from_ref(&crd), &gvk_of("example.com/v2", "Widget")).is_none());
         assert!(from_crds(&[crd], &gvk_of("other.com/v1", "Widget")).is_none());
     }
 }

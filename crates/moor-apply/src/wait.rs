@@ -15,7 +15,12 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// Polls until every object in `targets` is Healthy (or Suspended), or fails at `timeout`
 /// naming each object that is not, with its health message.
-pub async fn until_healthy(client: &Client, targets: &[&Desired], timeout: Duration, concurrency: usize) -> Result<(), SyncError> {
+pub async fn until_healthy(
+    client: &Client,
+    targets: &[&Desired],
+    timeout: Duration,
+    concurrency: usize,
+) -> Result<(), SyncError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut pending: Vec<&Desired> = targets.to_vec();
     loop {
@@ -24,14 +29,21 @@ pub async fn until_healthy(client: &Client, targets: &[&Desired], timeout: Durat
             .buffer_unordered(concurrency)
             .collect()
             .await;
-        let waiting: Vec<(&Desired, String)> = checks.into_iter().filter_map(|(d, r)| Some((d, r?))).collect();
+        let waiting: Vec<(&Desired, String)> = checks
+            .into_iter()
+            .filter_map(|(d, r)| Some((d, r?)))
+            .collect();
         if waiting.is_empty() {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             let waiting = waiting
                 .into_iter()
-                .map(|(d, reason)| ObjectError { key: d.key.clone(), origin: Default::default(), reason })
+                .map(|(d, reason)| ObjectError {
+                    key: d.key.clone(),
+                    origin: Default::default(),
+                    reason,
+                })
                 .collect();
             return Err(SyncError::Timeout { timeout, waiting });
         }

@@ -34,7 +34,11 @@ pub async fn client() -> Client {
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() % 100_000;
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        % 100_000;
     let mut s = format!("{prefix}-{:x}{n:x}{t:x}", std::process::id());
     s.truncate(63);
     s
@@ -70,7 +74,13 @@ impl Drop for TestNamespace {
     fn drop(&mut self) {
         // Best effort without an async runtime: kubectl is on PATH under scripts/test.
         let _ = std::process::Command::new("kubectl")
-            .args(["delete", "namespace", &self.name, "--wait=false", "--ignore-not-found"])
+            .args([
+                "delete",
+                "namespace",
+                &self.name,
+                "--wait=false",
+                "--ignore-not-found",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status();

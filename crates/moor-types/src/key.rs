@@ -55,6 +55,9 @@ mod tests {
     fn group_of_api_version() {
         assert_eq!(ObjKey::group_of("apps/v1"), "apps");
         assert_eq!(ObjKey::group_of("v1"), "");
-        assert_eq!(ObjKey::group_of("apiextensions.k8s.io/v1"), "apiextensions.k8s.io");
+        assert_eq!(
+            ObjKey::group_of("apiextensions.k8s.io/v1"),
+            "apiextensions.k8s.io"
+        );
     }
 }

@@ -8,7 +8,7 @@ mod status;
 
 pub use key::ObjKey;
 pub use manifest::{Manifest, Origin};
-pub use order::{kind_rank, sync_wave, ApplyOrder};
+pub use order::{ApplyOrder, kind_rank, sync_wave};
 pub use status::{Change, HealthStatus, SyncStatus};
 
 /// Field manager used for every server-side apply moor does.

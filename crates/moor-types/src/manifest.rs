@@ -35,7 +35,10 @@ impl Manifest {
     }
 
     fn str_at(&self, pointer: &str) -> &str {
-        self.obj.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+        self.obj
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub fn api_version(&self) -> &str {
@@ -55,7 +58,11 @@ impl Manifest {
     }
 
     pub fn annotation(&self, name: &str) -> Option<&str> {
-        self.obj.get("metadata")?.get("annotations")?.get(name)?.as_str()
+        self.obj
+            .get("metadata")?
+            .get("annotations")?
+            .get(name)?
+            .as_str()
     }
 
     pub fn key(&self) -> ObjKey {
@@ -69,10 +76,18 @@ impl Manifest {
 
     /// Sets a metadata string map entry (labels or annotations), creating the map as needed.
     pub fn set_meta_entry(&mut self, map: &str, name: &str, value: &str) {
-        let Some(obj) = self.obj.as_object_mut() else { return };
-        let meta = obj.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
-        let Some(meta) = meta.as_object_mut() else { return };
-        let m = meta.entry(map).or_insert_with(|| Value::Object(Default::default()));
+        let Some(obj) = self.obj.as_object_mut() else {
+            return;
+        };
+        let meta = obj
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Default::default()));
+        let Some(meta) = meta.as_object_mut() else {
+            return;
+        };
+        let m = meta
+            .entry(map)
+            .or_insert_with(|| Value::Object(Default::default()));
         if !m.is_object() {
             *m = Value::Object(Default::default());
         }
@@ -97,7 +112,10 @@ mod tests {
     fn accessors_and_meta_entries() {
         let mut m = Manifest::new(
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}),
-            Origin { file: "a.yaml".into(), line: Some(3) },
+            Origin {
+                file: "a.yaml".into(),
+                line: Some(3),
+            },
         );
         assert_eq!(m.key().to_string(), "Deployment web");
         m.set_namespace("prod");

@@ -1,6 +1,6 @@
 use std::cmp::Ordering;
 
-use crate::{Manifest, ANNOTATION_SYNC_WAVE};
+use crate::{ANNOTATION_SYNC_WAVE, Manifest};
 
 /// Kinds in the order they are applied (as Helm and Argo CD do); custom resources come last.
 const KIND_ORDER: &[&str] = &[
@@ -43,7 +43,10 @@ const KIND_ORDER: &[&str] = &[
 
 /// Position of a kind in the apply order; unknown kinds (custom resources) sort after all known.
 pub fn kind_rank(kind: &str) -> usize {
-    KIND_ORDER.iter().position(|k| *k == kind).unwrap_or(KIND_ORDER.len())
+    KIND_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(KIND_ORDER.len())
 }
 
 /// The object's sync wave (annotation `moor.dev/sync-wave`), 0 when absent.
@@ -100,7 +103,7 @@ mod tests {
 
     #[test]
     fn orders_by_wave_then_kind_then_name() {
-        let mut v = vec![
+        let mut v = [
             m("Deployment", "b", None),
             m("Widget", "a", None),
             m("Service", "z", None),
@@ -109,16 +112,30 @@ mod tests {
             m("Deployment", "a", None),
         ];
         v.sort_by(ApplyOrder::cmp_manifests);
-        let names: Vec<_> = v.iter().map(|m| format!("{}/{}", m.kind(), m.name())).collect();
+        let names: Vec<_> = v
+            .iter()
+            .map(|m| format!("{}/{}", m.kind(), m.name()))
+            .collect();
         assert_eq!(
             names,
-            ["ConfigMap/early", "Namespace/n", "Service/z", "Deployment/a", "Deployment/b", "Widget/a"]
+            [
+                "ConfigMap/early",
+                "Namespace/n",
+                "Service/z",
+                "Deployment/a",
+                "Deployment/b",
+                "Widget/a"
+            ]
         );
     }
 
     #[test]
     fn bad_wave_is_an_error() {
-        assert!(sync_wave(&m("ConfigMap", "x", Some("soon"))).unwrap_err().contains("soon"));
+        assert!(
+            sync_wave(&m("ConfigMap", "x", Some("soon")))
+                .unwrap_err()
+                .contains("soon")
+        );
         assert_eq!(sync_wave(&m("ConfigMap", "x", Some(" 3 "))), Ok(3));
     }
 }

@@ -4,7 +4,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "moor", version, about = "GitOps engine: render, diff and sync Git into Kubernetes")]
+#[command(
+    name = "moor",
+    version,
+    about = "GitOps engine: render, diff and sync Git into Kubernetes"
+)]
 pub struct Cli {
     /// More log output (-v info, -vv debug); MOOR_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

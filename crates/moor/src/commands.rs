@@ -42,7 +42,11 @@ async fn diff(args: DiffArgs) -> Result<u8> {
     };
     let mut out = std::io::stdout().lock();
     for d in &diffs {
-        let text = if color { moor_diff::colorize(&d.unified) } else { d.unified.clone() };
+        let text = if color {
+            moor_diff::colorize(&d.unified)
+        } else {
+            d.unified.clone()
+        };
         writeln!(out, "{text}")?;
     }
     Ok(if diffs.is_empty() { 0 } else { 1 })
@@ -64,7 +68,9 @@ async fn sync(args: SyncArgs) -> Result<u8> {
             eprintln!("  {} {}", r.change, r.key);
         }
     };
-    let set = Engine::new(client).sync(loaded.manifests, &opts, &progress).await?;
+    let set = Engine::new(client)
+        .sync(loaded.manifests, &opts, &progress)
+        .await?;
     let mut out = std::io::stdout().lock();
     match args.output {
         OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&set)?)?,
@@ -75,17 +81,23 @@ async fn sync(args: SyncArgs) -> Result<u8> {
 
 /// A client configured like kubectl: --kubeconfig, else KUBECONFIG, else ~/.kube/config; --context.
 async fn connect(args: &ClusterArgs) -> Result<(Client, String)> {
-    let options = KubeConfigOptions { context: args.context.clone(), ..Default::default() };
+    let options = KubeConfigOptions {
+        context: args.context.clone(),
+        ..Default::default()
+    };
     let config = match &args.kubeconfig {
         Some(path) => {
-            let kc = Kubeconfig::read_from(path).with_context(|| format!("failed to read kubeconfig {}", path.display()))?;
+            let kc = Kubeconfig::read_from(path)
+                .with_context(|| format!("failed to read kubeconfig {}", path.display()))?;
             Config::from_custom_kubeconfig(kc, &options).await
         }
         None => Config::from_kubeconfig(&options).await,
     }
     .context("failed to load the kubeconfig")?;
-    let namespace = args.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
     let client = Client::try_from(config).context("failed to create the Kubernetes client")?;
     Ok((client, namespace))
 }
-

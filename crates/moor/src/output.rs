@@ -9,7 +9,8 @@ pub fn yaml_stream(manifests: &[Manifest]) -> Result<String> {
     let mut out = String::new();
     for m in manifests {
         out.push_str("---\n");
-        let doc = serde_saphyr::to_string(&m.obj).with_context(|| format!("failed to print {} as YAML", m.key()))?;
+        let doc = serde_saphyr::to_string(&m.obj)
+            .with_context(|| format!("failed to print {} as YAML", m.key()))?;
         out.push_str(&doc);
         if !doc.ends_with('\n') {
             out.push('\n');
@@ -24,8 +25,18 @@ pub fn change_table(set: &ChangeSet) -> String {
         .objects
         .iter()
         .map(|o| {
-            let kind = if o.key.group.is_empty() { o.key.kind.clone() } else { format!("{}.{}", o.key.kind, o.key.group) };
-            [kind, o.key.namespace.clone().unwrap_or_default(), o.key.name.clone(), o.change.to_string(), o.message.clone()]
+            let kind = if o.key.group.is_empty() {
+                o.key.kind.clone()
+            } else {
+                format!("{}.{}", o.key.kind, o.key.group)
+            };
+            [
+                kind,
+                o.key.namespace.clone().unwrap_or_default(),
+                o.key.name.clone(),
+                o.change.to_string(),
+                o.message.clone(),
+            ]
         })
         .collect();
     let header = ["KIND", "NAMESPACE", "NAME", "RESULT", "MESSAGE"].map(String::from);
@@ -50,12 +61,30 @@ pub fn change_table(set: &ChangeSet) -> String {
     for r in &rows {
         out.push_str(&line(r));
     }
-    let counts: Vec<String> = [Change::Created, Change::Configured, Change::Unchanged, Change::Pruned, Change::Skipped]
-        .iter()
-        .map(|c| format!("{} {c}", set.count(*c)))
-        .collect();
-    let prefix = if set.dry_run { "dry run, nothing written: " } else { "" };
-    let rev = set.revision.as_deref().map(|r| format!(" at {}", &r[..r.len().min(12)])).unwrap_or_default();
-    out.push_str(&format!("{prefix}app {}{rev}: {}\n", set.app, counts.join(", ")));
+    let counts: Vec<String> = [
+        Change::Created,
+        Change::Configured,
+        Change::Unchanged,
+        Change::Pruned,
+        Change::Skipped,
+    ]
+    .iter()
+    .map(|c| format!("{} {c}", set.count(*c)))
+    .collect();
+    let prefix = if set.dry_run {
+        "dry run, nothing written: "
+    } else {
+        ""
+    };
+    let rev = set
+        .revision
+        .as_deref()
+        .map(|r| format!(" at {}", &r[..r.len().min(12)]))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "{prefix}app {}{rev}: {}\n",
+        set.app,
+        counts.join(", ")
+    ));
     out
 }

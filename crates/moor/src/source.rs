@@ -52,7 +52,12 @@ pub fn render_options(args: &SourceArgs, namespace: Option<&str>) -> RenderOptio
 pub async fn load(args: &SourceArgs, namespace: Option<&str>) -> Result<Loaded> {
     let source = Source::new(RepoCache::new(RepoCache::default_root()));
     let m = source
-        .materialize(&args.repo, args.revision.as_deref(), &args.path, &credentials(args))
+        .materialize(
+            &args.repo,
+            args.revision.as_deref(),
+            &args.path,
+            &credentials(args),
+        )
         .await
         .with_context(|| format!("failed to load the source {}", redact_url(&args.repo)))?;
     let opts = render_options(args, namespace);
@@ -60,6 +65,15 @@ pub async fn load(args: &SourceArgs, namespace: Option<&str>) -> Result<Loaded> 
     let manifests = tokio::task::spawn_blocking(move || moor_render::render(&dir, &opts))
         .await
         .context("the renderer panicked")?
-        .with_context(|| format!("failed to render {} at path {}", redact_url(&args.repo), args.path))?;
-    Ok(Loaded { manifests, revision: m.commit })
+        .with_context(|| {
+            format!(
+                "failed to render {} at path {}",
+                redact_url(&args.repo),
+                args.path
+            )
+        })?;
+    Ok(Loaded {
+        manifests,
+        revision: m.commit,
+    })
 }

@@ -12,25 +12,88 @@ async fn one_invalid_object_among_twenty_applies_nothing_and_names_it() {
     let ns = TestNamespace::create(&client, "inv").await;
     let dir = tempfile::tempdir().unwrap();
     for i in 0..19 {
-        write(dir.path(), &format!("cm-{i:02}.yaml"), &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:02}\ndata:\n  k: v\n"));
+        write(
+            dir.path(),
+            &format!("cm-{i:02}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:02}\ndata:\n  k: v\n"
+            ),
+        );
     }
     // Port 70000 is out of range: only the API server's validation (the dry-run) can tell.
-    write(dir.path(), "svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad\nspec:\n  ports:\n    - port: 70000\n");
+    write(
+        dir.path(),
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad\nspec:\n  ports:\n    - port: 70000\n",
+    );
     let app = unique_name("inv");
-    let r = moor(&["sync", "--repo", dir.path().to_str().unwrap(), "--app", &app, "-n", &ns.name], &[]);
+    let r = moor(
+        &[
+            "sync",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+        ],
+        &[],
+    );
     assert!(r.code > 1, "exit {}:\n{}\n{}", r.code, r.stdout, r.stderr);
-    assert!(r.stderr.contains(&format!("Service {}/bad", ns.name)), "error does not name the object:\n{}", r.stderr);
-    assert!(r.stderr.contains("svc.yaml"), "error does not name the file:\n{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("Service {}/bad", ns.name)),
+        "error does not name the object:\n{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("svc.yaml"),
+        "error does not name the file:\n{}",
+        r.stderr
+    );
     for i in 0..19 {
-        assert!(get(&client, "v1", "ConfigMap", Some(&ns.name), &format!("cm-{i:02}")).await.is_none(), "cm-{i:02} was applied");
+        assert!(
+            get(
+                &client,
+                "v1",
+                "ConfigMap",
+                Some(&ns.name),
+                &format!("cm-{i:02}")
+            )
+            .await
+            .is_none(),
+            "cm-{i:02} was applied"
+        );
     }
 
     // Structural problems are all listed at once, with file names, before talking to the server.
-    write(dir.path(), "svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {}\n");
-    write(dir.path(), "cm-00.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-01\n");
-    let r = moor(&["sync", "--repo", dir.path().to_str().unwrap(), "--app", &app, "-n", &ns.name], &[]);
+    write(
+        dir.path(),
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata: {}\n",
+    );
+    write(
+        dir.path(),
+        "cm-00.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-01\n",
+    );
+    let r = moor(
+        &[
+            "sync",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+        ],
+        &[],
+    );
     assert!(r.code > 1);
-    assert!(r.stderr.contains("missing metadata.name") && r.stderr.contains("defined twice"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("missing metadata.name") && r.stderr.contains("defined twice"),
+        "{}",
+        r.stderr
+    );
     ns.delete(&client).await;
 }
 
@@ -40,7 +103,11 @@ async fn crd_and_its_custom_resources_apply_in_one_sync() {
     let ns = TestNamespace::create(&client, "crd").await;
     let group = format!("{}.moor.test", unique_name("g"));
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "crd.yaml", &format!(r#"apiVersion: apiextensions.k8s.io/v1
+    write(
+        dir.path(),
+        "crd.yaml",
+        &format!(
+            r#"apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
   name: widgets.{group}
@@ -60,22 +127,107 @@ spec:
               type: object
               properties:
                 size: {{type: integer}}
-"#));
-    write(dir.path(), "widgets.yaml", &format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: a\nspec:\n  size: 1\n---\napiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: b\nspec:\n  size: 2\n"));
+"#
+        ),
+    );
+    write(
+        dir.path(),
+        "widgets.yaml",
+        &format!(
+            "apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: a\nspec:\n  size: 1\n---\napiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: b\nspec:\n  size: 2\n"
+        ),
+    );
     let app = unique_name("crd");
-    let r = moor_ok(&["sync", "--repo", dir.path().to_str().unwrap(), "--app", &app, "-n", &ns.name, "-o", "json"], &[]);
+    let r = moor_ok(
+        &[
+            "sync",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+            "-o",
+            "json",
+        ],
+        &[],
+    );
     let set = r.json();
     assert_eq!(set["objects"].as_array().unwrap().len(), 3, "{set}");
-    let w = get(&client, &format!("{group}/v1"), "Widget", Some(&ns.name), "b").await.expect("widget b applied");
+    let w = get(
+        &client,
+        &format!("{group}/v1"),
+        "Widget",
+        Some(&ns.name),
+        "b",
+    )
+    .await
+    .expect("widget b applied");
     assert_eq!(w["spec"]["size"], 2);
-    let r = moor_ok(&["sync", "--repo", dir.path().to_str().unwrap(), "--app", &app, "-n", &ns.name, "-o", "json"], &[]);
-    assert!(r.json()["objects"].as_array().unwrap().iter().all(|o| o["change"] == "unchanged"), "{}", r.stdout);
+    let r = moor_ok(
+        &[
+            "sync",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    assert!(
+        r.json()["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["change"] == "unchanged"),
+        "{}",
+        r.stdout
+    );
     // Clean up the cluster-scoped CRD through prune: an empty source prunes everything the app owns.
     let empty = tempfile::tempdir().unwrap();
-    write(empty.path(), "keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n");
-    moor_ok(&["sync", "--repo", empty.path().to_str().unwrap(), "--app", &app, "-n", &ns.name, "--prune"], &[]);
-    assert!(get(&client, "apiextensions.k8s.io/v1", "CustomResourceDefinition", None, &format!("widgets.{group}")).await.is_none()
-        || get(&client, "apiextensions.k8s.io/v1", "CustomResourceDefinition", None, &format!("widgets.{group}")).await.unwrap()["metadata"]["deletionTimestamp"].is_string());
+    write(
+        empty.path(),
+        "keep.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n",
+    );
+    moor_ok(
+        &[
+            "sync",
+            "--repo",
+            empty.path().to_str().unwrap(),
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+            "--prune",
+        ],
+        &[],
+    );
+    assert!(
+        get(
+            &client,
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            &format!("widgets.{group}")
+        )
+        .await
+        .is_none()
+            || get(
+                &client,
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                None,
+                &format!("widgets.{group}")
+            )
+            .await
+            .unwrap()["metadata"]["deletionTimestamp"]
+                .is_string()
+    );
     ns.delete(&client).await;
 }
 
@@ -85,7 +237,8 @@ async fn wait_returns_once_available_and_fails_at_the_timeout_naming_the_deploym
     let ns = TestNamespace::create(&client, "wait").await;
     let dir = tempfile::tempdir().unwrap();
     let deployment = |name: &str, extra: &str| {
-        format!(r#"apiVersion: apps/v1
+        format!(
+            r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {name}
@@ -96,34 +249,100 @@ spec:
     metadata: {{labels: {{app: {name}}}}}
     spec:
       containers: [{{name: c, image: "nginx:1.27"}}]
-{extra}"#)
+{extra}"#
+        )
     };
     write(dir.path(), "ok.yaml", &deployment("ok", ""));
     let app = unique_name("wait");
     let src = dir.path().to_str().unwrap();
-    let r = moor_ok(&["sync", "--repo", src, "--app", &app, "-n", &ns.name, "--wait", "--timeout", "90s"], &[]);
+    let r = moor_ok(
+        &[
+            "sync",
+            "--repo",
+            src,
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+            "--wait",
+            "--timeout",
+            "90s",
+        ],
+        &[],
+    );
     assert!(r.stdout.contains("1 created"), "{}", r.stdout);
-    let d = get(&client, "apps/v1", "Deployment", Some(&ns.name), "ok").await.unwrap();
-    assert_eq!(d["status"]["availableReplicas"], 2, "--wait returned before the Deployment was Available: {d}");
+    let d = get(&client, "apps/v1", "Deployment", Some(&ns.name), "ok")
+        .await
+        .unwrap();
+    assert_eq!(
+        d["status"]["availableReplicas"], 2,
+        "--wait returned before the Deployment was Available: {d}"
+    );
 
     // No node matches this selector, so its pods stay Pending and it never becomes Available.
-    write(dir.path(), "stuck.yaml", &deployment("stuck", "      nodeSelector: {no-such-label: \"true\"}\n"));
+    write(
+        dir.path(),
+        "stuck.yaml",
+        &deployment("stuck", "      nodeSelector: {no-such-label: \"true\"}\n"),
+    );
     let start = std::time::Instant::now();
-    let r = moor(&["sync", "--repo", src, "--app", &app, "-n", &ns.name, "--wait", "--timeout", "8s"], &[]);
+    let r = moor(
+        &[
+            "sync",
+            "--repo",
+            src,
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+            "--wait",
+            "--timeout",
+            "8s",
+        ],
+        &[],
+    );
     assert!(r.code > 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains(&format!("Deployment {}/stuck", ns.name)), "timeout does not name the Deployment:\n{}", r.stderr);
-    assert!(!r.stderr.contains(&format!("Deployment {}/ok", ns.name)), "names a healthy Deployment:\n{}", r.stderr);
-    assert!(start.elapsed() < std::time::Duration::from_secs(60), "did not stop at the timeout");
+    assert!(
+        r.stderr.contains(&format!("Deployment {}/stuck", ns.name)),
+        "timeout does not name the Deployment:\n{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains(&format!("Deployment {}/ok", ns.name)),
+        "names a healthy Deployment:\n{}",
+        r.stderr
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(60),
+        "did not stop at the timeout"
+    );
     ns.delete(&client).await;
 }
 
 #[test]
 fn render_prints_one_stream_in_apply_order() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n");
-    write(dir.path(), "b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n");
+    write(
+        dir.path(),
+        "a.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
+    );
+    write(
+        dir.path(),
+        "b.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n",
+    );
     let r = moor(&["render", "--repo", dir.path().to_str().unwrap()], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let kinds: Vec<&str> = r.stdout.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
-    assert_eq!(kinds, ["Namespace", "ConfigMap", "Deployment"], "{}", r.stdout);
+    let kinds: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("kind: "))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Namespace", "ConfigMap", "Deployment"],
+        "{}",
+        r.stdout
+    );
 }

@@ -18,7 +18,12 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -40,7 +45,11 @@ pub fn moor(args: &[&str], env: &[(&str, &str)]) -> Run {
 /// Like `moor` but panics unless it exits 0.
 pub fn moor_ok(args: &[&str], env: &[(&str, &str)]) -> Run {
     let r = moor(args, env);
-    assert_eq!(r.code, 0, "moor {args:?} failed:\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.code, 0,
+        "moor {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
+        r.stdout, r.stderr
+    );
     r
 }
 
@@ -54,7 +63,10 @@ pub fn seed_copy(suffix: &str) -> tempfile::TempDir {
             let p = dst.path().join("overlays").join(env).join(file);
             let text = std::fs::read_to_string(&p).unwrap();
             let text = text
-                .replace(&format!("namespace: {env}"), &format!("namespace: {env}-{suffix}"))
+                .replace(
+                    &format!("namespace: {env}"),
+                    &format!("namespace: {env}-{suffix}"),
+                )
                 .replace(&format!("name: {env}"), &format!("name: {env}-{suffix}"));
             std::fs::write(&p, text).unwrap();
         }
@@ -83,16 +95,30 @@ pub fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
 }
 
 /// Any object by apiVersion/kind, as JSON; None when it does not exist.
-pub async fn get(client: &Client, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
+pub async fn get(
+    client: &Client,
+    api_version: &str,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+) -> Option<Value> {
     let (g, v) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let (ar, _) = kube::discovery::pinned_kind(client, &GroupVersionKind::gvk(g, v, kind)).await.expect("kind is served");
+    let (ar, _) = kube::discovery::pinned_kind(client, &GroupVersionKind::gvk(g, v, kind))
+        .await
+        .expect("kind is served");
     let api: Api<DynamicObject> = match ns {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
         None => Api::all_with(client.clone(), &ApiResource { ..ar }),
     };
-    api.get_opt(name).await.expect("get").map(|o| serde_json::to_value(o).unwrap())
+    api.get_opt(name)
+        .await
+        .expect("get")
+        .map(|o| serde_json::to_value(o).unwrap())
 }
 
 pub fn rv(obj: &Value) -> String {
-    obj["metadata"]["resourceVersion"].as_str().unwrap().to_string()
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
