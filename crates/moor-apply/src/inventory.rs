@@ -137,6 +137,21 @@ pub async fn store(
     Ok(())
 }
 
+pub async fn remove(client: &Client, app: &str) -> Result<(), SyncError> {
+    match api(client)
+        .delete(&configmap_name(app), &Default::default())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if crate::error::is_not_found(&e) => Ok(()),
+        Err(source) => Err(SyncError::Inventory {
+            action: "delete",
+            app: app.to_string(),
+            source,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

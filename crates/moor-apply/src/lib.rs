@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use kube::Client;
 use moor_diff::ObjectDiff;
-use moor_types::{ANNOTATION_APPLIED_HASH, Change, Manifest, ObjKey};
+use moor_types::{ANNOTATION_APPLIED_HASH, Change, HealthStatus, Manifest, ObjKey};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -92,6 +92,42 @@ impl ChangeSet {
     }
 }
 
+/// Sync and health of one object, as a controller reports it.
+#[derive(Clone, Debug)]
+pub struct ResourceState {
+    pub key: ObjKey,
+    pub api_version: String,
+    /// Live matches the dry-run result of desired.
+    pub synced: bool,
+    pub health: moor_health::Health,
+}
+
+/// Result of [`Engine::compare`].
+#[derive(Clone, Debug, Default)]
+pub struct Comparison {
+    /// One per desired object, in the order given.
+    pub resources: Vec<ResourceState>,
+    /// Objects the app owns that are no longer desired (OutOfSync until pruned).
+    pub extra: Vec<ResourceState>,
+}
+
+impl Comparison {
+    pub fn in_sync(&self) -> bool {
+        self.extra.is_empty() && self.resources.iter().all(|r| r.synced)
+    }
+
+    pub fn health(&self) -> HealthStatus {
+        moor_health::aggregate(self.resources.iter().map(|r| &r.health))
+    }
+
+    pub fn out_of_sync(&self) -> impl Iterator<Item = &ResourceState> {
+        self.resources
+            .iter()
+            .chain(&self.extra)
+            .filter(|r| !r.synced)
+    }
+}
+
 pub struct Engine {
     client: Client,
     resolver: Resolver,
@@ -107,6 +143,22 @@ impl Engine {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The API resource of a kind, through the engine's discovery cache.
+    pub async fn resolve(&self, api_version: &str, kind: &str) -> Option<kube::core::ApiResource> {
+        let gvk = resolve::gvk_of(api_version, kind);
+        self.resolver
+            .resolve(&self.client, &gvk)
+            .await
+            .ok()
+            .flatten()
+            .map(|r| r.ar)
+    }
+
+    /// Removes what the engine stored for `app` (its inventory), once the app is gone.
+    pub async fn forget(&self, app: &str) -> Result<(), SyncError> {
+        inventory::remove(&self.client, app).await
     }
 
     /// Syncs `manifests` as app `opts.app`. Nothing is written unless every object passes
@@ -183,6 +235,53 @@ impl Engine {
             wait::until_healthy(&self.client, &refs, opts.timeout, opts.concurrency).await?;
         }
         Ok(set)
+    }
+
+    /// Sync and health of every desired object, and the owned objects that left Git (they
+    /// would be pruned): what a controller shows in an app's status. Writes nothing.
+    pub async fn compare(
+        &self,
+        manifests: Vec<Manifest>,
+        opts: &SyncOptions,
+    ) -> Result<Comparison, SyncError> {
+        let desired = prepare::prepare(
+            &self.client,
+            &self.resolver,
+            manifests,
+            &opts.app,
+            &opts.namespace,
+        )
+        .await?;
+        let planned = plan::plan(&self.client, desired, &opts.app, opts.concurrency).await?;
+        let resources = planned
+            .iter()
+            .map(|p| ResourceState {
+                key: p.d.key.clone(),
+                api_version: p.d.m.api_version().to_string(),
+                synced: !p.drifted,
+                health: match &p.live {
+                    Some(live) => moor_health::health(live),
+                    None => moor_health::Health::new(HealthStatus::Missing, "not created yet"),
+                },
+            })
+            .collect();
+        let previous = inventory::load(&self.client, &opts.app).await?;
+        let desired_entries: Inventory = planned.iter().map(entry_of).collect();
+        let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
+        let would_prune =
+            prune::prune(&self.client, &self.resolver, &opts.app, stale, true).await?;
+        let extra = would_prune
+            .results
+            .into_iter()
+            .filter(|r| r.change == Change::Pruned)
+            .map(|r| ResourceState {
+                key: r.key,
+                api_version: r.api_version,
+                synced: false,
+                health: moor_health::Health::new(HealthStatus::Healthy, "no longer in Git"),
+            })
+            .collect();
+        Ok(Comparison { resources, extra })
     }
 
     /// Differences between the live objects and the dry-run result of `manifests`, plus the

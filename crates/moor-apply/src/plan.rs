@@ -263,14 +263,16 @@ async fn fetch_live(
             }
         }
     }
-    let singles: Vec<&Desired> = single.into_iter().flatten().collect();
+    let singles: Vec<Desired> = single.into_iter().flatten().cloned().collect();
     let fetched: Vec<(ObjKey, Option<Value>)> = stream::iter(singles)
-        .map(|d| async move {
-            let got = api_for(client, d).get_opt(&d.key.name).await;
-            match got {
-                Ok(o) => Ok((d.key.clone(), o.map(|o| to_value(o, d)))),
-                Err(e) if is_not_found(&e) => Ok((d.key.clone(), None)),
-                Err(e) => Err(e),
+        .map(|d| {
+            let client = client.clone();
+            async move {
+                match api_for(&client, &d).get_opt(&d.key.name).await {
+                    Ok(o) => Ok((d.key.clone(), o.map(|o| to_value(o, &d)))),
+                    Err(e) if is_not_found(&e) => Ok((d.key.clone(), None)),
+                    Err(e) => Err(e),
+                }
             }
         })
         .buffer_unordered(concurrency)

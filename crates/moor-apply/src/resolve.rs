@@ -115,10 +115,20 @@ mod tests {
             }),
             Origin::default(),
         );
-        let r = from_crds(std::slice::from_ref(&crd), &gvk_of("example.com/v1", "Widget")).unwrap();
+        let r = from_crds(
+            std::slice::from_ref(&crd),
+            &gvk_of("example.com/v1", "Widget"),
+        )
+        .unwrap();
         assert_eq!(r.ar.plural, "widgets");
         assert!(r.namespaced && r.from_pending_crd);
-        assert!(from_crds(std::slice::from_ref(&crd), &gvk_of("example.com/v2", "Widget")).is_none());
+        assert!(
+            from_crds(
+                std::slice::from_ref(&crd),
+                &gvk_of("example.com/v2", "Widget")
+            )
+            .is_none()
+        );
         assert!(from_crds(&[crd], &gvk_of("other.com/v1", "Widget")).is_none());
     }
 }

@@ -22,14 +22,22 @@ pub async fn until_healthy(
     concurrency: usize,
 ) -> Result<(), SyncError> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut pending: Vec<&Desired> = targets.to_vec();
+    // Owned copies: the futures below must not borrow through a closure argument (they run in
+    // spawned, Send tasks of the controller).
+    let mut pending: Vec<Desired> = targets.iter().map(|d| (*d).clone()).collect();
     loop {
-        let checks: Vec<(&Desired, Option<String>)> = stream::iter(pending.iter().copied())
-            .map(|d| async move { (d, unhealthy_reason(client, d).await) })
+        let checks: Vec<(Desired, Option<String>)> = stream::iter(pending)
+            .map(|d| {
+                let client = client.clone();
+                async move {
+                    let r = unhealthy_reason(&client, &d).await;
+                    (d, r)
+                }
+            })
             .buffer_unordered(concurrency)
             .collect()
             .await;
-        let waiting: Vec<(&Desired, String)> = checks
+        let waiting: Vec<(Desired, String)> = checks
             .into_iter()
             .filter_map(|(d, r)| Some((d, r?)))
             .collect();

@@ -6,7 +6,7 @@ use std::path::Path;
 use moor_health::{Health, HealthStatus, health};
 use serde_json::Value;
 
-use HealthStatus::{Degraded, Healthy, Progressing, Suspended};
+use HealthStatus::{Degraded, Healthy, Missing, Progressing, Suspended, Unknown};
 
 // One row per fixture, kept one line each so the table reads as a table.
 #[rustfmt::skip]
@@ -14,6 +14,13 @@ const CASES: &[(&str, HealthStatus, &str)] = &[
     ("apiservice-available", Healthy, "all checks passed"),
     ("apiservice-unavailable", Degraded, "FailedDiscoveryCheck: failing or missing response"),
     ("apiservice-unknown", Progressing, "waiting for the API service"),
+    ("application-argo-progressing", Progressing, "1 out of 3 new replicas have been updated"),
+    ("application-argo-suspended", Suspended, ""),
+    ("application-degraded", Degraded, "Deployment payments/api: \"api\" exceeded its progress deadline"),
+    ("application-healthy", Healthy, "all 4 objects are healthy"),
+    ("application-missing", Missing, "3 objects are not in the cluster yet"),
+    ("application-no-status", Progressing, "waiting for the controller"),
+    ("application-unrecognised", Unknown, "unrecognised health status \"Broken\": written by"),
     ("certificate-issuing", Progressing, "Ready=False: DoesNotExist: Issuing certificate"),
     ("certificate-ready", Healthy, "Certificate is up to date"),
     ("clusterrole-plain", Healthy, ""),
@@ -139,4 +146,27 @@ fn aggregate_over_fixtures_is_the_worst() {
         .map(|s| health(&load(s)))
         .collect();
     assert_eq!(moor_health::aggregate(&hs), Degraded);
+}
+
+/// An app of apps: the parent's objects are child Applications, so the parent is healthy only
+/// when every child reports healthy.
+#[test]
+fn app_of_apps_is_as_healthy_as_its_children() {
+    let children =
+        |stems: &[&str]| -> Vec<Health> { stems.iter().map(|s| health(&load(s))).collect() };
+    assert_eq!(
+        moor_health::aggregate(&children(&[
+            "application-healthy",
+            "application-argo-suspended"
+        ])),
+        Suspended
+    );
+    assert_eq!(
+        moor_health::aggregate(&children(&["application-healthy", "application-no-status"])),
+        Progressing
+    );
+    assert_eq!(
+        moor_health::aggregate(&children(&["application-healthy", "application-degraded"])),
+        Degraded
+    );
 }

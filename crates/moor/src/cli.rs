@@ -13,6 +13,9 @@ pub struct Cli {
     /// More log output (-v info, -vv debug); MOOR_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Log format: text or json.
+    #[arg(long, default_value = "text", global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -25,6 +28,10 @@ pub enum Command {
     Diff(DiffArgs),
     /// Make the cluster match Git: validate, dry-run, apply what drifted, prune, wait.
     Sync(SyncArgs),
+    /// Manage Applications, the objects the controller syncs from Git.
+    App(crate::commands::app::AppArgs),
+    /// Run the Application controller (out of cluster with a kubeconfig, or in cluster).
+    Controller(ControllerArgs),
 }
 
 #[derive(Args, Clone)]
@@ -143,4 +150,49 @@ pub enum Color {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct ControllerArgs {
+    /// Path to the kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace of cluster and repository Secrets.
+    #[arg(long, default_value = "moor-system", env = "MOOR_NAMESPACE")]
+    pub namespace: String,
+    /// Only reconcile Applications in this namespace (default: all namespaces).
+    #[arg(long)]
+    pub app_namespace: Option<String>,
+    /// How often each app is compared with Git without any other trigger (per-app: spec.pollInterval).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
+    /// Address for webhooks, /metrics, /healthz and /readyz, e.g. 0.0.0.0:8080.
+    #[arg(long)]
+    pub webhook_addr: Option<std::net::SocketAddr>,
+    /// Secret of GitHub webhooks (X-Hub-Signature-256).
+    #[arg(long, env = "MOOR_GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
+    pub github_secret: Option<String>,
+    /// Token of GitLab webhooks (X-Gitlab-Token).
+    #[arg(long, env = "MOOR_GITLAB_WEBHOOK_TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<String>,
+    /// Bearer token of generic webhooks.
+    #[arg(long, env = "MOOR_WEBHOOK_TOKEN", hide_env_values = true)]
+    pub webhook_token: Option<String>,
+    /// Also reconcile argoproj.io/v1alpha1 Applications.
+    #[arg(long)]
+    pub argocd_compat: bool,
+    /// Apps reconciled at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: u16,
+    /// Cache of repositories and checkouts (default: $MOOR_CACHE or ~/.cache/moor).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
 }

@@ -8,8 +8,13 @@ use kube::{Client, Config};
 use moor_apply::{Engine, ObjectResult, SyncOptions};
 use moor_types::{ApplyOrder, Change};
 
-use crate::cli::{ClusterArgs, Color, Command, DiffArgs, OutputFormat, RenderArgs, SyncArgs};
+use crate::cli::{
+    ClusterArgs, Color, Command, ControllerArgs, DiffArgs, OutputFormat, RenderArgs, SyncArgs,
+};
 use crate::{output, source};
+
+#[path = "app.rs"]
+pub mod app;
 
 /// Runs a command; the value is the process exit code.
 pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
@@ -17,6 +22,8 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
         Command::Render(a) => render(a).await,
         Command::Diff(a) => diff(a).await,
         Command::Sync(a) => sync(a).await,
+        Command::App(a) => app::run(a).await,
+        Command::Controller(a) => controller(a).await,
     }
 }
 
@@ -35,13 +42,19 @@ async fn diff(args: DiffArgs) -> Result<u8> {
     let mut opts = SyncOptions::new(&args.cluster.app, &namespace);
     opts.revision = loaded.revision.clone();
     let diffs = Engine::new(client).diff(loaded.manifests, &opts).await?;
-    let color = match args.color {
+    print_diffs(&diffs, args.color)?;
+    Ok(if diffs.is_empty() { 0 } else { 1 })
+}
+
+/// The unified diffs, coloured when asked or when stdout is a terminal.
+pub(crate) fn print_diffs(diffs: &[moor_diff::ObjectDiff], color: Color) -> Result<()> {
+    let color = match color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal(),
     };
     let mut out = std::io::stdout().lock();
-    for d in &diffs {
+    for d in diffs {
         let text = if color {
             moor_diff::colorize(&d.unified)
         } else {
@@ -49,7 +62,7 @@ async fn diff(args: DiffArgs) -> Result<u8> {
         };
         writeln!(out, "{text}")?;
     }
-    Ok(if diffs.is_empty() { 0 } else { 1 })
+    Ok(())
 }
 
 async fn sync(args: SyncArgs) -> Result<u8> {
@@ -80,7 +93,7 @@ async fn sync(args: SyncArgs) -> Result<u8> {
 }
 
 /// A client configured like kubectl: --kubeconfig, else KUBECONFIG, else ~/.kube/config; --context.
-async fn connect(args: &ClusterArgs) -> Result<(Client, String)> {
+pub(crate) async fn connect(args: &ClusterArgs) -> Result<(Client, String)> {
     let options = KubeConfigOptions {
         context: args.context.clone(),
         ..Default::default()
@@ -100,4 +113,44 @@ async fn connect(args: &ClusterArgs) -> Result<(Client, String)> {
         .unwrap_or_else(|| config.default_namespace.clone());
     let client = Client::try_from(config).context("failed to create the Kubernetes client")?;
     Ok((client, namespace))
+}
+
+async fn controller(args: ControllerArgs) -> Result<u8> {
+    let options = KubeConfigOptions {
+        context: args.context.clone(),
+        ..Default::default()
+    };
+    let config = match &args.kubeconfig {
+        Some(path) => {
+            let kc = Kubeconfig::read_from(path)
+                .with_context(|| format!("failed to read kubeconfig {}", path.display()))?;
+            Config::from_custom_kubeconfig(kc, &options).await?
+        }
+        // Like kubectl, then in-cluster with the pod's ServiceAccount.
+        None => Config::infer()
+            .await
+            .context("failed to find cluster credentials")?,
+    };
+    let cache_root = args.cache_dir.clone().unwrap_or_else(|| {
+        moor_git::RepoCache::default_root()
+            .parent()
+            .map(Into::into)
+            .unwrap_or_else(|| "/tmp/moor".into())
+    });
+    let opts = moor_controller::ControllerOptions {
+        namespace: args.namespace,
+        app_namespace: args.app_namespace,
+        poll_interval: args.poll_interval,
+        webhook_addr: args.webhook_addr,
+        webhook: moor_server::WebhookConfig {
+            github_secret: args.github_secret,
+            gitlab_token: args.gitlab_token,
+            generic_token: args.webhook_token,
+        },
+        argocd_compat: args.argocd_compat,
+        concurrency: args.concurrency.max(1),
+        cache_root,
+    };
+    moor_controller::run(config, opts).await?;
+    Ok(0)
 }

@@ -11,7 +11,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: cli::LogFormat) {
     let default = match verbose {
         0 => "warn",
         1 => "info,kube=warn",
@@ -39,8 +39,11 @@ fn init_logging(verbose: u8) {
     };
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("MOOR_LOG").unwrap_or_else(|_| default.into());
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Json => fmt.json().init(),
+        cli::LogFormat::Text => fmt.init(),
+    }
 }

@@ -2,6 +2,7 @@
 //! the `Ready` condition, which only kinds without rules of their own (custom resources) rely on.
 
 mod apiservice;
+mod application;
 mod crd;
 mod cronjob;
 mod daemonset;
@@ -44,6 +45,8 @@ const CHECKS: &[(&str, &str, Check)] = &[
     ),
     ("apiregistration.k8s.io", "APIService", apiservice::health),
     ("autoscaling", "HorizontalPodAutoscaler", hpa::health),
+    ("moor.dev", "Application", application::health),
+    ("argoproj.io", "Application", application::health),
 ];
 
 pub(crate) fn check(group: &str, kind: &str, obj: &Value) -> Option<Health> {

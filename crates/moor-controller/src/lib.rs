@@ -1,0 +1,317 @@
+//! The Application controller: keeps every cluster matching Git. One reconcile loop per
+//! Application API group (moor.dev; argoproj.io with --argocd-compat), triggered by spec and
+//! operation changes, the poll interval, webhooks, and shared watches of owned objects (drift).
+//!
+//! Reading order: [`run`] wires things up; `reconcile::reconcile` is one app's reconcile.
+
+mod clusters;
+mod context;
+pub mod crd;
+mod reconcile;
+mod sources;
+mod status;
+mod watches;
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::{StreamExt, future};
+use kube::api::Api;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, controller, watcher};
+use kube::{Client, Config};
+use moor_git::{RepoCache, normalize_url};
+use moor_server::{Metrics, PushEvent, ServerState, WebhookConfig};
+use tokio::sync::mpsc;
+
+pub use clusters::{CLUSTER_SECRET_LABEL, IN_CLUSTER_NAME};
+pub use context::REPO_SECRET_LABEL;
+
+use crate::context::{Ctx, Shared};
+use crate::crd::{ARGO_GROUP, Application, MOOR_GROUP, api_resource};
+use crate::watches::{AppKey, Watches};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error(
+        "the Application CRD {0} is not installed or not served: apply deploy/crds/ first ({1})"
+    )]
+    MissingCrd(String, #[source] kube::Error),
+    #[error("failed to listen on {0}: {1}")]
+    Listen(SocketAddr, #[source] std::io::Error),
+}
+
+pub struct ControllerOptions {
+    /// Namespace of cluster and repository Secrets.
+    pub namespace: String,
+    /// Only reconcile Applications in this namespace (default: all namespaces).
+    pub app_namespace: Option<String>,
+    pub poll_interval: Duration,
+    pub webhook_addr: Option<SocketAddr>,
+    pub webhook: WebhookConfig,
+    pub argocd_compat: bool,
+    pub concurrency: u16,
+    pub cache_root: PathBuf,
+}
+
+/// Builds a client for a cluster config, with `moor_cluster_api_requests_total` counting.
+pub fn counted_client(
+    config: Config,
+    cluster: &str,
+    metrics: &Arc<Metrics>,
+) -> Result<Client, String> {
+    let layer = moor_server::ApiRequestCounter::new(metrics.clone(), cluster.to_string());
+    kube::client::ClientBuilder::try_from(config)
+        .map(|b| b.with_layer(&layer).build())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs the controller until the process is stopped.
+pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), ControllerError> {
+    let metrics = Arc::new(Metrics::new());
+    let home =
+        counted_client(home_config, IN_CLUSTER_NAME, &metrics).expect("the home client builds");
+    let mut groups = vec![MOOR_GROUP];
+    if opts.argocd_compat {
+        groups.push(ARGO_GROUP);
+    }
+    let apps_api = |ar: &kube::core::ApiResource| -> Api<Application> {
+        match &opts.app_namespace {
+            Some(ns) => Api::namespaced_with(home.clone(), ns, ar),
+            None => Api::all_with(home.clone(), ar),
+        }
+    };
+    for g in &groups {
+        let api = apps_api(&api_resource(g));
+        api.list(&kube::api::ListParams::default().limit(1))
+            .await
+            .map_err(|e| ControllerError::MissingCrd(format!("applications.{g}"), e))?;
+    }
+
+    let (app_tx, app_rx) = mpsc::unbounded_channel::<AppKey>();
+    let m = metrics.clone();
+    let mut sources = sources::Sources::new(
+        RepoCache::new(opts.cache_root.join("repos")),
+        opts.poll_interval,
+    );
+    sources.on_fetch = Box::new(move |repo, secs| m.observe_git_fetch(repo, secs));
+    let m = metrics.clone();
+    let clusters = clusters::Clusters::new(home.clone(), &opts.namespace, move |config, name| {
+        counted_client(config, name, &m)
+    });
+    let recorder = Recorder::new(
+        home.clone(),
+        Reporter {
+            controller: "moor-controller".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        },
+    );
+    let shared = Arc::new(Shared::new(
+        home.clone(),
+        opts.namespace.clone(),
+        clusters,
+        sources,
+        Watches::new(app_tx.clone()),
+        metrics.clone(),
+        recorder,
+        opts.poll_interval,
+        opts.cache_root.join("keys"),
+    ));
+
+    // Per group: a reflector-backed trigger stream filtered to spec/operation/deletion changes
+    // (so the controller's own status writes do not retrigger it) plus explicit triggers.
+    let mut loops = Vec::new();
+    let mut stores = Vec::new();
+    let mut trigger_txs = Vec::new();
+    for g in &groups {
+        let ar = api_resource(g);
+        let api = apps_api(&ar);
+        let writer = reflector::store::Writer::new(ar.clone());
+        let store = writer.as_reader();
+        let stream =
+            reflector::reflector(writer, watcher::watcher(api, watcher::Config::default()))
+                .default_backoff()
+                .applied_objects()
+                .predicate_filter(trigger_hash, PredicateConfig::default());
+        let (tx, rx) = mpsc::unbounded_channel::<ObjectRef<Application>>();
+        trigger_txs.push((ar.clone(), tx));
+        stores.push(store.clone());
+        let ctx = Arc::new(Ctx {
+            ar: ar.clone(),
+            store: store.clone(),
+            shared: shared.clone(),
+        });
+        let ctl = Controller::for_stream_with(stream, store, ar)
+            .with_config(controller::Config::default().concurrency(opts.concurrency))
+            .reconcile_on(tokio_stream(rx))
+            .run(reconcile::reconcile, reconcile::error_policy, ctx)
+            .for_each(|r| {
+                if let Err(e) = r {
+                    tracing::debug!("reconcile: {e}");
+                }
+                future::ready(())
+            });
+        loops.push(ctl);
+    }
+
+    // Owned-object events and webhook pushes both end as app triggers.
+    let (push_tx, push_rx) = mpsc::unbounded_channel::<PushEvent>();
+    tokio::spawn(dispatch_app_events(app_rx, trigger_txs.clone()));
+    tokio::spawn(dispatch_pushes(
+        push_rx,
+        stores.clone(),
+        trigger_txs,
+        shared.clone(),
+    ));
+
+    let ready = Arc::new(AtomicBool::new(false));
+    if let Some(addr) = opts.webhook_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| ControllerError::Listen(addr, e))?;
+        let state = ServerState {
+            metrics: metrics.clone(),
+            ready: ready.clone(),
+            webhook: opts.webhook,
+            pushes: push_tx,
+        };
+        tokio::spawn(async move {
+            if let Err(e) = moor_server::serve(listener, state).await {
+                tracing::error!("the webhook/metrics server stopped: {e}");
+            }
+        });
+    }
+    let ready_flag = ready.clone();
+    tokio::spawn(async move {
+        for s in stores {
+            let _ = s.wait_until_ready().await;
+        }
+        ready_flag.store(true, Ordering::SeqCst);
+        tracing::info!("controller ready");
+    });
+    future::join_all(loops).await;
+    Ok(())
+}
+
+fn tokio_stream<T: Send + 'static>(
+    mut rx: mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> + Send {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// What must trigger a reconcile: spec (generation), a requested operation, deletion, finalizers.
+fn trigger_hash(app: &Application) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    app.metadata.generation.hash(&mut h);
+    serde_json::to_string(&app.operation)
+        .unwrap_or_default()
+        .hash(&mut h);
+    app.metadata.deletion_timestamp.is_some().hash(&mut h);
+    app.metadata.finalizers.hash(&mut h);
+    app.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("moor.dev/refresh"))
+        .hash(&mut h);
+    Some(h.finish())
+}
+
+async fn dispatch_app_events(
+    mut rx: mpsc::UnboundedReceiver<AppKey>,
+    txs: Vec<(
+        kube::core::ApiResource,
+        mpsc::UnboundedSender<ObjectRef<Application>>,
+    )>,
+) {
+    while let Some(key) = rx.recv().await {
+        for (ar, tx) in &txs {
+            let _ = tx.send(ObjectRef::new_with(&key.name, ar.clone()).within(&key.namespace));
+        }
+    }
+}
+
+/// A verified push refreshes every app whose normalised repoURL and revision match.
+async fn dispatch_pushes(
+    mut rx: mpsc::UnboundedReceiver<PushEvent>,
+    stores: Vec<reflector::Store<Application>>,
+    txs: Vec<(
+        kube::core::ApiResource,
+        mpsc::UnboundedSender<ObjectRef<Application>>,
+    )>,
+    shared: Arc<Shared>,
+) {
+    while let Some(push) = rx.recv().await {
+        let urls: Vec<String> = push.repo_urls.iter().map(|u| normalize_url(u)).collect();
+        for u in &push.repo_urls {
+            shared.sources.invalidate(u);
+        }
+        for (store, (ar, tx)) in stores.iter().zip(&txs) {
+            for app in store.state() {
+                let src = &app.spec.source;
+                if !urls.contains(&normalize_url(&src.repo_url))
+                    || !revision_matches(src.target_revision.as_deref(), &push)
+                {
+                    continue;
+                }
+                shared.sources.invalidate(&src.repo_url);
+                let (ns, name) = (
+                    app.metadata.namespace.clone().unwrap_or_default(),
+                    app.metadata.name.clone().unwrap_or_default(),
+                );
+                tracing::info!("webhook push refreshes {ns}/{name}");
+                let _ = tx.send(ObjectRef::new_with(&name, ar.clone()).within(&ns));
+            }
+        }
+    }
+}
+
+/// HEAD (or no revision) follows the default branch, which a push event does not name: any
+/// branch push refreshes it. Otherwise the branch, tag or commit must be the pushed one.
+fn revision_matches(target: Option<&str>, push: &PushEvent) -> bool {
+    match target
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && *t != "HEAD")
+    {
+        None => push.branch.is_some() || push.tag.is_none(),
+        Some(t) => {
+            push.branch.as_deref() == Some(t)
+                || push.tag.as_deref() == Some(t)
+                || push.git_ref.as_deref() == Some(t)
+                || push
+                    .after
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with(t) && t.len() >= 7)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(branch: Option<&str>, tag: Option<&str>) -> PushEvent {
+        PushEvent {
+            repo_urls: vec![],
+            git_ref: None,
+            branch: branch.map(Into::into),
+            tag: tag.map(Into::into),
+            after: Some("0123456789abcdef".into()),
+        }
+    }
+
+    #[test]
+    fn pushes_match_revisions() {
+        assert!(revision_matches(None, &push(Some("main"), None)));
+        assert!(revision_matches(Some("HEAD"), &push(Some("dev"), None)));
+        assert!(revision_matches(Some("main"), &push(Some("main"), None)));
+        assert!(!revision_matches(Some("main"), &push(Some("dev"), None)));
+        assert!(revision_matches(Some("v1"), &push(None, Some("v1"))));
+        assert!(!revision_matches(None, &push(None, Some("v1"))));
+    }
+}

@@ -1,0 +1,624 @@
+//! The reconcile of one Application, top to bottom: finalizer, dependencies, destination, source,
+//! render, compare, decide, sync, status. Every step is a named function below `reconcile`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::Resource;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use moor_apply::{ChangeSet, Comparison, SyncOptions};
+use moor_types::{Change, HealthStatus};
+use serde_json::{Value, json};
+
+use crate::clusters::Cluster;
+use crate::context::Ctx;
+use crate::crd::*;
+use crate::status::{self, now};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("failed to update Application {0}: {1}")]
+    Update(String, #[source] kube::Error),
+}
+
+/// What the steps found; turned into status, events and metrics at the end.
+struct Outcome {
+    status: ApplicationStatus,
+    requeue: Duration,
+    clear_operation: bool,
+    events: Vec<(EventType, &'static str, String)>,
+}
+
+pub async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let ns = app.metadata.namespace.clone().unwrap_or_default();
+    let api: Api<Application> = Api::namespaced_with(ctx.shared.home.clone(), &ns, &ctx.ar);
+    if app.metadata.deletion_timestamp.is_some() {
+        return finalize(&app, &api, &ctx).await;
+    }
+    ensure_finalizer(&app, &api).await?;
+
+    let outcome = reconcile_app(&app, &ctx).await;
+    write_status(&app, &api, &outcome).await?;
+    if outcome.clear_operation {
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"operation": null})),
+        )
+        .await
+        .map_err(|e| ReconcileError::Update(format!("{ns}/{name}"), e))?;
+    }
+    for (type_, reason, note) in outcome.events {
+        publish(&ctx, &app, type_, reason, note).await;
+    }
+    let m = &ctx.shared.metrics;
+    m.set_app_info(
+        &name,
+        &ns,
+        &outcome.status.sync.status,
+        &outcome.status.health.status,
+    );
+    m.observe_reconcile(&name, &ns, started.elapsed().as_secs_f64());
+    Ok(Action::requeue(outcome.requeue))
+}
+
+async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
+    let mut out = Outcome {
+        status: app.status.clone().unwrap_or_default(),
+        requeue: poll_interval(app, ctx),
+        clear_operation: false,
+        events: vec![],
+    };
+    out.status.observed_generation = app.metadata.generation;
+    out.status.reconciled_at = Some(now());
+    out.status.conditions.clear();
+
+    if let Err(msg) = check_dependencies(app, ctx) {
+        let waiting = !msg.starts_with("dependency cycle");
+        let kind = if waiting {
+            "WaitingForDependencies"
+        } else {
+            "DependencyCycle"
+        };
+        status::condition(&mut out.status, kind, &msg);
+        out.requeue = Duration::from_secs(if waiting { 3 } else { 60 });
+        return out;
+    }
+    let cluster = match ctx
+        .shared
+        .clusters
+        .for_destination(&app.spec.destination)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return failed_comparison(out, "InvalidSpecError", e.to_string(), ctx, app),
+    };
+    let operation = pending_operation(app);
+    let revision = operation
+        .as_ref()
+        .and_then(|o| o.sync.as_ref()?.revision.clone())
+        .or_else(|| app.spec.source.target_revision.clone())
+        .filter(|r| !r.is_empty());
+    let creds = ctx.shared.credentials_for(&app.spec.source.repo_url).await;
+    let commit = match ctx
+        .shared
+        .sources
+        .resolve(&app.spec.source.repo_url, revision.as_deref(), &creds)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return failed_comparison(out, "ComparisonError", e.to_string(), ctx, app),
+    };
+    let rendered = match ctx.shared.sources.render(app, &commit).await {
+        Ok(r) => r,
+        Err(e) => {
+            return degraded(
+                out,
+                "ComparisonError",
+                e.to_string(),
+                ctx,
+                app,
+                operation.is_some(),
+            );
+        }
+    };
+    let opts = sync_options(app, &commit);
+    let comparison = match cluster
+        .engine
+        .compare((*rendered.manifests).clone(), &opts)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return degraded(
+                out,
+                "ComparisonError",
+                e.to_string(),
+                ctx,
+                app,
+                operation.is_some(),
+            );
+        }
+    };
+    watch_resources(ctx, &cluster, &comparison).await;
+
+    let mut comparison = comparison;
+    if let Some(reason) = sync_reason(app, ctx, &comparison, &commit, operation.is_some()) {
+        let prune = operation
+            .as_ref()
+            .and_then(|o| o.sync.as_ref()?.prune)
+            .unwrap_or_else(|| app.automated().is_some_and(|a| a.prune));
+        out.clear_operation = app.operation.is_some();
+        let op = operation.clone().unwrap_or(Operation {
+            sync: Some(SyncOperation {
+                revision: Some(commit.clone()),
+                prune: Some(prune),
+            }),
+            initiated_by: Some([("automated".to_string(), "true".to_string())].into()),
+        });
+        mark_running(app, ctx, &op).await;
+        out.events.push((
+            EventType::Normal,
+            "SyncStarted",
+            format!("{reason} at revision {commit}"),
+        ));
+        let mut opts = opts.clone();
+        opts.prune = prune;
+        create_namespace(app, &cluster).await;
+        let result = cluster
+            .engine
+            .sync((*rendered.manifests).clone(), &opts, &|_| {})
+            .await;
+        record_sync(&mut out, app, ctx, op, &commit, result);
+        if let Ok(c) = cluster
+            .engine
+            .compare((*rendered.manifests).clone(), &opts)
+            .await
+        {
+            comparison = c;
+        }
+    }
+    status::apply_comparison(&mut out.status, &comparison, &commit);
+    if app.automated().is_some()
+        && !comparison.in_sync()
+        && !app.automated().is_some_and(|a| a.self_heal)
+    {
+        let names: Vec<String> = comparison
+            .out_of_sync()
+            .map(|r| r.key.to_string())
+            .collect();
+        status::condition(
+            &mut out.status,
+            "OutOfSync",
+            &format!("drifted or not pruned: {}", names.join(", ")),
+        );
+    }
+    note_health_change(app, &mut out);
+    out
+}
+
+fn poll_interval(app: &Application, ctx: &Ctx) -> Duration {
+    app.spec
+        .poll_interval
+        .as_deref()
+        .and_then(|s| humantime_lite(s))
+        .unwrap_or(ctx.shared.poll_interval)
+}
+
+/// "30s", "5m", "1h", "250ms" — the forms Argo/Flux users write.
+fn humantime_lite(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = num.parse().ok()?;
+    Some(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return None,
+    })
+}
+
+fn sync_options(app: &Application, commit: &str) -> SyncOptions {
+    let ns = app
+        .spec
+        .destination
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let mut opts = SyncOptions::new(&app.app_id(), &ns);
+    opts.revision = Some(commit.to_string());
+    opts.timeout = Duration::from_secs(300);
+    opts.concurrency = 16;
+    opts
+}
+
+/// The operation to run: the one requested, or one a crash interrupted (still Running in status).
+fn pending_operation(app: &Application) -> Option<Operation> {
+    if let Some(op) = &app.operation {
+        return Some(op.clone());
+    }
+    let st = app.status.as_ref()?.operation_state.as_ref()?;
+    (st.phase == "Running")
+        .then(|| st.operation.clone())
+        .flatten()
+}
+
+/// Why to sync now, or None. Automated apps sync a new revision; self-heal also re-applies
+/// drift (backing off when something keeps reverting it).
+fn sync_reason(
+    app: &Application,
+    ctx: &Ctx,
+    cmp: &Comparison,
+    commit: &str,
+    requested: bool,
+) -> Option<String> {
+    if requested {
+        return Some("sync requested".into());
+    }
+    let auto = app.automated()?;
+    if cmp.in_sync() {
+        return None;
+    }
+    let last = app
+        .status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .and_then(|o| o.sync_result.as_ref())
+        .map(|r| r.revision.as_str());
+    if last != Some(commit) {
+        return Some("automated sync of a new revision".into());
+    }
+    let pruning_only = cmp.resources.iter().all(|r| r.synced);
+    if pruning_only && !auto.prune {
+        return None;
+    }
+    if auto.self_heal && ctx.shared.heal_allowed(&app.app_id()) {
+        return Some("self-heal of drifted objects".into());
+    }
+    None
+}
+
+async fn mark_running(app: &Application, ctx: &Ctx, op: &Operation) {
+    let (ns, name) = (
+        app.metadata.namespace.clone().unwrap_or_default(),
+        app.metadata.name.clone().unwrap_or_default(),
+    );
+    let api: Api<Application> = Api::namespaced_with(ctx.shared.home.clone(), &ns, &ctx.ar);
+    let state = OperationState {
+        phase: "Running".into(),
+        message: "syncing".into(),
+        operation: Some(op.clone()),
+        started_at: Some(now()),
+        ..Default::default()
+    };
+    let patch = json!({"status": {"operationState": state}});
+    if let Err(e) = api
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        tracing::warn!("failed to record the running operation of {ns}/{name}: {e}");
+    }
+}
+
+fn record_sync(
+    out: &mut Outcome,
+    app: &Application,
+    ctx: &Ctx,
+    op: Operation,
+    commit: &str,
+    result: Result<ChangeSet, moor_apply::SyncError>,
+) {
+    let started_at = Some(now());
+    match result {
+        Ok(set) => {
+            let changed = set
+                .objects
+                .iter()
+                .filter(|o| o.change != Change::Unchanged)
+                .count();
+            out.status.operation_state = Some(OperationState {
+                phase: "Succeeded".into(),
+                message: format!("synced {} objects ({changed} changed)", set.objects.len()),
+                operation: Some(op),
+                started_at,
+                finished_at: Some(now()),
+                sync_result: Some(status::sync_result(&set, commit)),
+            });
+            status::add_history(&mut out.status, app, commit);
+            ctx.shared.metrics.inc_sync("Succeeded");
+            ctx.shared.clear_failures(&app.app_id());
+            out.events.push((
+                EventType::Normal,
+                "SyncSucceeded",
+                format!("synced revision {commit}: {changed} objects changed"),
+            ));
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            out.status.operation_state = Some(OperationState {
+                phase: "Failed".into(),
+                message: msg.clone(),
+                operation: Some(op),
+                started_at,
+                finished_at: Some(now()),
+                sync_result: Some(SyncResult {
+                    revision: commit.to_string(),
+                    resources: vec![],
+                }),
+            });
+            status::condition(&mut out.status, "SyncError", &msg);
+            ctx.shared.metrics.inc_sync("Failed");
+            out.requeue = ctx.shared.failure_backoff(&app.app_id());
+            out.events
+                .push((EventType::Warning, "SyncFailed", truncate(&msg, 1000)));
+        }
+    }
+}
+
+/// Source or destination unusable: the cluster is left as it is, the reason goes in a condition.
+fn failed_comparison(
+    mut out: Outcome,
+    kind: &str,
+    msg: String,
+    ctx: &Ctx,
+    app: &Application,
+) -> Outcome {
+    status::condition(&mut out.status, kind, &msg);
+    out.status.sync.status = "Unknown".into();
+    out.requeue = ctx.shared.failure_backoff(&app.app_id());
+    out
+}
+
+/// Manifests that do not render or validate: nothing applied, the app Degraded with the reason.
+fn degraded(
+    mut out: Outcome,
+    kind: &str,
+    msg: String,
+    ctx: &Ctx,
+    app: &Application,
+    requested: bool,
+) -> Outcome {
+    let was = out.status.health.status.clone();
+    out.status.health = HealthStatusField {
+        status: HealthStatus::Degraded.to_string(),
+        message: Some(truncate(&msg, 2000)),
+    };
+    out.status.sync.status = "Unknown".into();
+    if requested {
+        out.clear_operation = app.operation.is_some();
+        out.status.operation_state = Some(OperationState {
+            phase: "Failed".into(),
+            message: truncate(&msg, 2000),
+            operation: pending_operation(app),
+            started_at: Some(now()),
+            finished_at: Some(now()),
+            sync_result: None,
+        });
+    }
+    if was != out.status.health.status {
+        out.events.push((
+            EventType::Warning,
+            "HealthChanged",
+            format!("health {was} -> Degraded: {}", truncate(&msg, 500)),
+        ));
+    }
+    failed_comparison(out, kind, msg, ctx, app)
+}
+
+fn note_health_change(app: &Application, out: &mut Outcome) {
+    let was = app
+        .status
+        .as_ref()
+        .map(|s| s.health.status.clone())
+        .unwrap_or_default();
+    let now = &out.status.health.status;
+    if &was != now {
+        out.events.push((
+            EventType::Normal,
+            "HealthChanged",
+            format!(
+                "health {} -> {now}",
+                if was.is_empty() { "Unknown" } else { &was }
+            ),
+        ));
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        return s.to_string();
+    }
+    let mut end = n;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// `dependsOn`: every dependency must exist, be Synced and Healthy; cycles are rejected.
+fn check_dependencies(app: &Application, ctx: &Ctx) -> Result<(), String> {
+    if app.spec.depends_on.is_empty() {
+        return Ok(());
+    }
+    let ns = app.metadata.namespace.clone().unwrap_or_default();
+    let me = AppRefKey(ns.clone(), app.metadata.name.clone().unwrap_or_default());
+    if let Some(cycle) = ctx.find_cycle(&me) {
+        return Err(format!("dependency cycle: {}", cycle.join(" -> ")));
+    }
+    for dep in &app.spec.depends_on {
+        let dns = dep.namespace.clone().unwrap_or_else(|| ns.clone());
+        match ctx.lookup(&dns, &dep.name) {
+            None => {
+                return Err(format!(
+                    "waiting for Application {dns}/{} to exist",
+                    dep.name
+                ));
+            }
+            Some(d) => {
+                let st = d.status.clone().unwrap_or_default();
+                if st.sync.status != "Synced" || st.health.status != "Healthy" {
+                    return Err(format!(
+                        "waiting for Application {dns}/{} to be Synced and Healthy (it is {} and {})",
+                        dep.name,
+                        if st.sync.status.is_empty() {
+                            "Unknown"
+                        } else {
+                            &st.sync.status
+                        },
+                        if st.health.status.is_empty() {
+                            "Unknown"
+                        } else {
+                            &st.health.status
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AppRefKey(pub String, pub String);
+
+/// Starts the shared watches for every resource type the app has.
+async fn watch_resources(ctx: &Ctx, cluster: &Cluster, cmp: &Comparison) {
+    let mut seen = std::collections::HashSet::new();
+    for r in cmp.resources.iter().chain(&cmp.extra) {
+        if seen.insert((r.api_version.clone(), r.key.kind.clone())) {
+            if let Some(ar) = cluster.engine.resolve(&r.api_version, &r.key.kind).await {
+                ctx.shared.watches.ensure(cluster, &ar);
+            }
+        }
+    }
+}
+
+/// syncOptions CreateNamespace=true: the destination namespace is created (not tracked, so never pruned).
+async fn create_namespace(app: &Application, cluster: &Cluster) {
+    let Some(ns) = app.spec.destination.namespace.as_deref() else {
+        return;
+    };
+    if !app.has_sync_option("CreateNamespace=true") {
+        return;
+    }
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.client.clone());
+    let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+    if let Err(e) = api
+        .patch(
+            ns,
+            &PatchParams::apply("moor-controller"),
+            &Patch::Apply(&obj),
+        )
+        .await
+    {
+        tracing::warn!("failed to create namespace {ns}: {e}");
+    }
+}
+
+async fn ensure_finalizer(app: &Application, api: &Api<Application>) -> Result<(), ReconcileError> {
+    let mut finalizers = app.metadata.finalizers.clone().unwrap_or_default();
+    if finalizers.iter().any(|f| f == FINALIZER) {
+        return Ok(());
+    }
+    finalizers.push(FINALIZER.to_string());
+    let name = app.metadata.name.clone().unwrap_or_default();
+    api.patch(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": finalizers}})),
+    )
+    .await
+    .map_err(|e| ReconcileError::Update(name, e))?;
+    Ok(())
+}
+
+/// Deletion with the finalizer: prune everything the app owns, then let the object go.
+async fn finalize(
+    app: &Application,
+    api: &Api<Application>,
+    ctx: &Ctx,
+) -> Result<Action, ReconcileError> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
+    if !finalizers.iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    if let Ok(cluster) = ctx
+        .shared
+        .clusters
+        .for_destination(&app.spec.destination)
+        .await
+    {
+        let mut opts = sync_options(app, "");
+        opts.prune = true;
+        opts.revision = None;
+        if let Err(e) = cluster.engine.sync(vec![], &opts, &|_| {}).await {
+            publish(ctx, app, EventType::Warning, "DeleteFailed", e.to_string()).await;
+            return Ok(Action::requeue(Duration::from_secs(5)));
+        }
+        let _ = cluster.engine.forget(&app.app_id()).await;
+    }
+    let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
+    api.patch(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": rest}})),
+    )
+    .await
+    .map_err(|e| ReconcileError::Update(name.clone(), e))?;
+    ctx.shared
+        .metrics
+        .remove_app(&name, app.metadata.namespace.as_deref().unwrap_or(""));
+    Ok(Action::await_change())
+}
+
+async fn write_status(
+    app: &Application,
+    api: &Api<Application>,
+    out: &Outcome,
+) -> Result<(), ReconcileError> {
+    let before = app.status.clone().unwrap_or_default();
+    if status::same_ignoring_time(&before, &out.status) {
+        return Ok(());
+    }
+    let mut v = serde_json::to_value(&out.status).expect("status serializes");
+    // Merge patch keeps keys it is not given: name the emptied ones so they are removed.
+    if let Some(map) = v.as_object_mut() {
+        for k in ["conditions", "resources", "history", "operationState"] {
+            map.entry(k).or_insert(Value::Null);
+        }
+    }
+    let name = app.metadata.name.clone().unwrap_or_default();
+    api.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": v})),
+    )
+    .await
+    .map_err(|e| ReconcileError::Update(name, e))?;
+    Ok(())
+}
+
+async fn publish(ctx: &Ctx, app: &Application, type_: EventType, reason: &str, note: String) {
+    let ev = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    let reference = app.object_ref(&ctx.ar);
+    if let Err(e) = ctx.shared.recorder.publish(&ev, &reference).await {
+        tracing::debug!("failed to publish event {reason}: {e}");
+    }
+}
+
+pub fn error_policy(app: Arc<Application>, err: &ReconcileError, ctx: Arc<Ctx>) -> Action {
+    tracing::warn!("{err}");
+    Action::requeue(ctx.shared.failure_backoff(&app.app_id()))
+}

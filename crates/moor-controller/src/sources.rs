@@ -1,0 +1,235 @@
+//! Git and render economy: one fetch per repository URL per interval, shared by every app that
+//! uses it, and renders cached by (commit, path, render options).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use moor_git::{Credentials, RepoCache, normalize_url, redact_url};
+use moor_render::{HelmOptions, RenderOptions};
+use moor_types::Manifest;
+
+use crate::crd::{Application, Source};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("failed to fetch {url}: {cause}")]
+    Fetch { url: String, cause: String },
+    #[error("failed to resolve revision {revision:?} of {url}: {cause}")]
+    Resolve {
+        url: String,
+        revision: String,
+        cause: String,
+    },
+    #[error("path {path:?} does not exist in {url} at {commit}")]
+    MissingPath {
+        url: String,
+        path: String,
+        commit: String,
+    },
+    #[error("failed to render {url} at {commit}, path {path:?}: {cause}")]
+    Render {
+        url: String,
+        commit: String,
+        path: String,
+        cause: String,
+    },
+}
+
+/// A rendered app source.
+#[derive(Clone)]
+pub struct Rendered {
+    pub manifests: Arc<Vec<Manifest>>,
+}
+
+struct RepoState {
+    last_fetch: Option<Instant>,
+    /// Set by a webhook: the next use fetches whatever the interval says.
+    stale: bool,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+pub struct Sources {
+    cache: RepoCache,
+    interval: Duration,
+    repos: Mutex<HashMap<String, RepoState>>,
+    renders: Mutex<HashMap<String, Arc<Vec<Manifest>>>>,
+    /// Observes each fetch's duration (repo, seconds): feeds moor_git_fetch_duration_seconds.
+    pub on_fetch: Box<dyn Fn(&str, f64) + Send + Sync>,
+}
+
+const RENDER_CACHE_MAX: usize = 4096;
+
+impl Sources {
+    pub fn new(cache: RepoCache, interval: Duration) -> Sources {
+        Sources {
+            cache,
+            interval,
+            repos: Mutex::new(HashMap::new()),
+            renders: Mutex::new(HashMap::new()),
+            on_fetch: Box::new(|_, _| {}),
+        }
+    }
+
+    /// Marks a repository stale so the next reconcile of any of its apps fetches it.
+    pub fn invalidate(&self, url: &str) {
+        let key = normalize_url(url);
+        if let Some(st) = self.repos.lock().expect("repos lock").get_mut(&key) {
+            st.stale = true;
+        }
+    }
+
+    /// Fetches `url` unless another app fetched it within the interval, then resolves `revision`.
+    pub async fn resolve(
+        &self,
+        url: &str,
+        revision: Option<&str>,
+        creds: &Credentials,
+    ) -> Result<String, SourceError> {
+        let key = normalize_url(url);
+        let lock = {
+            let mut repos = self.repos.lock().expect("repos lock");
+            let st = repos.entry(key.clone()).or_insert_with(|| RepoState {
+                last_fetch: None,
+                stale: true,
+                lock: Arc::new(tokio::sync::Mutex::new(())),
+            });
+            st.lock.clone()
+        };
+        let _guard = lock.lock().await;
+        let due = {
+            let repos = self.repos.lock().expect("repos lock");
+            let st = &repos[&key];
+            st.stale || st.last_fetch.is_none_or(|t| t.elapsed() >= self.interval)
+        };
+        if due {
+            let start = Instant::now();
+            let fetched = self.cache.fetch(url, creds).await;
+            (self.on_fetch)(&redact_url(url), start.elapsed().as_secs_f64());
+            match fetched {
+                Ok(()) => {
+                    let mut repos = self.repos.lock().expect("repos lock");
+                    let st = repos.get_mut(&key).expect("entry made above");
+                    st.last_fetch = Some(Instant::now());
+                    st.stale = false;
+                }
+                Err(e) => {
+                    return Err(SourceError::Fetch {
+                        url: redact_url(url),
+                        cause: e.to_string(),
+                    });
+                }
+            }
+        }
+        self.cache
+            .resolve(url, revision)
+            .await
+            .map_err(|e| SourceError::Resolve {
+                url: redact_url(url),
+                revision: revision.unwrap_or("HEAD").to_string(),
+                cause: e.to_string(),
+            })
+    }
+
+    /// Renders `source` at `commit`, from the cache when the same (commit, path, options) was rendered.
+    pub async fn render(&self, app: &Application, commit: &str) -> Result<Rendered, SourceError> {
+        let source = &app.spec.source;
+        let path = source.path.clone().unwrap_or_else(|| ".".into());
+        let opts = render_options(app);
+        let key = moor_render::cache_key(
+            commit,
+            &format!("{}#{path}", normalize_url(&source.repo_url)),
+            &opts,
+        );
+        if let Some(hit) = self.renders.lock().expect("render lock").get(&key) {
+            return Ok(Rendered {
+                manifests: hit.clone(),
+            });
+        }
+        let root = self
+            .cache
+            .checkout(&source.repo_url, commit)
+            .await
+            .map_err(|e| SourceError::Render {
+                url: redact_url(&source.repo_url),
+                commit: commit.to_string(),
+                path: path.clone(),
+                cause: e.to_string(),
+            })?;
+        let dir: PathBuf = root.join(&path);
+        if !dir.is_dir() {
+            return Err(SourceError::MissingPath {
+                url: redact_url(&source.repo_url),
+                path,
+                commit: commit.to_string(),
+            });
+        }
+        let rendered = tokio::task::spawn_blocking(move || moor_render::render(&dir, &opts))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map_err(|cause| SourceError::Render {
+                url: redact_url(&source.repo_url),
+                commit: commit.to_string(),
+                path: path.clone(),
+                cause,
+            })?;
+        let manifests = Arc::new(rendered);
+        let mut renders = self.renders.lock().expect("render lock");
+        if renders.len() >= RENDER_CACHE_MAX {
+            renders.clear();
+        }
+        renders.insert(key, manifests.clone());
+        Ok(Rendered { manifests })
+    }
+}
+
+/// Argo CD writes include/exclude as one string: a glob, `{a,b}` or comma-separated globs.
+fn globs(s: Option<&str>) -> Vec<String> {
+    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+        return vec![];
+    };
+    let inner = s
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(s);
+    inner
+        .split(',')
+        .map(|g| g.trim().to_string())
+        .filter(|g| !g.is_empty())
+        .collect()
+}
+
+pub fn render_options(app: &Application) -> RenderOptions {
+    let Source {
+        directory, helm, ..
+    } = &app.spec.source;
+    let dir = directory.clone().unwrap_or_default();
+    let helm = helm.clone().unwrap_or_default();
+    RenderOptions {
+        recurse: dir.recurse,
+        include: globs(dir.include.as_deref()),
+        exclude: globs(dir.exclude.as_deref()),
+        helm: HelmOptions {
+            release_name: helm.release_name.or_else(|| app.metadata.name.clone()),
+            namespace: app.spec.destination.namespace.clone(),
+            value_files: helm.value_files,
+            values: helm.values,
+        },
+        ..RenderOptions::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argo_glob_strings() {
+        assert_eq!(globs(Some("*.yaml")), ["*.yaml"]);
+        assert_eq!(globs(Some("{a.yaml,b/*.yml}")), ["a.yaml", "b/*.yml"]);
+        assert_eq!(globs(Some("")), Vec::<String>::new());
+        assert_eq!(globs(None), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,164 @@
+//! Building the Application status: resources, sync and health, history, conditions.
+
+use moor_apply::{ChangeSet, Comparison};
+use moor_types::SyncStatus;
+
+use crate::crd::*;
+
+/// RFC 3339 time, seconds precision, as Kubernetes writes it.
+pub fn now() -> String {
+    k8s_openapi::jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+pub fn condition(status: &mut ApplicationStatus, type_: &str, message: &str) {
+    status.conditions.push(Condition {
+        type_: type_.to_string(),
+        message: message.to_string(),
+        last_transition_time: Some(now()),
+    });
+}
+
+pub fn apply_comparison(status: &mut ApplicationStatus, cmp: &Comparison, commit: &str) {
+    let sync = if cmp.in_sync() {
+        SyncStatus::Synced
+    } else {
+        SyncStatus::OutOfSync
+    };
+    status.sync = SyncStatusField {
+        status: sync.to_string(),
+        revision: Some(commit.to_string()),
+    };
+    let health = cmp.health();
+    let unhealthy: Vec<String> = cmp
+        .resources
+        .iter()
+        .filter(|r| r.health.status == health && health != moor_types::HealthStatus::Healthy)
+        .map(|r| {
+            if r.health.message.is_empty() {
+                r.key.to_string()
+            } else {
+                format!("{}: {}", r.key, r.health.message)
+            }
+        })
+        .take(5)
+        .collect();
+    status.health = HealthStatusField {
+        status: health.to_string(),
+        message: (!unhealthy.is_empty()).then(|| unhealthy.join("; ")),
+    };
+    status.resources = cmp
+        .resources
+        .iter()
+        .chain(&cmp.extra)
+        .map(|r| {
+            let (group, version) = match r.api_version.rsplit_once('/') {
+                Some((g, v)) => (g.to_string(), v.to_string()),
+                None => (String::new(), r.api_version.clone()),
+            };
+            ResourceStatus {
+                group,
+                version,
+                kind: r.key.kind.clone(),
+                namespace: r.key.namespace.clone(),
+                name: r.key.name.clone(),
+                status: if r.synced { "Synced" } else { "OutOfSync" }.into(),
+                health: Some(HealthStatusField {
+                    status: r.health.status.to_string(),
+                    message: (!r.health.message.is_empty()).then(|| r.health.message.clone()),
+                }),
+            }
+        })
+        .collect();
+}
+
+pub fn sync_result(set: &ChangeSet, commit: &str) -> SyncResult {
+    SyncResult {
+        revision: commit.to_string(),
+        resources: set
+            .objects
+            .iter()
+            .map(|o| {
+                let (group, version) = match o.api_version.rsplit_once('/') {
+                    Some((g, v)) => (g.to_string(), v.to_string()),
+                    None => (String::new(), o.api_version.clone()),
+                };
+                ResourceResult {
+                    group,
+                    version,
+                    kind: o.key.kind.clone(),
+                    namespace: o.key.namespace.clone(),
+                    name: o.key.name.clone(),
+                    status: o.change.to_string(),
+                    message: o.message.clone(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Records a deployed revision; keeps `revisionHistoryLimit` entries (default 10).
+pub fn add_history(status: &mut ApplicationStatus, app: &Application, commit: &str) {
+    if status.history.last().is_some_and(|h| h.revision == commit) {
+        return;
+    }
+    let id = status.history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
+    status.history.push(HistoryEntry {
+        id,
+        revision: commit.to_string(),
+        deployed_at: now(),
+        source: Some(app.spec.source.clone()),
+    });
+    let limit = app.spec.revision_history_limit.unwrap_or(10) as usize;
+    if status.history.len() > limit {
+        let drop = status.history.len() - limit;
+        status.history.drain(..drop);
+    }
+}
+
+/// Equal but for the reconcile time and condition timestamps: then no status write is needed.
+pub fn same_ignoring_time(a: &ApplicationStatus, b: &ApplicationStatus) -> bool {
+    let strip = |s: &ApplicationStatus| {
+        let mut s = s.clone();
+        s.reconciled_at = None;
+        for c in &mut s.conditions {
+            c.last_transition_time = None;
+        }
+        s
+    };
+    strip(a) == strip(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_is_bounded_and_skips_repeats() {
+        let mut app = Application::default();
+        app.spec.revision_history_limit = Some(2);
+        let mut st = ApplicationStatus::default();
+        add_history(&mut st, &app, "a");
+        add_history(&mut st, &app, "a");
+        add_history(&mut st, &app, "b");
+        add_history(&mut st, &app, "c");
+        let revs: Vec<_> = st
+            .history
+            .iter()
+            .map(|h| (h.id, h.revision.as_str()))
+            .collect();
+        assert_eq!(revs, [(1, "b"), (2, "c")]);
+    }
+
+    #[test]
+    fn reconcile_time_alone_is_no_change() {
+        let mut a = ApplicationStatus::default();
+        a.reconciled_at = Some("x".into());
+        let mut b = a.clone();
+        b.reconciled_at = Some("y".into());
+        assert!(same_ignoring_time(&a, &b));
+        b.sync.status = "Synced".into();
+        assert!(!same_ignoring_time(&a, &b));
+    }
+}

@@ -1,0 +1,143 @@
+//! The HTTP routes: webhooks, metrics and probes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
+use crate::webhook::{self, PushEvent, WebhookConfig, WebhookKind, WebhookOutcome};
+
+/// GitHub caps webhook payloads at 25 MB; axum's 2 MB default would reject big pushes.
+pub const WEBHOOK_BODY_LIMIT: usize = 25 * 1024 * 1024;
+
+/// Everything the routes need.
+#[derive(Clone, Debug)]
+pub struct ServerState {
+    pub metrics: Arc<Metrics>,
+    /// Set by the controller once its caches are warm; drives `/readyz`.
+    pub ready: Arc<AtomicBool>,
+    pub webhook: WebhookConfig,
+    /// Verified pushes go here; the controller refreshes the matching apps.
+    pub pushes: UnboundedSender<PushEvent>,
+}
+
+/// `POST /api/webhook` (kind detected from headers) and `/api/webhook/{github,gitlab,generic}`
+/// (kind fixed by the path), `GET /metrics`, `GET /healthz`, `GET /readyz`.
+pub fn router(state: ServerState) -> Router {
+    let state = Arc::new(state);
+    let webhooks = Router::new()
+        .route("/api/webhook", post(webhook_detect))
+        .route("/api/webhook/github", post(webhook_github))
+        .route("/api/webhook/gitlab", post(webhook_gitlab))
+        .route("/api/webhook/generic", post(webhook_generic))
+        .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT));
+    Router::new()
+        .merge(webhooks)
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+/// Serves [`router`] on `listener` until the task is dropped or the listener fails.
+pub async fn serve(listener: tokio::net::TcpListener, state: ServerState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
+}
+
+/// Like [`serve`], but stops accepting on `shutdown` and returns once open requests finish.
+pub async fn serve_with_shutdown(
+    listener: tokio::net::TcpListener,
+    state: ServerState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+type AppState = State<Arc<ServerState>>;
+
+async fn webhook_detect(State(s): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    let kind = WebhookKind::detect(&headers);
+    receive(&s, kind, &headers, &body)
+}
+
+async fn webhook_github(State(s): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    receive(&s, WebhookKind::GitHub, &headers, &body)
+}
+
+async fn webhook_gitlab(State(s): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    receive(&s, WebhookKind::GitLab, &headers, &body)
+}
+
+async fn webhook_generic(State(s): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    receive(&s, WebhookKind::Generic, &headers, &body)
+}
+
+fn receive(state: &ServerState, kind: WebhookKind, headers: &HeaderMap, body: &[u8]) -> Response {
+    match webhook::handle(&state.webhook, kind, headers, body) {
+        Ok(WebhookOutcome::Push(event)) => {
+            // URLs from a generic hook may carry credentials; only redacted forms are logged.
+            let repos: Vec<String> = event
+                .repo_urls
+                .iter()
+                .map(|u| moor_git::redact_url(u))
+                .collect();
+            tracing::info!(%kind, ?repos, git_ref = ?event.git_ref, after = ?event.after, "webhook push");
+            if state.pushes.send(event).is_err() {
+                tracing::warn!(%kind, "webhook push dropped: controller is not listening");
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "controller is not accepting events",
+                );
+            }
+            (StatusCode::ACCEPTED, Json(json!({"refreshed": true}))).into_response()
+        }
+        Ok(WebhookOutcome::Ignored(reason)) => {
+            tracing::debug!(%kind, %reason, "webhook ignored");
+            (
+                StatusCode::OK,
+                Json(json!({"refreshed": false, "reason": reason})),
+            )
+                .into_response()
+        }
+        Err(err) => {
+            // The error text names headers, never their values.
+            tracing::warn!(%kind, %err, "webhook rejected");
+            text(err.status(), &err.to_string())
+        }
+    }
+}
+
+fn text(status: StatusCode, line: &str) -> Response {
+    (status, format!("{line}\n")).into_response()
+}
+
+async fn metrics(State(s): AppState) -> Response {
+    (
+        [(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
+        s.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(s): AppState) -> Response {
+    if s.ready.load(Ordering::Acquire) {
+        text(StatusCode::OK, "ok")
+    } else {
+        text(StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}

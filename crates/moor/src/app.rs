@@ -1,0 +1,1125 @@
+//! `moor app`: create, inspect, sync, roll back and delete Application objects. Everything goes
+//! through the API server (the controller does the work); only `diff` renders locally.
+//!
+//! A sync or rollback is requested the way Argo CD does it: by writing the top-level `operation`
+//! field, which the controller runs, records in `status.operationState` and clears.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use moor_apply::{Engine, SyncOptions};
+use moor_controller::crd::{
+    ARGO_GROUP, AppRef, Application, ApplicationSpec, Automated, Destination, FINALIZER,
+    IN_CLUSTER, MOOR_GROUP, OperationState, Source, SyncPolicy, api_resource,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cli::{ClusterArgs, Color, SourceArgs};
+use crate::commands::{connect, print_diffs};
+use crate::source;
+
+/// Field manager of every write `moor app` makes, and the user named in `operation.initiatedBy`.
+const MANAGER: &str = "moor-cli";
+
+#[derive(Args)]
+pub struct AppArgs {
+    /// Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config).
+    #[arg(long, global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// Namespace of the Application (default: the context's namespace).
+    #[arg(short, long, global = true)]
+    pub namespace: Option<String>,
+    /// API group of the Application resource (argoproj.io when the controller runs with
+    /// --argocd-compat).
+    #[arg(long, global = true, hide = true, default_value = MOOR_GROUP,
+        value_parser = clap::builder::PossibleValuesParser::new([MOOR_GROUP, ARGO_GROUP]))]
+    pub group: String,
+    #[command(subcommand)]
+    pub command: AppCommand,
+}
+
+#[derive(Subcommand)]
+pub enum AppCommand {
+    /// Create an Application (or update it with --upsert).
+    Create(CreateArgs),
+    /// List the Applications of the namespace.
+    List(ListArgs),
+    /// Show an Application: source, destination, sync, health and its objects.
+    Get(GetArgs),
+    /// Ask the controller to sync an Application now.
+    Sync(AppSyncArgs),
+    /// Show how the cluster differs from the Application's source (rendered locally).
+    /// Exit 0: in sync; 1: differences; >1: error.
+    Diff(AppDiffArgs),
+    /// List the revisions an Application was synced to.
+    History(HistoryArgs),
+    /// Sync an Application back to a revision of its history (turns auto-sync off).
+    Rollback(RollbackArgs),
+    /// Delete an Application and, unless --cascade=false, the objects it manages.
+    Delete(DeleteArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    pub name: String,
+    /// Git repository URL.
+    #[arg(long)]
+    pub repo: String,
+    /// Branch, tag or commit (default: the remote's HEAD).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Directory inside the repository.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// API server URL of the destination cluster [default: https://kubernetes.default.svc].
+    #[arg(long, conflicts_with = "dest_name")]
+    pub dest_server: Option<String>,
+    /// Name of the destination cluster (instead of --dest-server).
+    #[arg(long)]
+    pub dest_name: Option<String>,
+    /// Namespace for the app's namespaced objects that have none.
+    #[arg(long)]
+    pub dest_namespace: Option<String>,
+    /// Sync automatically whenever Git or the cluster changes.
+    #[arg(long)]
+    pub auto_sync: bool,
+    /// With --auto-sync: delete objects that left Git.
+    #[arg(long, requires = "auto_sync")]
+    pub prune: bool,
+    /// With --auto-sync: revert changes made in the cluster.
+    #[arg(long, requires = "auto_sync")]
+    pub self_heal: bool,
+    /// A sync option, e.g. CreateNamespace=true (repeatable).
+    #[arg(long = "sync-option")]
+    pub sync_options: Vec<String>,
+    /// An Application (NAME or NAMESPACE/NAME) that must be synced and healthy first (repeatable).
+    #[arg(long = "depends-on")]
+    pub depends_on: Vec<String>,
+    /// Update the Application if it exists (server-side apply), instead of failing.
+    #[arg(long)]
+    pub upsert: bool,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[arg(short, long, default_value = "table")]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct GetArgs {
+    pub name: String,
+    #[arg(short, long, default_value = "table")]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct WaitArgs {
+    /// Wait until the controller has run the operation; exit 2 if it fails.
+    #[arg(long)]
+    pub wait: bool,
+    /// Bound on --wait, e.g. 90s or 5m.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Args)]
+pub struct AppSyncArgs {
+    pub name: String,
+    /// Commit, branch or tag to sync (default: the app's target revision).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Delete objects this app applied before that are no longer in Git.
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Args)]
+pub struct AppDiffArgs {
+    pub name: String,
+    /// Kubeconfig of the destination cluster, when it is not the cluster the app lives in.
+    #[arg(long)]
+    pub dest_kubeconfig: Option<PathBuf>,
+    /// Context in --dest-kubeconfig.
+    #[arg(long, requires = "dest_kubeconfig")]
+    pub dest_context: Option<String>,
+    /// Colour the diff: auto (when stdout is a terminal), always or never.
+    #[arg(long, default_value = "auto")]
+    pub color: Color,
+    #[arg(long, env = "MOOR_KUSTOMIZE_BIN")]
+    pub kustomize_bin: Option<PathBuf>,
+    #[arg(long, env = "MOOR_HELM_BIN")]
+    pub helm_bin: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    pub name: String,
+}
+
+#[derive(Args)]
+pub struct RollbackArgs {
+    pub name: String,
+    /// The history ID to go back to (see `moor app history`).
+    pub id: i64,
+    /// Delete objects that are not in that revision.
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Args)]
+pub struct DeleteArgs {
+    pub name: String,
+    /// Delete the app's objects too (true), or leave them in the cluster (false).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set,
+        num_args = 0..=1, default_missing_value = "true")]
+    pub cascade: bool,
+    /// Wait until the Application is gone (after its objects, with --cascade).
+    #[arg(long)]
+    pub wait: bool,
+    /// Bound on --wait, e.g. 90s or 5m.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Table,
+    Json,
+    Yaml,
+}
+
+/// The Applications of one namespace.
+struct Apps {
+    api: Api<Application>,
+    client: Client,
+    namespace: String,
+    group: String,
+}
+
+impl Apps {
+    /// The Application, with errors that say whether the app or its CRD is missing.
+    async fn get(&self, name: &str) -> Result<Application> {
+        self.api.get(name).await.map_err(|e| self.error(e, name))
+    }
+
+    fn error(&self, e: kube::Error, name: &str) -> anyhow::Error {
+        match &e {
+            // What the API server says for a resource type it does not serve.
+            kube::Error::Api(s)
+                if s.is_not_found()
+                    && s.message.contains("could not find the requested resource") =>
+            {
+                anyhow!(
+                    "the Application resource ({}) is not installed in this cluster: \
+                 kubectl apply --server-side -f deploy/crds/{}",
+                    self.plural(),
+                    if self.group == ARGO_GROUP {
+                        "argoproj-application.yaml"
+                    } else {
+                        "application.yaml"
+                    }
+                )
+            }
+            kube::Error::Api(s) if s.is_not_found() => anyhow!(
+                "application {name} not found in namespace {}",
+                self.namespace
+            ),
+            _ => anyhow!(e).context(format!(
+                "request for application {}/{name} failed",
+                self.namespace
+            )),
+        }
+    }
+
+    fn plural(&self) -> String {
+        format!("applications.{}", self.group)
+    }
+
+    /// Merge patch by field manager moor-cli.
+    async fn patch(&self, name: &str, patch: serde_json::Value) -> Result<Application> {
+        let pp = PatchParams {
+            field_manager: Some(MANAGER.to_string()),
+            ..PatchParams::default()
+        };
+        self.api
+            .patch(name, &pp, &Patch::Merge(&patch))
+            .await
+            .map_err(|e| self.error(e, name))
+    }
+}
+
+pub async fn run(args: AppArgs) -> Result<u8> {
+    let cluster = ClusterArgs {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        app: String::new(),
+        namespace: args.namespace.clone(),
+    };
+    let (client, namespace) = connect(&cluster).await?;
+    let apps = Apps {
+        api: Api::namespaced_with(client.clone(), &namespace, &api_resource(&args.group)),
+        client,
+        namespace,
+        group: args.group,
+    };
+    match args.command {
+        AppCommand::Create(a) => create(&apps, a).await,
+        AppCommand::List(a) => list(&apps, a).await,
+        AppCommand::Get(a) => get(&apps, a).await,
+        AppCommand::Sync(a) => sync(&apps, a).await,
+        AppCommand::Diff(a) => diff(&apps, a).await,
+        AppCommand::History(a) => history(&apps, a).await,
+        AppCommand::Rollback(a) => rollback(&apps, a).await,
+        AppCommand::Delete(a) => delete(&apps, a).await,
+    }
+}
+
+async fn create(apps: &Apps, args: CreateArgs) -> Result<u8> {
+    let ar = api_resource(&apps.group);
+    let app = Application {
+        api_version: Some(ar.api_version.clone()),
+        kind: Some(ar.kind.clone()),
+        metadata: ObjectMeta {
+            name: Some(args.name.clone()),
+            namespace: Some(apps.namespace.clone()),
+            ..ObjectMeta::default()
+        },
+        spec: ApplicationSpec {
+            // Argo CD requires a project; moor ignores it.
+            project: (apps.group == ARGO_GROUP).then(|| "default".to_string()),
+            source: Source {
+                repo_url: args.repo,
+                target_revision: args.revision,
+                path: args.path,
+                ..Source::default()
+            },
+            destination: Destination {
+                server: match (&args.dest_server, &args.dest_name) {
+                    (None, None) => Some(IN_CLUSTER.to_string()),
+                    (server, _) => server.clone(),
+                },
+                name: args.dest_name,
+                namespace: args.dest_namespace,
+            },
+            sync_policy: (args.auto_sync || !args.sync_options.is_empty()).then(|| SyncPolicy {
+                automated: args.auto_sync.then_some(Automated {
+                    prune: args.prune,
+                    self_heal: args.self_heal,
+                }),
+                sync_options: args.sync_options,
+                retry: None,
+            }),
+            depends_on: args.depends_on.iter().map(|d| app_ref(d)).collect(),
+            ..ApplicationSpec::default()
+        },
+        status: None,
+        operation: None,
+    };
+    let name = &args.name;
+    if args.upsert {
+        let pp = PatchParams::apply(MANAGER).force();
+        apps.api
+            .patch(name, &pp, &Patch::Apply(&app))
+            .await
+            .map_err(|e| apps.error(e, name))?;
+        println!("application {}/{name} applied", apps.namespace);
+    } else {
+        match apps.api.create(&PostParams::default(), &app).await {
+            Ok(_) => println!("application {}/{name} created", apps.namespace),
+            Err(kube::Error::Api(s)) if s.is_already_exists() => bail!(
+                "application {name} already exists in namespace {}; use --upsert to update it",
+                apps.namespace
+            ),
+            Err(e) => return Err(apps.error(e, name)),
+        }
+    }
+    Ok(0)
+}
+
+/// `NAME` or `NAMESPACE/NAME`.
+fn app_ref(s: &str) -> AppRef {
+    match s.split_once('/') {
+        Some((ns, name)) => AppRef {
+            name: name.to_string(),
+            namespace: Some(ns.to_string()),
+        },
+        None => AppRef {
+            name: s.to_string(),
+            namespace: None,
+        },
+    }
+}
+
+async fn list(apps: &Apps, args: ListArgs) -> Result<u8> {
+    let list = apps
+        .api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| apps.error(e, ""))?;
+    let mut items = list.items;
+    items.sort_by_key(|a| a.name_any());
+    if args.output != Output::Table {
+        let items: Vec<Application> = items.into_iter().map(for_output).collect();
+        return print_as(&items, args.output);
+    }
+    if items.is_empty() {
+        eprintln!("no applications in namespace {}", apps.namespace);
+        return Ok(0);
+    }
+    let now = Timestamp::now();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|a| {
+            let st = a.status.clone().unwrap_or_default();
+            vec![
+                a.name_any(),
+                or_dash(&st.sync.status),
+                or_dash(&st.health.status),
+                st.sync.revision.as_deref().map(short).unwrap_or("-").into(),
+                age(a.metadata.creation_timestamp.as_ref(), now),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["NAME", "SYNC", "HEALTH", "REVISION", "AGE"], &rows)
+    );
+    Ok(0)
+}
+
+async fn get(apps: &Apps, args: GetArgs) -> Result<u8> {
+    let app = apps.get(&args.name).await?;
+    if args.output != Output::Table {
+        return print_as(&for_output(app), args.output);
+    }
+    print!("{}", describe(&app));
+    Ok(0)
+}
+
+/// The summary and resource table of `moor app get`.
+fn describe(app: &Application) -> String {
+    let spec = &app.spec;
+    let st = app.status.clone().unwrap_or_default();
+    let mut out = String::new();
+    let mut field = |k: &str, v: String| out.push_str(&format!("{:<16}{v}\n", format!("{k}:")));
+    field(
+        "Name",
+        format!("{}/{}", app.namespace().unwrap_or_default(), app.name_any()),
+    );
+    if let Some(p) = &spec.project {
+        field("Project", p.clone());
+    }
+    field("Repo", spec.source.repo_url.clone());
+    field(
+        "Target",
+        spec.source
+            .target_revision
+            .clone()
+            .unwrap_or_else(|| "HEAD".into()),
+    );
+    field(
+        "Path",
+        spec.source.path.clone().unwrap_or_else(|| ".".into()),
+    );
+    let d = &spec.destination;
+    let cluster = d
+        .server
+        .clone()
+        .or_else(|| d.name.clone())
+        .unwrap_or_default();
+    field(
+        "Destination",
+        match &d.namespace {
+            Some(ns) => format!("{cluster} (namespace {ns})"),
+            None => cluster,
+        },
+    );
+    field(
+        "Sync Policy",
+        match app.automated() {
+            None => "manual".to_string(),
+            Some(a) => {
+                let mut opts = vec![];
+                if a.prune {
+                    opts.push("prune");
+                }
+                if a.self_heal {
+                    opts.push("self-heal");
+                }
+                if opts.is_empty() {
+                    "automated".into()
+                } else {
+                    format!("automated ({})", opts.join(", "))
+                }
+            }
+        },
+    );
+    if let Some(p) = &spec.sync_policy
+        && !p.sync_options.is_empty()
+    {
+        field("Sync Options", p.sync_options.join(", "));
+    }
+    if !spec.depends_on.is_empty() {
+        let deps: Vec<String> = spec
+            .depends_on
+            .iter()
+            .map(|r| match &r.namespace {
+                Some(ns) => format!("{ns}/{}", r.name),
+                None => r.name.clone(),
+            })
+            .collect();
+        field("Depends On", deps.join(", "));
+    }
+    field(
+        "Sync Status",
+        match &st.sync.revision {
+            Some(rev) => format!("{} at {}", or_dash(&st.sync.status), short(rev)),
+            None => or_dash(&st.sync.status),
+        },
+    );
+    field(
+        "Health Status",
+        match st.health.message.as_deref().filter(|m| !m.is_empty()) {
+            Some(m) => format!("{}: {m}", or_dash(&st.health.status)),
+            None => or_dash(&st.health.status),
+        },
+    );
+    if let Some(op) = app.operation.as_ref().and_then(|o| o.sync.as_ref()) {
+        field(
+            "Requested",
+            format!(
+                "sync to {}{}",
+                op.revision.as_deref().unwrap_or("the target revision"),
+                if op.prune == Some(true) {
+                    " with prune"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    if let Some(os) = &st.operation_state {
+        field("Last Operation", operation_line(os));
+    }
+    if !st.conditions.is_empty() {
+        out.push_str("\nCONDITIONS\n");
+        let rows: Vec<Vec<String>> = st
+            .conditions
+            .iter()
+            .map(|c| {
+                vec![
+                    c.type_.clone(),
+                    c.last_transition_time.clone().unwrap_or_default(),
+                    c.message.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["TYPE", "SINCE", "MESSAGE"], &rows));
+    }
+    if !st.resources.is_empty() {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = st
+            .resources
+            .iter()
+            .map(|r| {
+                let h = r.health.clone().unwrap_or_default();
+                vec![
+                    r.group.clone(),
+                    r.kind.clone(),
+                    r.namespace.clone().unwrap_or_default(),
+                    r.name.clone(),
+                    r.status.clone(),
+                    h.status,
+                    h.message.unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &[
+                "GROUP",
+                "KIND",
+                "NAMESPACE",
+                "NAME",
+                "SYNC",
+                "HEALTH",
+                "MESSAGE",
+            ],
+            &rows,
+        ));
+    }
+    out
+}
+
+/// `Succeeded: message (started ..., finished ...)`.
+fn operation_line(os: &OperationState) -> String {
+    let mut s = os.phase.clone();
+    if !os.message.is_empty() {
+        s = format!("{s}: {}", os.message);
+    }
+    let times: Vec<String> = [("started", &os.started_at), ("finished", &os.finished_at)]
+        .iter()
+        .filter_map(|(what, t)| t.as_ref().map(|t| format!("{what} {t}")))
+        .collect();
+    if !times.is_empty() {
+        s = format!("{s} ({})", times.join(", "));
+    }
+    s
+}
+
+async fn sync(apps: &Apps, args: AppSyncArgs) -> Result<u8> {
+    let app = apps.get(&args.name).await?;
+    refuse_if_running(&app)?;
+    let requested = request_operation(
+        apps,
+        &args.name,
+        json!({}),
+        args.revision.as_deref(),
+        args.prune,
+    )
+    .await?;
+    println!(
+        "sync of application {}/{} requested{}",
+        apps.namespace,
+        args.name,
+        args.revision
+            .as_deref()
+            .map(|r| format!(" at {r}"))
+            .unwrap_or_default()
+    );
+    if !args.wait.wait {
+        return Ok(0);
+    }
+    wait_for_operation(apps, &args.name, requested, args.wait.timeout).await
+}
+
+/// Argo CD refuses a new operation while one runs; so does moor.
+fn refuse_if_running(app: &Application) -> Result<()> {
+    let running = app
+        .status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .filter(|os| os.phase == "Running" && app.operation.is_some());
+    if let Some(os) = running {
+        bail!(
+            "another operation is running on application {}/{}: {}; wait for it to finish",
+            app.namespace().unwrap_or_default(),
+            app.name_any(),
+            operation_line(os)
+        );
+    }
+    Ok(())
+}
+
+/// What identifies the operation a command requested, to recognise it in status.operationState.
+struct Requested {
+    /// No operation that started before this is ours.
+    since: Timestamp,
+    revision: Option<String>,
+}
+
+/// Writes `operation` (and `extra`, e.g. a spec change) in one merge patch.
+async fn request_operation(
+    apps: &Apps,
+    name: &str,
+    mut extra: serde_json::Value,
+    revision: Option<&str>,
+    prune: bool,
+) -> Result<Requested> {
+    // Whole seconds: startedAt is RFC 3339 with second precision.
+    let local = Timestamp::from_second(Timestamp::now().as_second())?;
+    extra["operation"] = json!({
+        // null clears a revision left by an earlier request that was never run.
+        "sync": {"revision": revision, "prune": prune},
+        "initiatedBy": {"username": MANAGER},
+    });
+    let patched = apps.patch(name, extra).await?;
+    // The API server's clock, as it recorded our write: immune to skew between this machine and
+    // the cluster, where the controller stamps startedAt.
+    let server = patched
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| m.manager.as_deref() == Some(MANAGER))
+        .filter_map(|m| m.time.as_ref().map(|t| t.0))
+        .max();
+    Ok(Requested {
+        since: server.map_or(local, |s| s.min(local)),
+        revision: revision.map(str::to_string),
+    })
+}
+
+/// Polls until the requested operation has finished. 0: Succeeded; 2: Failed, Error or timeout.
+async fn wait_for_operation(
+    apps: &Apps,
+    name: &str,
+    requested: Requested,
+    timeout: Duration,
+) -> Result<u8> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut shown: Option<(String, String)> = None;
+    loop {
+        let app = apps.get(name).await?;
+        let state = app.status.as_ref().and_then(|s| s.operation_state.as_ref());
+        let ours = state.filter(|os| is_requested(os, &requested, app.operation.is_none()));
+        if let Some(os) = ours {
+            let now = (os.phase.clone(), os.message.clone());
+            if shown.as_ref() != Some(&now) {
+                eprintln!("  {}", operation_line(os));
+                shown = Some(now);
+            }
+            match os.phase.as_str() {
+                "Succeeded" => return Ok(0),
+                "Failed" | "Error" => {
+                    eprintln!(
+                        "error: the operation on application {}/{name} ended {}: {}",
+                        apps.namespace, os.phase, os.message
+                    );
+                    return Ok(2);
+                }
+                _ => {}
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let last = match ours {
+                Some(os) => format!("last state: {}", operation_line(os)),
+                None => "the controller has not started it (is the controller running?)".into(),
+            };
+            eprintln!(
+                "error: timed out after {} waiting for the operation on application {}/{name}; {last}",
+                humantime::format_duration(timeout),
+                apps.namespace
+            );
+            return Ok(2);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Whether `os` records the operation we requested: it started no earlier than the request, or
+/// (for a controller that leaves startedAt out) it is for the same revision and the controller
+/// has cleared the request.
+fn is_requested(os: &OperationState, requested: &Requested, cleared: bool) -> bool {
+    match os.started_at.as_deref() {
+        Some(t) => t
+            .parse::<Timestamp>()
+            .is_ok_and(|started| started >= requested.since),
+        None => {
+            let rev = os
+                .operation
+                .as_ref()
+                .and_then(|o| o.sync.as_ref())
+                .and_then(|s| s.revision.clone());
+            cleared && requested.revision.is_some() && rev == requested.revision
+        }
+    }
+}
+
+async fn diff(apps: &Apps, args: AppDiffArgs) -> Result<u8> {
+    let app = apps.get(&args.name).await?;
+    let dest = &app.spec.destination;
+    let client = match &args.dest_kubeconfig {
+        Some(path) => {
+            let cluster = ClusterArgs {
+                kubeconfig: Some(path.clone()),
+                context: args.dest_context.clone(),
+                app: String::new(),
+                namespace: None,
+            };
+            connect(&cluster).await?.0
+        }
+        None if is_in_cluster(dest) => apps.client.clone(),
+        None => bail!(
+            "application {}/{} deploys to {}, not to the cluster it lives in: \
+             diff needs that cluster's kubeconfig, given with --dest-kubeconfig (and --dest-context)",
+            apps.namespace,
+            args.name,
+            dest.server
+                .as_deref()
+                .or(dest.name.as_deref())
+                .unwrap_or_default()
+        ),
+    };
+    // Namespaced objects without a namespace go to the destination namespace, as in Argo CD.
+    let namespace = dest.namespace.clone().unwrap_or_else(|| "default".into());
+    if app
+        .spec
+        .source
+        .kustomize
+        .as_ref()
+        .is_some_and(|k| k.as_object().is_some_and(|o| !o.is_empty()))
+    {
+        eprintln!(
+            "warning: spec.source.kustomize options are not applied by moor; rendering the kustomization as it is in Git"
+        );
+    }
+    let source_args = source_args(&app, args.kustomize_bin, args.helm_bin);
+    let loaded = source::load(&source_args, Some(&namespace)).await?;
+    let mut opts = SyncOptions::new(&app.app_id(), &namespace);
+    opts.revision = loaded.revision.clone();
+    let diffs = Engine::new(client).diff(loaded.manifests, &opts).await?;
+    print_diffs(&diffs, args.color)?;
+    Ok(if diffs.is_empty() { 0 } else { 1 })
+}
+
+/// The destination is the cluster the Application lives in: Argo CD's in-cluster server or
+/// name, or nothing given.
+fn is_in_cluster(d: &Destination) -> bool {
+    match (d.server.as_deref(), d.name.as_deref()) {
+        (Some(s), _) if !s.is_empty() => s.trim_end_matches('/') == IN_CLUSTER,
+        (_, Some(n)) if !n.is_empty() => n == "in-cluster",
+        _ => true,
+    }
+}
+
+/// The app's source as the flags of `moor diff` would give it.
+fn source_args(
+    app: &Application,
+    kustomize_bin: Option<PathBuf>,
+    helm_bin: Option<PathBuf>,
+) -> SourceArgs {
+    let s = &app.spec.source;
+    let dir = s.directory.clone().unwrap_or_default();
+    let helm = s.helm.clone().unwrap_or_default();
+    SourceArgs {
+        repo: s.repo_url.clone(),
+        revision: s.target_revision.clone(),
+        path: s
+            .path
+            .clone()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| ".".into()),
+        recurse: dir.recurse,
+        include: split_globs(dir.include.as_deref()),
+        exclude: split_globs(dir.exclude.as_deref()),
+        // Argo CD names the release after the app.
+        helm_release_name: helm.release_name.or_else(|| Some(app.name_any())),
+        helm_value_files: helm.value_files,
+        helm_values: helm.values,
+        kustomize_bin,
+        helm_bin,
+        // Credentials come from the environment (MOOR_GIT_*), as for the controller.
+        git_username: None,
+        git_password: None,
+        ssh_key: None,
+        known_hosts: None,
+    }
+}
+
+/// `a.yaml,b/*.yaml` or `{a.yaml,b/*.yaml}` -> globs; commas inside braces stay (globset expands
+/// them itself).
+fn split_globs(s: Option<&str>) -> Vec<String> {
+    let Some(s) = s else { return vec![] };
+    let mut out = vec![];
+    let mut depth = 0usize;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|g| g.trim().to_string())
+        .filter(|g| !g.is_empty())
+        .collect()
+}
+
+async fn history(apps: &Apps, args: HistoryArgs) -> Result<u8> {
+    let app = apps.get(&args.name).await?;
+    let history = app.status.map(|s| s.history).unwrap_or_default();
+    if history.is_empty() {
+        eprintln!(
+            "application {}/{} has no history yet",
+            apps.namespace, args.name
+        );
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = history
+        .iter()
+        .map(|h| vec![h.id.to_string(), h.deployed_at.clone(), h.revision.clone()])
+        .collect();
+    print!("{}", table(&["ID", "DEPLOYED AT", "REVISION"], &rows));
+    Ok(0)
+}
+
+async fn rollback(apps: &Apps, args: RollbackArgs) -> Result<u8> {
+    let app = apps.get(&args.name).await?;
+    refuse_if_running(&app)?;
+    let history = app.status.clone().map(|s| s.history).unwrap_or_default();
+    let Some(entry) = history.iter().find(|h| h.id == args.id) else {
+        let ids: Vec<String> = history.iter().map(|h| h.id.to_string()).collect();
+        bail!(
+            "application {}/{} has no history entry {}; {}",
+            apps.namespace,
+            args.name,
+            args.id,
+            if ids.is_empty() {
+                "it has no history yet".to_string()
+            } else {
+                format!("valid ids: {}", ids.join(", "))
+            }
+        );
+    };
+    // Auto-sync would undo the rollback at once; Argo CD turns it off too.
+    let extra = if app.automated().is_some() {
+        eprintln!(
+            "auto-sync of application {}/{} is now off; turn it back on to follow Git again",
+            apps.namespace, args.name
+        );
+        json!({"spec": {"syncPolicy": {"automated": null}}})
+    } else {
+        json!({})
+    };
+    let requested =
+        request_operation(apps, &args.name, extra, Some(&entry.revision), args.prune).await?;
+    println!(
+        "rollback of application {}/{} to {} ({}) requested",
+        apps.namespace,
+        args.name,
+        entry.id,
+        short(&entry.revision)
+    );
+    if !args.wait.wait {
+        return Ok(0);
+    }
+    wait_for_operation(apps, &args.name, requested, args.wait.timeout).await
+}
+
+async fn delete(apps: &Apps, args: DeleteArgs) -> Result<u8> {
+    let name = &args.name;
+    let app = apps.get(name).await?;
+    let has_finalizer = app.finalizers().iter().any(|f| f == FINALIZER);
+    if !args.cascade && has_finalizer {
+        // Without the finalizer the controller has nothing to do on deletion: objects stay.
+        let rest: Vec<&String> = app
+            .finalizers()
+            .iter()
+            .filter(|f| *f != FINALIZER)
+            .collect();
+        apps.patch(
+            name,
+            json!({"metadata": {
+                "finalizers": rest,
+                // Fails rather than dropping a finalizer someone added meanwhile.
+                "resourceVersion": app.resource_version(),
+            }}),
+        )
+        .await
+        .with_context(|| format!("failed to remove the finalizer {FINALIZER}"))?;
+    }
+    if args.cascade && !has_finalizer && app.metadata.deletion_timestamp.is_none() {
+        eprintln!(
+            "warning: application {}/{name} has no {FINALIZER} finalizer (yet): \
+             the objects it manages stay in the cluster",
+            apps.namespace
+        );
+    }
+    match apps.api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => {}
+        // Removing the last finalizer of an app already being deleted lets it go by itself.
+        Err(kube::Error::Api(s)) if s.is_not_found() => {}
+        Err(e) => return Err(apps.error(e, name)),
+    }
+    println!(
+        "application {}/{name} deleted{}",
+        apps.namespace,
+        if args.cascade {
+            ""
+        } else {
+            " (its objects are left in place)"
+        }
+    );
+    if !args.wait {
+        return Ok(0);
+    }
+    let deadline = tokio::time::Instant::now() + args.timeout;
+    loop {
+        let Some(app) = apps
+            .api
+            .get_opt(name)
+            .await
+            .map_err(|e| apps.error(e, name))?
+        else {
+            return Ok(0);
+        };
+        if tokio::time::Instant::now() >= deadline {
+            eprintln!(
+                "error: timed out after {} waiting for application {}/{name} to be deleted; \
+                 waiting on finalizers: {}",
+                humantime::format_duration(args.timeout),
+                apps.namespace,
+                app.finalizers().join(", ")
+            );
+            return Ok(2);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The object as `-o json|yaml` prints it: without managedFields, like kubectl.
+fn for_output(mut app: Application) -> Application {
+    app.metadata.managed_fields = None;
+    app
+}
+
+fn print_as<T: Serialize>(value: &T, output: Output) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    match output {
+        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
+        Output::Yaml => out.write_all(serde_saphyr::to_string(value)?.as_bytes())?,
+        Output::Table => unreachable!("tables are printed by each command"),
+    }
+    Ok(0)
+}
+
+/// Columns padded to their widest cell, three spaces apart; the last one is not padded.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}   "));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn or_dash(s: &str) -> String {
+    if s.is_empty() { "-".into() } else { s.into() }
+}
+
+/// A commit's first 7 characters; anything else (a tag, a branch) as it is.
+fn short(rev: &str) -> &str {
+    if rev.len() >= 40 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
+        &rev[..7]
+    } else {
+        rev
+    }
+}
+
+/// Age as kubectl prints it, roughly: 45s, 12m, 5h, 3d.
+fn age(created: Option<&Time>, now: Timestamp) -> String {
+    let Some(t) = created else {
+        return "-".into();
+    };
+    let s = (now.as_second() - t.0.as_second()).max(0);
+    match s {
+        0..120 => format!("{s}s"),
+        120..7_200 => format!("{}m", s / 60),
+        7_200..172_800 => format!("{}h", s / 3_600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_split_on_commas_outside_braces() {
+        assert_eq!(split_globs(None), Vec::<String>::new());
+        assert_eq!(split_globs(Some("*.yaml")), ["*.yaml"]);
+        assert_eq!(split_globs(Some("a.yaml, b/*.yml")), ["a.yaml", "b/*.yml"]);
+        assert_eq!(
+            split_globs(Some("{a.yaml,b/*},c.json")),
+            ["{a.yaml,b/*}", "c.json"]
+        );
+    }
+
+    #[test]
+    fn in_cluster_destinations() {
+        let d = |server: Option<&str>, name: Option<&str>| Destination {
+            server: server.map(Into::into),
+            name: name.map(Into::into),
+            namespace: None,
+        };
+        assert!(is_in_cluster(&d(None, None)));
+        assert!(is_in_cluster(&d(Some(IN_CLUSTER), None)));
+        assert!(is_in_cluster(&d(
+            Some("https://kubernetes.default.svc/"),
+            None
+        )));
+        assert!(is_in_cluster(&d(None, Some("in-cluster"))));
+        assert!(!is_in_cluster(&d(Some("https://10.0.0.1:6443"), None)));
+        assert!(!is_in_cluster(&d(None, Some("prod-eu"))));
+    }
+
+    #[test]
+    fn requested_operation_is_recognised_by_start_time_or_revision() {
+        let since: Timestamp = "2025-03-05T10:00:00Z".parse().unwrap();
+        let req = Requested {
+            since,
+            revision: Some("abc".into()),
+        };
+        let mut os = OperationState {
+            phase: "Succeeded".into(),
+            started_at: Some("2025-03-05T09:59:59Z".into()),
+            ..OperationState::default()
+        };
+        assert!(!is_requested(&os, &req, true), "an earlier operation");
+        os.started_at = Some("2025-03-05T10:00:00Z".into());
+        assert!(is_requested(&os, &req, false));
+        os.started_at = None;
+        assert!(!is_requested(&os, &req, true), "no revision recorded");
+        os.operation = Some(moor_controller::crd::Operation {
+            sync: Some(moor_controller::crd::SyncOperation {
+                revision: Some("abc".into()),
+                prune: None,
+            }),
+            initiated_by: None,
+        });
+        assert!(is_requested(&os, &req, true));
+        assert!(!is_requested(&os, &req, false), "request not yet cleared");
+    }
+
+    #[test]
+    fn short_revisions_and_ages() {
+        assert_eq!(short("9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"), "9f8e7d6");
+        assert_eq!(short("v1.2.0"), "v1.2.0");
+        let now: Timestamp = "2025-03-05T10:00:00Z".parse().unwrap();
+        let t = |s: &str| Time(s.parse().unwrap());
+        assert_eq!(age(Some(&t("2025-03-05T09:59:15Z")), now), "45s");
+        assert_eq!(age(Some(&t("2025-03-05T09:48:00Z")), now), "12m");
+        assert_eq!(age(Some(&t("2025-03-05T05:00:00Z")), now), "5h");
+        assert_eq!(age(Some(&t("2025-03-02T10:00:00Z")), now), "3d");
+        assert_eq!(age(None, now), "-");
+    }
+}
