@@ -30,6 +30,9 @@ pub enum ClusterError {
     BadConfig { name: String, cause: String },
 }
 
+/// Builds a client for a cluster config (the controller adds its metrics layer).
+type MakeClient = dyn Fn(Config, &str) -> Result<Client, String> + Send + Sync;
+
 /// A destination cluster: its name (for metrics and watches), a client and its sync engine.
 #[derive(Clone)]
 pub struct Cluster {
@@ -43,7 +46,7 @@ pub struct Clusters {
     namespace: String,
     /// Built clients by secret name and resourceVersion, so a changed secret builds a new one.
     cache: Mutex<HashMap<String, (String, Cluster)>>,
-    layer: Box<dyn Fn(Config, &str) -> Result<Client, String> + Send + Sync>,
+    layer: Box<MakeClient>,
 }
 
 impl Clusters {
@@ -99,12 +102,16 @@ impl Clusters {
             }
             let rv = s.metadata.resource_version.clone().unwrap_or_default();
             let secret_name = s.metadata.name.clone().unwrap_or_default();
-            if let Some((cached_rv, c)) =
-                self.cache.lock().expect("cluster cache").get(&secret_name)
+            let cached = self
+                .cache
+                .lock()
+                .expect("cluster cache")
+                .get(&secret_name)
+                .cloned();
+            if let Some((cached_rv, c)) = cached
+                && cached_rv == rv
             {
-                if *cached_rv == rv {
-                    return Ok(c.clone());
-                }
+                return Ok(c);
             }
             let bad = |cause: String| ClusterError::BadConfig {
                 name: name.clone(),

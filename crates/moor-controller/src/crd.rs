@@ -3,7 +3,6 @@
 //! (`ApiResource`), which is why `Application` implements `kube::Resource` by hand.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::{ApiResource, GroupVersionKind};
@@ -209,8 +208,9 @@ pub struct AppRef {
 pub struct Operation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncOperation>,
+    /// Who asked: `{username: ...}` or Argo CD's `{automated: true}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub initiated_by: Option<BTreeMap<String, String>>,
+    pub initiated_by: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

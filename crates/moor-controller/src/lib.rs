@@ -12,8 +12,6 @@ mod sources;
 mod status;
 mod watches;
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,7 +22,7 @@ use futures::{StreamExt, future};
 use kube::api::Api;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, controller, watcher};
+use kube::runtime::{Controller, controller, watcher};
 use kube::{Client, Config};
 use moor_git::{RepoCache, normalize_url};
 use moor_server::{Metrics, PushEvent, ServerState, WebhookConfig};
@@ -124,32 +122,28 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         opts.cache_root.join("keys"),
     ));
 
-    // Per group: a reflector-backed trigger stream filtered to spec/operation/deletion changes
-    // (so the controller's own status writes do not retrigger it) plus explicit triggers.
+    // Per group: a controller on Applications plus explicit triggers (drift, webhooks).
     let mut loops = Vec::new();
     let mut stores = Vec::new();
     let mut trigger_txs = Vec::new();
     for g in &groups {
         let ar = api_resource(g);
         let api = apps_api(&ar);
-        let writer = reflector::store::Writer::new(ar.clone());
-        let store = writer.as_reader();
-        let stream =
-            reflector::reflector(writer, watcher::watcher(api, watcher::Config::default()))
-                .default_backoff()
-                .applied_objects()
-                .predicate_filter(trigger_hash, PredicateConfig::default());
         let (tx, rx) = mpsc::unbounded_channel::<ObjectRef<Application>>();
         trigger_txs.push((ar.clone(), tx));
+        // Status-only updates retrigger too; reconcile writes status only when it changed, so
+        // that settles after one extra pass.
+        let ctl = Controller::new_with(api, watcher::Config::default(), ar.clone())
+            .with_config(controller::Config::default().concurrency(opts.concurrency))
+            .reconcile_on(tokio_stream(rx));
+        let store = ctl.store();
         stores.push(store.clone());
         let ctx = Arc::new(Ctx {
             ar: ar.clone(),
-            store: store.clone(),
+            store,
             shared: shared.clone(),
         });
-        let ctl = Controller::for_stream_with(stream, store, ar)
-            .with_config(controller::Config::default().concurrency(opts.concurrency))
-            .reconcile_on(tokio_stream(rx))
+        let ctl = ctl
             .run(reconcile::reconcile, reconcile::error_policy, ctx)
             .for_each(|r| {
                 if let Err(e) = r {
@@ -190,7 +184,11 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     let ready_flag = ready.clone();
     tokio::spawn(async move {
         for s in stores {
-            let _ = s.wait_until_ready().await;
+            // Polled with a timeout: a single long wait was seen to miss its wake-up.
+            while tokio::time::timeout(Duration::from_millis(200), s.wait_until_ready())
+                .await
+                .is_err()
+            {}
         }
         ready_flag.store(true, Ordering::SeqCst);
         tracing::info!("controller ready");
@@ -203,23 +201,6 @@ fn tokio_stream<T: Send + 'static>(
     mut rx: mpsc::UnboundedReceiver<T>,
 ) -> impl futures::Stream<Item = T> + Send {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-/// What must trigger a reconcile: spec (generation), a requested operation, deletion, finalizers.
-fn trigger_hash(app: &Application) -> Option<u64> {
-    let mut h = DefaultHasher::new();
-    app.metadata.generation.hash(&mut h);
-    serde_json::to_string(&app.operation)
-        .unwrap_or_default()
-        .hash(&mut h);
-    app.metadata.deletion_timestamp.is_some().hash(&mut h);
-    app.metadata.finalizers.hash(&mut h);
-    app.metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get("moor.dev/refresh"))
-        .hash(&mut h);
-    Some(h.finish())
 }
 
 async fn dispatch_app_events(

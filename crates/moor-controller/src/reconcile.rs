@@ -107,7 +107,12 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     let commit = match ctx
         .shared
         .sources
-        .resolve(&app.spec.source.repo_url, revision.as_deref(), &creds)
+        .resolve(
+            &app.spec.source.repo_url,
+            revision.as_deref(),
+            &creds,
+            poll_interval(app, ctx),
+        )
         .await
     {
         Ok(c) => c,
@@ -158,7 +163,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
                 revision: Some(commit.clone()),
                 prune: Some(prune),
             }),
-            initiated_by: Some([("automated".to_string(), "true".to_string())].into()),
+            initiated_by: Some(json!({"automated": true})),
         });
         mark_running(app, ctx, &op).await;
         out.events.push((
@@ -205,7 +210,7 @@ fn poll_interval(app: &Application, ctx: &Ctx) -> Duration {
     app.spec
         .poll_interval
         .as_deref()
-        .and_then(|s| humantime_lite(s))
+        .and_then(humantime_lite)
         .unwrap_or(ctx.shared.poll_interval)
 }
 
@@ -490,10 +495,10 @@ pub struct AppRefKey(pub String, pub String);
 async fn watch_resources(ctx: &Ctx, cluster: &Cluster, cmp: &Comparison) {
     let mut seen = std::collections::HashSet::new();
     for r in cmp.resources.iter().chain(&cmp.extra) {
-        if seen.insert((r.api_version.clone(), r.key.kind.clone())) {
-            if let Some(ar) = cluster.engine.resolve(&r.api_version, &r.key.kind).await {
-                ctx.shared.watches.ensure(cluster, &ar);
-            }
+        if seen.insert((r.api_version.clone(), r.key.kind.clone()))
+            && let Some(ar) = cluster.engine.resolve(&r.api_version, &r.key.kind).await
+        {
+            ctx.shared.watches.ensure(cluster, &ar);
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct Rendered {
     pub manifests: Arc<Vec<Manifest>>,
 }
 
+type OnFetch = dyn Fn(&str, f64) + Send + Sync;
+
 struct RepoState {
     last_fetch: Option<Instant>,
     /// Set by a webhook: the next use fetches whatever the interval says.
@@ -56,7 +58,7 @@ pub struct Sources {
     repos: Mutex<HashMap<String, RepoState>>,
     renders: Mutex<HashMap<String, Arc<Vec<Manifest>>>>,
     /// Observes each fetch's duration (repo, seconds): feeds moor_git_fetch_duration_seconds.
-    pub on_fetch: Box<dyn Fn(&str, f64) + Send + Sync>,
+    pub on_fetch: Box<OnFetch>,
 }
 
 const RENDER_CACHE_MAX: usize = 4096;
@@ -80,12 +82,13 @@ impl Sources {
         }
     }
 
-    /// Fetches `url` unless another app fetched it within the interval, then resolves `revision`.
+    /// Fetches `url` unless it was fetched (by any app) within `max_age`, then resolves `revision`.
     pub async fn resolve(
         &self,
         url: &str,
         revision: Option<&str>,
         creds: &Credentials,
+        max_age: Duration,
     ) -> Result<String, SourceError> {
         let key = normalize_url(url);
         let lock = {
@@ -101,7 +104,10 @@ impl Sources {
         let due = {
             let repos = self.repos.lock().expect("repos lock");
             let st = &repos[&key];
-            st.stale || st.last_fetch.is_none_or(|t| t.elapsed() >= self.interval)
+            st.stale
+                || st
+                    .last_fetch
+                    .is_none_or(|t| t.elapsed() >= max_age.min(self.interval))
         };
         if due {
             let start = Instant::now();

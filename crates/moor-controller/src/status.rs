@@ -153,8 +153,10 @@ mod tests {
 
     #[test]
     fn reconcile_time_alone_is_no_change() {
-        let mut a = ApplicationStatus::default();
-        a.reconciled_at = Some("x".into());
+        let a = ApplicationStatus {
+            reconciled_at: Some("x".into()),
+            ..Default::default()
+        };
         let mut b = a.clone();
         b.reconciled_at = Some("y".into());
         assert!(same_ignoring_time(&a, &b));

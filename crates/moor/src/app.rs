@@ -12,9 +12,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use moor_apply::{Engine, SyncOptions};
+use moor_controller::IN_CLUSTER_NAME;
 use moor_controller::crd::{
     ARGO_GROUP, AppRef, Application, ApplicationSpec, Automated, Destination, FINALIZER,
     IN_CLUSTER, MOOR_GROUP, OperationState, Source, SyncPolicy, api_resource,
@@ -240,6 +241,10 @@ impl Apps {
                 "application {name} not found in namespace {}",
                 self.namespace
             ),
+            kube::Error::Api(s) => anyhow!("{}", s.message).context(format!(
+                "the API server refused the request for application {}/{name}",
+                self.namespace
+            )),
             _ => anyhow!(e).context(format!(
                 "request for application {}/{name} failed",
                 self.namespace
@@ -332,23 +337,32 @@ async fn create(apps: &Apps, args: CreateArgs) -> Result<u8> {
         operation: None,
     };
     let name = &args.name;
-    if args.upsert {
-        let pp = PatchParams::apply(MANAGER).force();
-        apps.api
-            .patch(name, &pp, &Patch::Apply(&app))
+    // Server-side apply in both cases, so every field is moor-cli's: a later --upsert then
+    // removes what it no longer sets. Without --upsert an existing app is an error (checked
+    // just before; two creates racing could still merge).
+    if !args.upsert
+        && apps
+            .api
+            .get_opt(name)
             .await
-            .map_err(|e| apps.error(e, name))?;
-        println!("application {}/{name} applied", apps.namespace);
-    } else {
-        match apps.api.create(&PostParams::default(), &app).await {
-            Ok(_) => println!("application {}/{name} created", apps.namespace),
-            Err(kube::Error::Api(s)) if s.is_already_exists() => bail!(
-                "application {name} already exists in namespace {}; use --upsert to update it",
-                apps.namespace
-            ),
-            Err(e) => return Err(apps.error(e, name)),
-        }
+            .map_err(|e| apps.error(e, name))?
+            .is_some()
+    {
+        bail!(
+            "application {name} already exists in namespace {}; use --upsert to update it",
+            apps.namespace
+        );
     }
+    let pp = PatchParams::apply(MANAGER).force();
+    apps.api
+        .patch(name, &pp, &Patch::Apply(&app))
+        .await
+        .map_err(|e| apps.error(e, name))?;
+    println!(
+        "application {}/{name} {}",
+        apps.namespace,
+        if args.upsert { "applied" } else { "created" }
+    );
     Ok(0)
 }
 
@@ -783,7 +797,7 @@ async fn diff(apps: &Apps, args: AppDiffArgs) -> Result<u8> {
 fn is_in_cluster(d: &Destination) -> bool {
     match (d.server.as_deref(), d.name.as_deref()) {
         (Some(s), _) if !s.is_empty() => s.trim_end_matches('/') == IN_CLUSTER,
-        (_, Some(n)) if !n.is_empty() => n == "in-cluster",
+        (_, Some(n)) if !n.is_empty() => n == IN_CLUSTER_NAME,
         _ => true,
     }
 }
@@ -1077,7 +1091,7 @@ mod tests {
             Some("https://kubernetes.default.svc/"),
             None
         )));
-        assert!(is_in_cluster(&d(None, Some("in-cluster"))));
+        assert!(is_in_cluster(&d(None, Some(IN_CLUSTER_NAME))));
         assert!(!is_in_cluster(&d(Some("https://10.0.0.1:6443"), None)));
         assert!(!is_in_cluster(&d(None, Some("prod-eu"))));
     }

@@ -2,6 +2,8 @@
 //! plane (scripts/test) and the real git servers of moor-testkit.
 #![allow(dead_code)]
 
+pub mod controller;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

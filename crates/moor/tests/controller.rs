@@ -1,0 +1,371 @@
+//! End to end: `moor controller` against the real control plane and git repositories.
+//! Each test runs its own controller limited to its own Applications namespace.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::controller::Controller;
+use common::{get, moor, seed_copy, write};
+use kube::Client;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use moor_testkit::{GitServer, TestNamespace, client, eventually, unique_name};
+use serde_json::{Value, json};
+
+fn app_ar(group: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(group, "v1alpha1", "Application"),
+        "applications",
+    )
+}
+
+async fn apply_app(client: &Client, ns: &str, name: &str, spec: Value) {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &app_ar("moor.dev"));
+    let obj = json!({"apiVersion": "moor.dev/v1alpha1", "kind": "Application", "metadata": {"name": name, "namespace": ns}, "spec": spec});
+    api.patch(
+        name,
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(&obj),
+    )
+    .await
+    .expect("apply Application");
+}
+
+async fn app(client: &Client, ns: &str, name: &str) -> Value {
+    get(client, "moor.dev/v1alpha1", "Application", Some(ns), name)
+        .await
+        .unwrap_or(Value::Null)
+}
+
+async fn wait_app(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    what: &str,
+    secs: u64,
+    f: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(
+        &format!("Application {ns}/{name} {what}"),
+        Duration::from_secs(secs),
+        || async {
+            let a = app(client, ns, name).await;
+            f(&a).then_some(a)
+        },
+    )
+    .await
+}
+
+fn synced_healthy(a: &Value) -> bool {
+    a["status"]["sync"]["status"] == "Synced" && a["status"]["health"]["status"] == "Healthy"
+}
+
+async fn image_of(client: &Client, ns: &str, name: &str) -> Option<String> {
+    let d = get(client, "apps/v1", "Deployment", Some(ns), name).await?;
+    d["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .map(String::from)
+}
+
+fn spec(url: &str, path: &str, dest_ns: &str, automated: Value) -> Value {
+    json!({
+        "source": {"repoURL": url, "targetRevision": "main", "path": path},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": dest_ns},
+        "syncPolicy": {"automated": automated}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_of_apps_brings_up_all_three_environments() {
+    let client = client().await;
+    let apps_ns = TestNamespace::create(&client, "aoa").await;
+    let suffix = unique_name("a");
+    let seed = seed_copy(&suffix);
+    let server = GitServer::start();
+    let url = server.file_url("manifests");
+    for env in ["development", "staging", "production"] {
+        write(
+            seed.path(),
+            &format!("apps/{env}.yaml"),
+            &format!(
+                r#"apiVersion: moor.dev/v1alpha1
+kind: Application
+metadata:
+  name: myapp-{env}
+  namespace: {ns}
+spec:
+  source: {{repoURL: "{url}", targetRevision: main, path: overlays/{env}}}
+  destination: {{server: https://kubernetes.default.svc, namespace: {env}-{suffix}}}
+  syncPolicy: {{automated: {{prune: true, selfHeal: true}}}}
+"#,
+                ns = apps_ns.name
+            ),
+        );
+    }
+    server.create_repo("manifests", seed.path());
+    let _ctl = Controller::start(&apps_ns.name, &[]);
+    apply_app(
+        &client,
+        &apps_ns.name,
+        "root",
+        spec(
+            &url,
+            "apps",
+            &apps_ns.name,
+            json!({"prune": true, "selfHeal": true}),
+        ),
+    )
+    .await;
+
+    for (env, replicas) in [("development", 1), ("staging", 2), ("production", 3)] {
+        let ns = format!("{env}-{suffix}");
+        let d = eventually(
+            &format!("Deployment {ns}/myapp"),
+            Duration::from_secs(60),
+            || async { get(&client, "apps/v1", "Deployment", Some(&ns), "myapp").await },
+        )
+        .await;
+        assert_eq!(d["spec"]["replicas"], replicas);
+        wait_app(
+            &client,
+            &apps_ns.name,
+            &format!("myapp-{env}"),
+            "Synced and Healthy",
+            60,
+            synced_healthy,
+        )
+        .await;
+    }
+    let root = wait_app(
+        &client,
+        &apps_ns.name,
+        "root",
+        "Synced and Healthy",
+        60,
+        synced_healthy,
+    )
+    .await;
+    assert_eq!(
+        root["status"]["resources"].as_array().unwrap().len(),
+        3,
+        "{root}"
+    );
+    for env in ["development", "staging", "production"] {
+        let _ = moor(
+            &[
+                "app",
+                "delete",
+                &format!("myapp-{env}"),
+                "-n",
+                &apps_ns.name,
+            ],
+            &[],
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_applies_a_commit_within_two_seconds_and_polling_without_it() {
+    let client = client().await;
+    let apps_ns = TestNamespace::create(&client, "hook").await;
+    let suffix = unique_name("w");
+    let seed = seed_copy(&suffix);
+    let server = GitServer::start();
+    let repo = server.create_repo("manifests", seed.path());
+    let url = server.http_url("manifests");
+    let ctl = Controller::start(&apps_ns.name, &["--poll-interval", "60s"]);
+    let ns = format!("staging-{suffix}");
+    apply_app(
+        &client,
+        &apps_ns.name,
+        "web",
+        spec(&url, "overlays/staging", &ns, json!({"prune": true})),
+    )
+    .await;
+    wait_app(&client, &apps_ns.name, "web", "Synced", 60, |a| {
+        a["status"]["sync"]["status"] == "Synced"
+    })
+    .await;
+    assert_eq!(
+        image_of(&client, &ns, "myapp").await.as_deref(),
+        Some("registry.local/myapp:1.0.1")
+    );
+
+    // An unverified push is refused and changes nothing.
+    assert_eq!(ctl.push(&url, "main", false), 401);
+
+    let work = repo.clone_work();
+    let bump = |from: &str, to: &str| {
+        let p = "overlays/staging/kustomization.yaml";
+        let text = std::fs::read_to_string(work.path().join(p))
+            .unwrap()
+            .replace(from, to);
+        work.write(p, text);
+    };
+    bump("newTag: 1.0.1", "newTag: 1.0.2");
+    work.commit_and_push("staging 1.0.2");
+    let start = Instant::now();
+    assert_eq!(ctl.push(&url, "main", true), 202);
+    eventually(
+        "the webhook's commit to be applied",
+        Duration::from_secs(10),
+        || async {
+            (image_of(&client, &ns, "myapp").await.as_deref() == Some("registry.local/myapp:1.0.2"))
+                .then_some(())
+        },
+    )
+    .await;
+    let took = start.elapsed();
+    println!("webhook to applied: {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "webhook to applied took {took:?}"
+    );
+
+    // Without a webhook: the app's poll interval (3 s here) picks the commit up.
+    let mut s = spec(&url, "overlays/staging", &ns, json!({"prune": true}));
+    s["pollInterval"] = json!("3s");
+    apply_app(&client, &apps_ns.name, "web", s).await;
+    bump("newTag: 1.0.2", "newTag: 1.0.3");
+    work.commit_and_push("staging 1.0.3");
+    let start = Instant::now();
+    eventually(
+        "the polled commit to be applied",
+        Duration::from_secs(15),
+        || async {
+            (image_of(&client, &ns, "myapp").await.as_deref() == Some("registry.local/myapp:1.0.3"))
+                .then_some(())
+        },
+    )
+    .await;
+    println!(
+        "commit to applied by polling (3 s interval): {:?}",
+        start.elapsed()
+    );
+
+    let (status, metrics) = ctl.get("/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains(&format!(
+            "moor_app_info{{name=\"web\",namespace=\"{}\",sync_status=\"Synced\"",
+            apps_ns.name
+        )),
+        "{metrics}"
+    );
+    for m in [
+        "moor_app_reconcile_duration_seconds",
+        "moor_app_sync_total",
+        "moor_git_fetch_duration_seconds",
+        "moor_cluster_api_requests_total",
+    ] {
+        assert!(metrics.contains(m), "/metrics lacks {m}");
+    }
+    let _ = moor(&["app", "delete", "web", "-n", &apps_ns.name], &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_out_of_sync_within_a_second_and_self_heal_restores_it() {
+    let client = client().await;
+    let apps_ns = TestNamespace::create(&client, "drift").await;
+    let suffix = unique_name("h");
+    let seed = seed_copy(&suffix);
+    let server = GitServer::start();
+    server.create_repo("manifests", seed.path());
+    let url = server.file_url("manifests");
+    let _ctl = Controller::start(&apps_ns.name, &[]);
+    let heal_ns = format!("development-{suffix}");
+    let watch_ns = format!("staging-{suffix}");
+    apply_app(
+        &client,
+        &apps_ns.name,
+        "healed",
+        spec(
+            &url,
+            "overlays/development",
+            &heal_ns,
+            json!({"selfHeal": true}),
+        ),
+    )
+    .await;
+    apply_app(
+        &client,
+        &apps_ns.name,
+        "watched",
+        spec(&url, "overlays/staging", &watch_ns, json!({})),
+    )
+    .await;
+    for name in ["healed", "watched"] {
+        wait_app(&client, &apps_ns.name, name, "Synced", 60, |a| {
+            a["status"]["sync"]["status"] == "Synced"
+        })
+        .await;
+    }
+    let scale = |ns: String, n: i64| {
+        let client = client.clone();
+        async move {
+            let api: Api<DynamicObject> = Api::namespaced_with(
+                client,
+                &ns,
+                &ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "Deployment")),
+            );
+            api.patch(
+                "myapp",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"replicas": n}})),
+            )
+            .await
+            .unwrap();
+        }
+    };
+
+    scale(watch_ns.clone(), 5).await;
+    let start = Instant::now();
+    let a = wait_app(&client, &apps_ns.name, "watched", "OutOfSync", 10, |a| {
+        a["status"]["sync"]["status"] == "OutOfSync"
+    })
+    .await;
+    let took = start.elapsed();
+    println!("drift to OutOfSync: {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "drift to OutOfSync took {took:?}"
+    );
+    let drifted: Vec<&Value> = a["status"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "OutOfSync")
+        .collect();
+    assert_eq!(drifted.len(), 1, "{a}");
+    assert_eq!(drifted[0]["kind"], "Deployment");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let d = get(&client, "apps/v1", "Deployment", Some(&watch_ns), "myapp")
+        .await
+        .unwrap();
+    assert_eq!(
+        d["spec"]["replicas"], 5,
+        "an app without selfHeal must not revert drift"
+    );
+
+    scale(heal_ns.clone(), 7).await;
+    let start = Instant::now();
+    eventually(
+        "self-heal to restore replicas",
+        Duration::from_secs(10),
+        || async {
+            let d = get(&client, "apps/v1", "Deployment", Some(&heal_ns), "myapp").await?;
+            (d["spec"]["replicas"] == 1).then_some(())
+        },
+    )
+    .await;
+    let took = start.elapsed();
+    println!("drift to healed: {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "drift to healed took {took:?}"
+    );
+    for n in ["healed", "watched"] {
+        let _ = moor(&["app", "delete", n, "-n", &apps_ns.name], &[]);
+    }
+}
