@@ -13,10 +13,10 @@ pub struct ObjectError {
 
 impl fmt::Display for ObjectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = if self.key.name.is_empty() && self.key.kind.is_empty() {
-            "object".to_string()
-        } else {
-            self.key.to_string()
+        let key = match (self.key.kind.is_empty(), self.key.name.is_empty()) {
+            (true, true) => "object".to_string(),
+            (false, true) => format!("{} (no name)", self.key.kind),
+            _ => self.key.to_string(),
         };
         if self.origin.file.is_empty() {
             write!(f, "{key}: {}", self.reason)

@@ -242,15 +242,21 @@ fn sync_options(app: &Application, commit: &str) -> SyncOptions {
     opts
 }
 
-/// The operation to run: the one requested, or one a crash interrupted (still Running in status).
+/// The operation to run: the one requested, or a requested one a crash interrupted (still
+/// Running in status). An interrupted automated sync is not replayed: its revision may be
+/// stale, and the automated policy syncs the current one anyway.
 fn pending_operation(app: &Application) -> Option<Operation> {
     if let Some(op) = &app.operation {
         return Some(op.clone());
     }
     let st = app.status.as_ref()?.operation_state.as_ref()?;
-    (st.phase == "Running")
-        .then(|| st.operation.clone())
-        .flatten()
+    let op = st.operation.as_ref().filter(|_| st.phase == "Running")?;
+    let automated = op
+        .initiated_by
+        .as_ref()
+        .and_then(|i| i.get("automated"))
+        .is_some_and(|a| a == true || a == "true");
+    (!automated).then(|| op.clone())
 }
 
 /// Why to sync now, or None. Automated apps sync a new revision; self-heal also re-applies
@@ -358,7 +364,10 @@ fn record_sync(
             });
             status::condition(&mut out.status, "SyncError", &msg);
             ctx.shared.metrics.inc_sync("Failed");
-            out.requeue = ctx.shared.failure_backoff(&app.app_id());
+            out.requeue = ctx
+                .shared
+                .failure_backoff(&app.app_id())
+                .min(poll_interval(app, ctx));
             out.events
                 .push((EventType::Warning, "SyncFailed", truncate(&msg, 1000)));
         }
@@ -373,9 +382,17 @@ fn failed_comparison(
     ctx: &Ctx,
     app: &Application,
 ) -> Outcome {
+    tracing::warn!(
+        "Application {}/{}: {kind}: {msg}",
+        app.metadata.namespace.as_deref().unwrap_or(""),
+        app.metadata.name.as_deref().unwrap_or("")
+    );
     status::condition(&mut out.status, kind, &msg);
     out.status.sync.status = "Unknown".into();
-    out.requeue = ctx.shared.failure_backoff(&app.app_id());
+    out.requeue = ctx
+        .shared
+        .failure_backoff(&app.app_id())
+        .min(poll_interval(app, ctx));
     out
 }
 

@@ -75,6 +75,7 @@ impl Controller {
             .args(extra)
             .env("MOOR_WEBHOOK_TOKEN", &token)
             .env("MOOR_LOG", "info,kube=warn")
+            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(logfile)
             .spawn()
@@ -136,6 +137,15 @@ impl Controller {
 impl Drop for Controller {
     fn drop(&mut self) {
         self.kill();
+        // A failing test shows what the controller said.
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- controller log (last 40 lines) ---");
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
     }
 }
 

@@ -1,0 +1,705 @@
+//! End to end, controller operations: prune vs. no prune, rollback, kill -9 mid-sync, Argo CD
+//! compatibility, two clusters, malformed manifests, git down, dependency cycles, deploy/.
+
+mod common;
+
+use std::time::Duration;
+
+use common::controller::Controller;
+use common::{get, moor, moor_ok, seed_copy, write};
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use moor_testkit::{GitServer, TestNamespace, client, eventually, unique_name};
+use serde_json::{Value, json};
+
+fn app_ar(group: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(group, "v1alpha1", "Application"),
+        "applications",
+    )
+}
+
+async fn apply_app(client: &Client, ns: &str, name: &str, spec: Value) {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &app_ar("moor.dev"));
+    let obj = json!({"apiVersion": "moor.dev/v1alpha1", "kind": "Application", "metadata": {"name": name, "namespace": ns}, "spec": spec});
+    api.patch(
+        name,
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(&obj),
+    )
+    .await
+    .expect("apply Application");
+}
+
+async fn wait_app(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    what: &str,
+    secs: u64,
+    f: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(
+        &format!("Application {ns}/{name} {what}"),
+        Duration::from_secs(secs),
+        || async {
+            let a = get(client, "moor.dev/v1alpha1", "Application", Some(ns), name).await?;
+            f(&a).then_some(a)
+        },
+    )
+    .await
+}
+
+fn spec(url: &str, path: &str, dest_ns: &str, automated: Value) -> Value {
+    json!({
+        "source": {"repoURL": url, "targetRevision": "main", "path": path},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": dest_ns},
+        "syncPolicy": {"automated": automated}
+    })
+}
+
+fn synced_at(a: &Value, commit: &str) -> bool {
+    a["status"]["sync"]["status"] == "Synced" && a["status"]["sync"]["revision"] == commit
+}
+
+fn cm(name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removed_manifest_is_pruned_with_prune_and_listed_without() {
+    let client = client().await;
+    let apps = TestNamespace::create(&client, "prn").await;
+    let (ns1, ns2) = (
+        TestNamespace::create(&client, "prn-a").await,
+        TestNamespace::create(&client, "prn-b").await,
+    );
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "app/a.yaml", &cm("cm-a", "1"));
+    write(src.path(), "app/b.yaml", &cm("cm-b", "1"));
+    let server = GitServer::start();
+    let repo = server.create_repo("r", src.path());
+    let url = server.file_url("r");
+    let ctl = Controller::start(&apps.name, &[]);
+    apply_app(
+        &client,
+        &apps.name,
+        "pruner",
+        spec(&url, "app", &ns1.name, json!({"prune": true})),
+    )
+    .await;
+    apply_app(
+        &client,
+        &apps.name,
+        "keeper",
+        spec(&url, "app", &ns2.name, json!({"prune": false})),
+    )
+    .await;
+    let first = repo.head();
+    for n in ["pruner", "keeper"] {
+        wait_app(&client, &apps.name, n, "Synced", 60, |a| {
+            synced_at(a, &first)
+        })
+        .await;
+    }
+    let work = repo.clone_work();
+    work.remove("app/b.yaml");
+    let second = work.commit_and_push("drop cm-b");
+    assert_eq!(ctl.push(&url, "main", true), 202);
+
+    eventually(
+        "cm-b to be pruned by the pruning app",
+        Duration::from_secs(30),
+        || async {
+            get(&client, "v1", "ConfigMap", Some(&ns1.name), "cm-b")
+                .await
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
+    let keeper = wait_app(
+        &client,
+        &apps.name,
+        "keeper",
+        "OutOfSync at the new commit",
+        30,
+        |a| {
+            a["status"]["sync"]["status"] == "OutOfSync"
+                && a["status"]["sync"]["revision"] == second.as_str()
+        },
+    )
+    .await;
+    let listed: Vec<&Value> = keeper["status"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "OutOfSync")
+        .collect();
+    assert_eq!(listed.len(), 1, "{keeper}");
+    assert_eq!(listed[0]["name"], "cm-b");
+    assert!(
+        get(&client, "v1", "ConfigMap", Some(&ns2.name), "cm-b")
+            .await
+            .is_some(),
+        "prune=false app deleted cm-b"
+    );
+    assert!(
+        get(&client, "v1", "ConfigMap", Some(&ns1.name), "cm-a")
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_brings_back_an_earlier_revision_and_turns_automated_sync_off() {
+    let client = client().await;
+    let apps = TestNamespace::create(&client, "rb").await;
+    let suffix = unique_name("r");
+    let seed = seed_copy(&suffix);
+    let server = GitServer::start();
+    let repo = server.create_repo("m", seed.path());
+    let url = server.file_url("m");
+    let ctl = Controller::start(&apps.name, &[]);
+    let ns = format!("production-{suffix}");
+    apply_app(
+        &client,
+        &apps.name,
+        "shop",
+        spec(&url, "overlays/production", &ns, json!({"prune": true})),
+    )
+    .await;
+    let first = repo.head();
+    wait_app(&client, &apps.name, "shop", "Synced", 60, |a| {
+        synced_at(a, &first)
+    })
+    .await;
+
+    let work = repo.clone_work();
+    let k = "overlays/production/kustomization.yaml";
+    let text = std::fs::read_to_string(work.path().join(k))
+        .unwrap()
+        .replace("newTag: 1.0.0", "newTag: 9.9.9");
+    work.write(k, text);
+    let second = work.commit_and_push("release 9.9.9");
+    assert_eq!(ctl.push(&url, "main", true), 202);
+    wait_app(
+        &client,
+        &apps.name,
+        "shop",
+        "Synced at the second commit",
+        30,
+        |a| synced_at(a, &second),
+    )
+    .await;
+    let image = |d: Value| {
+        d["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        image(
+            get(&client, "apps/v1", "Deployment", Some(&ns), "myapp")
+                .await
+                .unwrap()
+        ),
+        "registry.local/myapp:9.9.9"
+    );
+
+    let h = moor_ok(&["app", "history", "shop", "-n", &apps.name], &[]);
+    assert!(
+        h.stdout.contains(&first) && h.stdout.contains(&second),
+        "{}",
+        h.stdout
+    );
+    moor_ok(&["app", "rollback", "shop", "0", "-n", &apps.name], &[]);
+    eventually(
+        "the rollback to restore 1.0.0",
+        Duration::from_secs(30),
+        || async {
+            let d = get(&client, "apps/v1", "Deployment", Some(&ns), "myapp").await?;
+            (image(d) == "registry.local/myapp:1.0.0").then_some(())
+        },
+    )
+    .await;
+    let a = get(
+        &client,
+        "moor.dev/v1alpha1",
+        "Application",
+        Some(&apps.name),
+        "shop",
+    )
+    .await
+    .unwrap();
+    assert!(
+        a["spec"]["syncPolicy"]["automated"].is_null(),
+        "automated sync still on: {}",
+        a["spec"]
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        image(
+            get(&client, "apps/v1", "Deployment", Some(&ns), "myapp")
+                .await
+                .unwrap()
+        ),
+        "registry.local/myapp:1.0.0",
+        "rollback was undone"
+    );
+    let _ = moor(&["app", "delete", "shop", "-n", &apps.name], &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_500_object_sync_then_restart_ends_synced_with_a_complete_inventory() {
+    let client = client().await;
+    let apps = TestNamespace::create(&client, "k9").await;
+    let dest = TestNamespace::create(&client, "k9-dest").await;
+    let src = tempfile::tempdir().unwrap();
+    let mut all = String::new();
+    for i in 0..500 {
+        all.push_str(&format!("---\n{}", cm(&format!("cm-{i:03}"), "v1")));
+    }
+    write(src.path(), "big/objects.yaml", &all);
+    let server = GitServer::start();
+    let repo = server.create_repo("big", src.path());
+    let url = server.file_url("big");
+    let mut ctl = Controller::start(&apps.name, &[]);
+    apply_app(
+        &client,
+        &apps.name,
+        "big",
+        spec(&url, "big", &dest.name, json!({"prune": true})),
+    )
+    .await;
+    let cms: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &dest.name,
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap")),
+    );
+    let lp = ListParams::default().labels("moor.dev/app");
+    eventually(
+        "the sync to be under way",
+        Duration::from_secs(60),
+        || async {
+            let n = cms.list(&lp).await.ok()?.items.len();
+            (n >= 20).then_some(())
+        },
+    )
+    .await;
+    ctl.kill();
+    let applied = cms.list(&lp).await.unwrap().items.len();
+    println!("killed with {applied} of 500 objects applied");
+
+    // While the controller is down, Git moves on: new values, and 100 objects removed.
+    let work = repo.clone_work();
+    let mut next = String::new();
+    for i in 0..400 {
+        next.push_str(&format!("---\n{}", cm(&format!("cm-{i:03}"), "v2")));
+    }
+    work.write("big/objects.yaml", next);
+    let second = work.commit_and_push("v2, 400 objects");
+
+    let _ctl = Controller::start(&apps.name, &[]);
+    wait_app(
+        &client,
+        &apps.name,
+        "big",
+        "Synced at the new commit",
+        120,
+        |a| synced_at(a, &second),
+    )
+    .await;
+    let items = cms.list(&lp).await.unwrap().items;
+    assert_eq!(items.len(), 400, "objects left after restart");
+    assert!(
+        items.iter().all(|o| o.data["data"]["value"] == "v2"),
+        "an object from the stale revision survived"
+    );
+    let inventories: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "moor-system",
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap")),
+    );
+    let app_id = format!("{}_big", apps.name);
+    let inv = inventories
+        .list(&ListParams::default().labels("moor.dev/inventory=true"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|c| {
+            c.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("moor.dev/app"))
+                == Some(&app_id)
+        })
+        .expect("the app's inventory");
+    let entries: Vec<Value> =
+        serde_json::from_str(inv.data["data"]["objects"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        entries.len(),
+        400,
+        "inventory is not exactly the desired objects"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn argocd_application_manifest_deploys_the_production_overlay() {
+    let client = client().await;
+    let seed = tempfile::tempdir().unwrap();
+    common::copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed"),
+        seed.path(),
+    );
+    let server = GitServer::start();
+    server.create_repo("k8s-manifests", seed.path());
+    let url = server.http_url("k8s-manifests");
+    let _ = std::process::Command::new("kubectl")
+        .args(["create", "namespace", "argocd"])
+        .output();
+    let _ctl = Controller::start("argocd", &["--argocd-compat"]);
+    // The seed's manifest, with only repoURL pointed at the local git server.
+    let manifest = r#"apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: myapp, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: https://github.com/org/k8s-manifests.git, targetRevision: HEAD, path: overlays/production}
+  destination: {server: https://kubernetes.default.svc, namespace: production}
+  syncPolicy: {automated: {prune: true, selfHeal: true}}
+"#
+    .replace("https://github.com/org/k8s-manifests.git", &url);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "app.yaml", &manifest);
+    let out = std::process::Command::new("kubectl")
+        .arg("apply")
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = eventually(
+        "the production Deployment",
+        Duration::from_secs(60),
+        || async {
+            let d = get(
+                &client,
+                "apps/v1",
+                "Deployment",
+                Some("production"),
+                "myapp",
+            )
+            .await?;
+            (d["status"]["availableReplicas"] == 3).then_some(d)
+        },
+    )
+    .await;
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.local/myapp:1.0.0"
+    );
+    let a = eventually(
+        "the argoproj Application to be Synced and Healthy",
+        Duration::from_secs(30),
+        || async {
+            let a = get(
+                &client,
+                "argoproj.io/v1alpha1",
+                "Application",
+                Some("argocd"),
+                "myapp",
+            )
+            .await?;
+            (a["status"]["sync"]["status"] == "Synced"
+                && a["status"]["health"]["status"] == "Healthy")
+                .then_some(a)
+        },
+    )
+    .await;
+    assert!(a["status"]["resources"].as_array().unwrap().len() >= 4);
+    // Deleting it cascades through the finalizer.
+    let out = std::process::Command::new("kubectl")
+        .args(["delete", "-f"])
+        .arg(&file)
+        .args(["--wait=true", "--timeout=60s"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eventually(
+        "the cascade to delete the Deployment",
+        Duration::from_secs(30),
+        || async {
+            get(
+                &client,
+                "apps/v1",
+                "Deployment",
+                Some("production"),
+                "myapp",
+            )
+            .await
+            .is_none()
+            .then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_controller_deploys_the_same_app_to_two_clusters() {
+    let second_kc = std::env::var("MOOR_TEST_SECOND_KUBECONFIG")
+        .expect("MOOR_TEST_SECOND_KUBECONFIG is not set: run through scripts/test, which starts the second control plane");
+    let client = client().await;
+    let second = {
+        let kc = kube::config::Kubeconfig::read_from(&second_kc).unwrap();
+        let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap();
+        Client::try_from(cfg).unwrap()
+    };
+    let apps = TestNamespace::create(&client, "mc").await;
+    let suffix = unique_name("m");
+    let seed = seed_copy(&suffix);
+    let server = GitServer::start();
+    server.create_repo("m", seed.path());
+    let url = server.file_url("m");
+    // The second cluster is registered as a Secret in the controller's namespace.
+    let kubeconfig = std::fs::read_to_string(&second_kc).unwrap();
+    let server_url = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap()
+        .to_string();
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), &apps.name);
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "cluster-second", "labels": {"moor.dev/secret-type": "cluster"}},
+        "stringData": {"name": "second", "server": server_url, "config": kubeconfig}});
+    secrets
+        .patch(
+            "cluster-second",
+            &PatchParams::apply("test"),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .unwrap();
+    let _ctl = Controller::start(&apps.name, &["--namespace", &apps.name]);
+    let ns = format!("staging-{suffix}");
+    apply_app(
+        &client,
+        &apps.name,
+        "here",
+        spec(&url, "overlays/staging", &ns, json!({"prune": true})),
+    )
+    .await;
+    let mut there = spec(&url, "overlays/staging", &ns, json!({"prune": true}));
+    there["destination"] = json!({"name": "second", "namespace": ns});
+    apply_app(&client, &apps.name, "there", there).await;
+    for c in [&client, &second] {
+        eventually(
+            "the Deployment in each cluster",
+            Duration::from_secs(60),
+            || async {
+                get(c, "apps/v1", "Deployment", Some(&ns), "myapp")
+                    .await
+                    .map(|_| ())
+            },
+        )
+        .await;
+    }
+    wait_app(
+        &client,
+        &apps.name,
+        "there",
+        "Synced and Healthy",
+        60,
+        |a| {
+            a["status"]["sync"]["status"] == "Synced"
+                && a["status"]["health"]["status"] == "Healthy"
+        },
+    )
+    .await;
+    for n in ["here", "there"] {
+        let _ = moor(&["app", "delete", n, "-n", &apps.name], &[]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_manifest_leaves_the_cluster_as_it_was_and_the_app_degraded() {
+    let client = client().await;
+    let apps = TestNamespace::create(&client, "bad").await;
+    let dest = TestNamespace::create(&client, "bad-dest").await;
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "app/a.yaml", &cm("cm-a", "1"));
+    let server = GitServer::start();
+    let repo = server.create_repo("r", src.path());
+    let url = server.http_url("r");
+    let ctl = Controller::start(&apps.name, &[]);
+    apply_app(
+        &client,
+        &apps.name,
+        "app",
+        spec(
+            &url,
+            "app",
+            &dest.name,
+            json!({"prune": true, "selfHeal": true}),
+        ),
+    )
+    .await;
+    let first = repo.head();
+    wait_app(&client, &apps.name, "app", "Synced", 60, |a| {
+        synced_at(a, &first)
+    })
+    .await;
+
+    let work = repo.clone_work();
+    work.write("app/a.yaml", cm("cm-a", "2"));
+    work.write(
+        "app/broken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+    );
+    work.commit_and_push("broken");
+    assert_eq!(ctl.push(&url, "main", true), 202);
+    let a = wait_app(&client, &apps.name, "app", "Degraded", 30, |a| {
+        a["status"]["health"]["status"] == "Degraded"
+    })
+    .await;
+    let msg = a["status"]["health"]["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("broken.yaml") && msg.contains("missing metadata.name"),
+        "{msg}"
+    );
+    let cm_a = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-a")
+        .await
+        .unwrap();
+    assert_eq!(
+        cm_a["data"]["value"], "1",
+        "a write happened despite the invalid manifest"
+    );
+
+    // The git server goes away: the last good state stays and a condition says why.
+    drop(server);
+    let mut s = spec(
+        &url,
+        "app",
+        &dest.name,
+        json!({"prune": true, "selfHeal": true}),
+    );
+    s["pollInterval"] = json!("1s");
+    apply_app(&client, &apps.name, "app", s).await;
+    let a = wait_app(
+        &client,
+        &apps.name,
+        "app",
+        "reporting the unreachable source",
+        30,
+        |a| {
+            a["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("failed to fetch")
+                })
+            })
+        },
+    )
+    .await;
+    assert!(
+        get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-a")
+            .await
+            .is_some(),
+        "{a}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn depends_on_cycles_are_rejected_with_a_condition() {
+    let client = client().await;
+    let apps = TestNamespace::create(&client, "cyc").await;
+    let dest = TestNamespace::create(&client, "cyc-dest").await;
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "a/a.yaml", &cm("cm-a", "1"));
+    let server = GitServer::start();
+    server.create_repo("r", src.path());
+    let url = server.file_url("r");
+    let _ctl = Controller::start(&apps.name, &[]);
+    let with_dep = |dep: &str| {
+        let mut s = spec(&url, "a", &dest.name, json!({}));
+        s["dependsOn"] = json!([{"name": dep}]);
+        s
+    };
+    apply_app(&client, &apps.name, "one", with_dep("two")).await;
+    apply_app(&client, &apps.name, "two", with_dep("one")).await;
+    let a = wait_app(&client, &apps.name, "one", "DependencyCycle", 30, |a| {
+        a["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "DependencyCycle"))
+    })
+    .await;
+    assert!(a.to_string().contains("one -> "), "{a}");
+    assert!(
+        get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-a")
+            .await
+            .is_none(),
+        "an app in a cycle was synced"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_manifests_install_the_controller() {
+    let client = client().await;
+    common::controller::ensure_crds();
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    moor_ok(
+        &[
+            "sync",
+            "--repo",
+            deploy.to_str().unwrap(),
+            "--app",
+            "moor-install",
+            "--wait",
+            "--timeout",
+            "90s",
+        ],
+        &[],
+    );
+    let d = get(
+        &client,
+        "apps/v1",
+        "Deployment",
+        Some("moor-system"),
+        "moor-controller",
+    )
+    .await
+    .expect("controller Deployment");
+    assert!(
+        d["status"]["availableReplicas"].as_i64().unwrap_or(0) >= 1,
+        "{}",
+        d["status"]
+    );
+    assert!(
+        get(
+            &client,
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+            None,
+            "moor-controller"
+        )
+        .await
+        .is_some()
+    );
+}
