@@ -7,6 +7,7 @@
 mod clusters;
 mod context;
 pub mod crd;
+mod inputs;
 mod reconcile;
 mod sources;
 mod status;
@@ -99,6 +100,8 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         opts.poll_interval,
     );
     sources.on_fetch = Box::new(move |repo, secs| m.observe_git_fetch(repo, secs));
+    let m = metrics.clone();
+    sources.on_render = Box::new(move |id| m.inc_render(id));
     let m = metrics.clone();
     let clusters = clusters::Clusters::new(home.clone(), &opts.namespace, move |config, name| {
         counted_client(config, name, &m)

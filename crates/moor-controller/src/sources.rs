@@ -57,8 +57,12 @@ pub struct Sources {
     interval: Duration,
     repos: Mutex<HashMap<String, RepoState>>,
     renders: Mutex<HashMap<String, Arc<Vec<Manifest>>>>,
+    /// Digest of an app's render inputs per (commit, repo#path): computed once per commit.
+    digests: Mutex<HashMap<(String, String), String>>,
     /// Observes each fetch's duration (repo, seconds): feeds moor_git_fetch_duration_seconds.
     pub on_fetch: Box<OnFetch>,
+    /// Called on each actual render (cache miss), with `repo#path`.
+    pub on_render: Box<dyn Fn(&str) + Send + Sync>,
 }
 
 const RENDER_CACHE_MAX: usize = 4096;
@@ -70,7 +74,9 @@ impl Sources {
             interval,
             repos: Mutex::new(HashMap::new()),
             renders: Mutex::new(HashMap::new()),
+            digests: Mutex::new(HashMap::new()),
             on_fetch: Box::new(|_, _| {}),
+            on_render: Box::new(|_| {}),
         }
     }
 
@@ -138,31 +144,25 @@ impl Sources {
             })
     }
 
-    /// Renders `source` at `commit`, from the cache when the same (commit, path, options) was rendered.
+    /// Renders the app's source at `commit`. The cache key is a digest of the files the render
+    /// reads (the app's path plus what its kustomizations and Helm values reference), so a
+    /// commit that touches nothing under an app's inputs reuses the earlier render.
     pub async fn render(&self, app: &Application, commit: &str) -> Result<Rendered, SourceError> {
         let source = &app.spec.source;
         let path = source.path.clone().unwrap_or_else(|| ".".into());
         let opts = render_options(app);
-        let key = moor_render::cache_key(
-            commit,
-            &format!("{}#{path}", normalize_url(&source.repo_url)),
-            &opts,
-        );
-        if let Some(hit) = self.renders.lock().expect("render lock").get(&key) {
-            return Ok(Rendered {
-                manifests: hit.clone(),
-            });
-        }
+        let id = format!("{}#{path}", redact_url(&normalize_url(&source.repo_url)));
+        let err = |cause: String| SourceError::Render {
+            url: redact_url(&source.repo_url),
+            commit: commit.to_string(),
+            path: path.clone(),
+            cause,
+        };
         let root = self
             .cache
             .checkout(&source.repo_url, commit)
             .await
-            .map_err(|e| SourceError::Render {
-                url: redact_url(&source.repo_url),
-                commit: commit.to_string(),
-                path: path.clone(),
-                cause: e.to_string(),
-            })?;
+            .map_err(|e| err(e.to_string()))?;
         let dir: PathBuf = root.join(&path);
         if !dir.is_dir() {
             return Err(SourceError::MissingPath {
@@ -171,16 +171,41 @@ impl Sources {
                 commit: commit.to_string(),
             });
         }
+        let digest_key = (commit.to_string(), id.clone());
+        let cached_digest = self
+            .digests
+            .lock()
+            .expect("digest lock")
+            .get(&digest_key)
+            .cloned();
+        let digest = match cached_digest {
+            Some(d) => d,
+            None => {
+                let (r, d, h) = (root.clone(), dir.clone(), opts.helm.value_files.clone());
+                let digest = tokio::task::spawn_blocking(move || crate::inputs::digest(&r, &d, &h))
+                    .await
+                    .map_err(|e| err(e.to_string()))?
+                    .map_err(|e| err(format!("failed to read the render inputs: {e}")))?;
+                let mut digests = self.digests.lock().expect("digest lock");
+                if digests.len() >= RENDER_CACHE_MAX {
+                    digests.clear();
+                }
+                digests.insert(digest_key, digest.clone());
+                digest
+            }
+        };
+        let key = moor_render::cache_key(&digest, &id, &opts);
+        if let Some(hit) = self.renders.lock().expect("render lock").get(&key) {
+            return Ok(Rendered {
+                manifests: hit.clone(),
+            });
+        }
+        (self.on_render)(&id);
         let rendered = tokio::task::spawn_blocking(move || moor_render::render(&dir, &opts))
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()))
-            .map_err(|cause| SourceError::Render {
-                url: redact_url(&source.repo_url),
-                commit: commit.to_string(),
-                path: path.clone(),
-                cause,
-            })?;
+            .map_err(err)?;
         let manifests = Arc::new(rendered);
         let mut renders = self.renders.lock().expect("render lock");
         if renders.len() >= RENDER_CACHE_MAX {

@@ -75,6 +75,7 @@ pub struct Metrics {
     sync_total: Family<PhaseLabels, Counter>,
     git_fetch_duration: HistogramFamily<RepoLabels>,
     api_requests: Family<ApiLabels, Counter>,
+    renders: Family<RepoLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -93,6 +94,7 @@ impl Metrics {
         let git_fetch_duration: HistogramFamily<RepoLabels> =
             Family::new_with_constructor(git_fetch_histogram);
         let api_requests = Family::<ApiLabels, Counter>::default();
+        let renders = Family::<RepoLabels, Counter>::default();
 
         // Counters get their `_total` suffix from the encoder.
         registry.register(
@@ -121,6 +123,12 @@ impl Metrics {
             api_requests.clone(),
         );
 
+        registry.register(
+            "moor_renders",
+            "Manifest renders run (cache misses), by source (repo#path)",
+            renders.clone(),
+        );
+
         Self {
             registry,
             app_info,
@@ -129,7 +137,17 @@ impl Metrics {
             sync_total,
             git_fetch_duration,
             api_requests,
+            renders,
         }
+    }
+
+    /// Counts one render of `source` (a redacted `repo#path`): render-cache misses.
+    pub fn inc_render(&self, source: &str) {
+        self.renders
+            .get_or_create(&RepoLabels {
+                repo: source.to_string(),
+            })
+            .inc();
     }
 
     /// Exports the app's current status, replacing whatever status was exported before.

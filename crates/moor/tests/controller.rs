@@ -369,3 +369,63 @@ async fn drift_is_out_of_sync_within_a_second_and_self_heal_restores_it() {
         let _ = moor(&["app", "delete", n, "-n", &apps_ns.name], &[]);
     }
 }
+
+fn metric(text: &str, name: &str, label_fragment: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(name) && l.contains(label_fragment))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_outside_an_apps_inputs_neither_re_renders_nor_re_applies_it() {
+    let client = client().await;
+    let apps_ns = TestNamespace::create(&client, "eco").await;
+    let dest = TestNamespace::create(&client, "eco-dest").await;
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-a\ndata:\n  v: \"1\"\n");
+    write(src.path(), "b/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-b\ndata:\n  v: \"1\"\n");
+    let server = GitServer::start();
+    let repo = server.create_repo("eco", src.path());
+    let url = server.file_url("eco");
+    let ctl = Controller::start(&apps_ns.name, &[]);
+    apply_app(&client, &apps_ns.name, "app-a", spec(&url, "a", &dest.name, json!({"prune": true}))).await;
+    apply_app(&client, &apps_ns.name, "app-b", spec(&url, "b", &dest.name, json!({"prune": true}))).await;
+    for n in ["app-a", "app-b"] {
+        wait_app(&client, &apps_ns.name, n, "Synced", 60, |a| a["status"]["sync"]["status"] == "Synced").await;
+    }
+    let rv_b = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-b").await.unwrap()["metadata"]["resourceVersion"].clone();
+    let renders = |path: &'static str| {
+        let (_, m) = ctl.get("/metrics").unwrap();
+        metric(&m, "moor_renders_total", &format!("#{path}\"")).unwrap_or(0.0)
+    };
+    assert_eq!((renders("a"), renders("b")), (1.0, 1.0));
+
+    let work = repo.clone_work();
+    work.write("a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-a\ndata:\n  v: \"2\"\n");
+    let commit = work.commit_and_push("only a");
+    assert_eq!(ctl.push(&url, "main", true), 202);
+    for n in ["app-a", "app-b"] {
+        wait_app(&client, &apps_ns.name, n, "compared at the new commit", 30, |a| {
+            a["status"]["sync"]["status"] == "Synced" && a["status"]["sync"]["revision"] == commit.as_str()
+        })
+        .await;
+    }
+    let a = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-a").await.unwrap();
+    assert_eq!(a["data"]["v"], "2");
+    assert_eq!(renders("a"), 2.0, "app-a was not re-rendered");
+    assert_eq!(renders("b"), 1.0, "app-b was re-rendered for a commit outside its path");
+    let b = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-b").await.unwrap();
+    assert_eq!(b["metadata"]["resourceVersion"], rv_b, "app-b was re-applied");
+
+    // Kubernetes Events tell the story on the Application.
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), &apps_ns.name);
+    let reasons: Vec<String> = events
+        .list(&kube::api::ListParams::default().fields("involvedObject.name=app-a"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|e| e.reason)
+        .collect();
+    assert!(reasons.iter().any(|r| r == "SyncStarted") && reasons.iter().any(|r| r == "SyncSucceeded"), "{reasons:?}");
+}
