@@ -703,3 +703,141 @@ async fn deploy_manifests_install_the_controller() {
         .is_some()
     );
 }
+
+/// A control plane of the test's own (`scripts/cluster up --name NAME`), stopped when dropped.
+struct OwnCluster {
+    name: String,
+    kubeconfig: String,
+}
+
+/// `scripts/cluster up`: starts what is not running (etcd keeps its data), returns the kubeconfig.
+fn cluster_up(name: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new(root.join("scripts/cluster"))
+        .args(["up", "--name", name, "--nodes", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cluster {name} did not start: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl OwnCluster {
+    fn up(name: &str) -> OwnCluster {
+        OwnCluster {
+            name: name.to_string(),
+            kubeconfig: cluster_up(name),
+        }
+    }
+
+    fn pid(&self, component: &str) -> String {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        std::fs::read_to_string(root.join(format!(
+            ".moor-state/clusters/{}/pids/{component}",
+            self.name
+        )))
+        .unwrap()
+        .trim()
+        .to_string()
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let _ = std::process::Command::new(root.join("scripts/cluster"))
+            .args(["down", "--name", &self.name])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_server_gone_for_30_seconds_is_retried_and_recovered_from() {
+    let cluster = OwnCluster::up("outage");
+    let client = {
+        let kc = kube::config::Kubeconfig::read_from(&cluster.kubeconfig).unwrap();
+        Client::try_from(
+            kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                .await
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let crds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
+    let kubectl = |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&cluster.kubeconfig)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
+    kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/applications.moor.dev",
+        "--timeout=30s",
+    ]);
+    kubectl(&["create", "namespace", "apps"]);
+    kubectl(&["create", "namespace", "dest"]);
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "app/cm.yaml", &cm("cm", "1"));
+    let server = GitServer::start();
+    let repo = server.create_repo("r", src.path());
+    let url = server.file_url("r");
+    let ctl = Controller::start(
+        "apps",
+        &["--kubeconfig", &cluster.kubeconfig, "--log-format", "json"],
+    );
+    let mut s = spec(&url, "app", "dest", json!({"prune": true}));
+    s["pollInterval"] = json!("2s");
+    apply_app(&client, "apps", "app", s).await;
+    let first = repo.head();
+    wait_app(&client, "apps", "app", "Synced", 60, |a| {
+        synced_at(a, &first)
+    })
+    .await;
+
+    // The API server dies; Git moves on meanwhile; 30 s later the control plane comes back.
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &cluster.pid("kube-apiserver")])
+        .status();
+    let work = repo.clone_work();
+    work.write("app/cm.yaml", cm("cm", "2"));
+    let second = work.commit_and_push("v2 during the outage");
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    cluster_up("outage");
+    let a = wait_app(
+        &client,
+        "apps",
+        "app",
+        "Synced at the commit made during the outage",
+        90,
+        |a| synced_at(a, &second),
+    )
+    .await;
+    assert_eq!(
+        get(&client, "v1", "ConfigMap", Some("dest"), "cm")
+            .await
+            .unwrap()["data"]["value"],
+        "2",
+        "{a}"
+    );
+    let log = ctl.log_text();
+    assert!(!log.is_empty());
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "--log-format json wrote a non-JSON line: {line}"
+        );
+    }
+}
