@@ -346,3 +346,66 @@ fn render_prints_one_stream_in_apply_order() {
         r.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn helm_chart_syncs_with_release_name_namespace_and_values() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "helm").await;
+    let chart = tempfile::tempdir().unwrap();
+    write(
+        chart.path(),
+        "Chart.yaml",
+        "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+    );
+    write(chart.path(), "values.yaml", "replicas: 1\ntag: \"1.0\"\n");
+    write(chart.path(), "values-prod.yaml", "tag: \"2.0\"\n");
+    write(
+        chart.path(),
+        "templates/deployment.yaml",
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+  namespace: {{ .Release.Namespace }}
+spec:
+  replicas: {{ .Values.replicas }}
+  selector: {matchLabels: {app: {{ .Release.Name }}}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}}}
+    spec:
+      containers: [{name: web, image: "registry.local/shop:{{ .Values.tag }}"}]
+"#,
+    );
+    let app = unique_name("helm");
+    let r = moor_ok(
+        &[
+            "sync",
+            "--repo",
+            chart.path().to_str().unwrap(),
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+            "--helm-release-name",
+            "prod",
+            "--helm-values-file",
+            "values-prod.yaml",
+            "--helm-values",
+            "replicas: 2",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+        &[],
+    );
+    assert!(r.stdout.contains("1 created"), "{}", r.stdout);
+    let d = get(&client, "apps/v1", "Deployment", Some(&ns.name), "prod-web")
+        .await
+        .expect("the chart's Deployment");
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.local/shop:2.0"
+    );
+    ns.delete(&client).await;
+}
