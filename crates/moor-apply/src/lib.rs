@@ -128,6 +128,14 @@ impl Comparison {
     }
 }
 
+/// What every verb starts from (see `Engine::plan_all`).
+struct Plan {
+    planned: Vec<Planned>,
+    previous: Inventory,
+    desired_entries: Inventory,
+    stale: Vec<Entry>,
+}
+
 pub struct Engine {
     client: Client,
     resolver: Resolver,
@@ -161,14 +169,13 @@ impl Engine {
         inventory::remove(&self.client, app).await
     }
 
-    /// Syncs `manifests` as app `opts.app`. Nothing is written unless every object passes
-    /// validation and a server-side dry-run.
-    pub async fn sync(
+    /// The first half of every verb: validate and dry-run `manifests`, and find the objects the
+    /// app's last inventory holds that are no longer desired.
+    async fn plan_all(
         &self,
         manifests: Vec<Manifest>,
         opts: &SyncOptions,
-        progress: &Progress<'_>,
-    ) -> Result<ChangeSet, SyncError> {
+    ) -> Result<Plan, SyncError> {
         let desired = prepare::prepare(
             &self.client,
             &self.resolver,
@@ -181,6 +188,28 @@ impl Engine {
         let previous = inventory::load(&self.client, &opts.app).await?;
         let desired_entries: Inventory = planned.iter().map(entry_of).collect();
         let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
+        Ok(Plan {
+            planned,
+            previous,
+            desired_entries,
+            stale,
+        })
+    }
+
+    /// Syncs `manifests` as app `opts.app`. Nothing is written unless every object passes
+    /// validation and a server-side dry-run.
+    pub async fn sync(
+        &self,
+        manifests: Vec<Manifest>,
+        opts: &SyncOptions,
+        progress: &Progress<'_>,
+    ) -> Result<ChangeSet, SyncError> {
+        let Plan {
+            planned,
+            previous,
+            desired_entries,
+            stale,
+        } = self.plan_all(manifests, opts).await?;
         let mut set = ChangeSet {
             app: opts.app.clone(),
             revision: opts.revision.clone(),
@@ -244,15 +273,7 @@ impl Engine {
         manifests: Vec<Manifest>,
         opts: &SyncOptions,
     ) -> Result<Comparison, SyncError> {
-        let desired = prepare::prepare(
-            &self.client,
-            &self.resolver,
-            manifests,
-            &opts.app,
-            &opts.namespace,
-        )
-        .await?;
-        let planned = plan::plan(&self.client, desired, &opts.app, opts.concurrency).await?;
+        let Plan { planned, stale, .. } = self.plan_all(manifests, opts).await?;
         let resources = planned
             .iter()
             .map(|p| ResourceState {
@@ -265,9 +286,6 @@ impl Engine {
                 },
             })
             .collect();
-        let previous = inventory::load(&self.client, &opts.app).await?;
-        let desired_entries: Inventory = planned.iter().map(entry_of).collect();
-        let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
         let would_prune =
             prune::prune(&self.client, &self.resolver, &opts.app, stale, true).await?;
         let extra = would_prune
@@ -291,15 +309,7 @@ impl Engine {
         manifests: Vec<Manifest>,
         opts: &SyncOptions,
     ) -> Result<Vec<ObjectDiff>, SyncError> {
-        let desired = prepare::prepare(
-            &self.client,
-            &self.resolver,
-            manifests,
-            &opts.app,
-            &opts.namespace,
-        )
-        .await?;
-        let planned = plan::plan(&self.client, desired, &opts.app, opts.concurrency).await?;
+        let Plan { planned, stale, .. } = self.plan_all(manifests, opts).await?;
         let mut diffs: Vec<ObjectDiff> = planned
             .iter()
             .filter_map(|p| {
@@ -311,9 +321,6 @@ impl Engine {
                 )
             })
             .collect();
-        let previous = inventory::load(&self.client, &opts.app).await?;
-        let desired_entries: Inventory = planned.iter().map(entry_of).collect();
-        let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
         let would_prune =
             prune::prune(&self.client, &self.resolver, &opts.app, stale.clone(), true).await?;
         for r in would_prune

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::apps::{apply_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::{get, moor, seed_copy, write};
 use kube::Client;
@@ -13,67 +14,11 @@ use kube::core::{ApiResource, GroupVersionKind};
 use moor_testkit::{GitServer, TestNamespace, client, eventually, unique_name};
 use serde_json::{Value, json};
 
-fn app_ar(group: &str) -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(group, "v1alpha1", "Application"),
-        "applications",
-    )
-}
-
-async fn apply_app(client: &Client, ns: &str, name: &str, spec: Value) {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &app_ar("moor.dev"));
-    let obj = json!({"apiVersion": "moor.dev/v1alpha1", "kind": "Application", "metadata": {"name": name, "namespace": ns}, "spec": spec});
-    api.patch(
-        name,
-        &PatchParams::apply("test").force(),
-        &Patch::Apply(&obj),
-    )
-    .await
-    .expect("apply Application");
-}
-
-async fn app(client: &Client, ns: &str, name: &str) -> Value {
-    get(client, "moor.dev/v1alpha1", "Application", Some(ns), name)
-        .await
-        .unwrap_or(Value::Null)
-}
-
-async fn wait_app(
-    client: &Client,
-    ns: &str,
-    name: &str,
-    what: &str,
-    secs: u64,
-    f: impl Fn(&Value) -> bool,
-) -> Value {
-    eventually(
-        &format!("Application {ns}/{name} {what}"),
-        Duration::from_secs(secs),
-        || async {
-            let a = app(client, ns, name).await;
-            f(&a).then_some(a)
-        },
-    )
-    .await
-}
-
-fn synced_healthy(a: &Value) -> bool {
-    a["status"]["sync"]["status"] == "Synced" && a["status"]["health"]["status"] == "Healthy"
-}
-
 async fn image_of(client: &Client, ns: &str, name: &str) -> Option<String> {
     let d = get(client, "apps/v1", "Deployment", Some(ns), name).await?;
     d["spec"]["template"]["spec"]["containers"][0]["image"]
         .as_str()
         .map(String::from)
-}
-
-fn spec(url: &str, path: &str, dest_ns: &str, automated: Value) -> Value {
-    json!({
-        "source": {"repoURL": url, "targetRevision": "main", "path": path},
-        "destination": {"server": "https://kubernetes.default.svc", "namespace": dest_ns},
-        "syncPolicy": {"automated": automated}
-    })
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -382,18 +327,44 @@ async fn a_commit_outside_an_apps_inputs_neither_re_renders_nor_re_applies_it() 
     let apps_ns = TestNamespace::create(&client, "eco").await;
     let dest = TestNamespace::create(&client, "eco-dest").await;
     let src = tempfile::tempdir().unwrap();
-    write(src.path(), "a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-a\ndata:\n  v: \"1\"\n");
-    write(src.path(), "b/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-b\ndata:\n  v: \"1\"\n");
+    write(
+        src.path(),
+        "a/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-a\ndata:\n  v: \"1\"\n",
+    );
+    write(
+        src.path(),
+        "b/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-b\ndata:\n  v: \"1\"\n",
+    );
     let server = GitServer::start();
     let repo = server.create_repo("eco", src.path());
     let url = server.file_url("eco");
     let ctl = Controller::start(&apps_ns.name, &[]);
-    apply_app(&client, &apps_ns.name, "app-a", spec(&url, "a", &dest.name, json!({"prune": true}))).await;
-    apply_app(&client, &apps_ns.name, "app-b", spec(&url, "b", &dest.name, json!({"prune": true}))).await;
+    apply_app(
+        &client,
+        &apps_ns.name,
+        "app-a",
+        spec(&url, "a", &dest.name, json!({"prune": true})),
+    )
+    .await;
+    apply_app(
+        &client,
+        &apps_ns.name,
+        "app-b",
+        spec(&url, "b", &dest.name, json!({"prune": true})),
+    )
+    .await;
     for n in ["app-a", "app-b"] {
-        wait_app(&client, &apps_ns.name, n, "Synced", 60, |a| a["status"]["sync"]["status"] == "Synced").await;
+        wait_app(&client, &apps_ns.name, n, "Synced", 60, |a| {
+            a["status"]["sync"]["status"] == "Synced"
+        })
+        .await;
     }
-    let rv_b = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-b").await.unwrap()["metadata"]["resourceVersion"].clone();
+    let rv_b = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-b")
+        .await
+        .unwrap()["metadata"]["resourceVersion"]
+        .clone();
     let renders = |path: &'static str| {
         let (_, m) = ctl.get("/metrics").unwrap();
         metric(&m, "moor_renders_total", &format!("#{path}\"")).unwrap_or(0.0)
@@ -401,24 +372,47 @@ async fn a_commit_outside_an_apps_inputs_neither_re_renders_nor_re_applies_it() 
     assert_eq!((renders("a"), renders("b")), (1.0, 1.0));
 
     let work = repo.clone_work();
-    work.write("a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-a\ndata:\n  v: \"2\"\n");
+    work.write(
+        "a/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-a\ndata:\n  v: \"2\"\n",
+    );
     let commit = work.commit_and_push("only a");
     assert_eq!(ctl.push(&url, "main", true), 202);
     for n in ["app-a", "app-b"] {
-        wait_app(&client, &apps_ns.name, n, "compared at the new commit", 30, |a| {
-            a["status"]["sync"]["status"] == "Synced" && a["status"]["sync"]["revision"] == commit.as_str()
-        })
+        wait_app(
+            &client,
+            &apps_ns.name,
+            n,
+            "compared at the new commit",
+            30,
+            |a| {
+                a["status"]["sync"]["status"] == "Synced"
+                    && a["status"]["sync"]["revision"] == commit.as_str()
+            },
+        )
         .await;
     }
-    let a = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-a").await.unwrap();
+    let a = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-a")
+        .await
+        .unwrap();
     assert_eq!(a["data"]["v"], "2");
     assert_eq!(renders("a"), 2.0, "app-a was not re-rendered");
-    assert_eq!(renders("b"), 1.0, "app-b was re-rendered for a commit outside its path");
-    let b = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-b").await.unwrap();
-    assert_eq!(b["metadata"]["resourceVersion"], rv_b, "app-b was re-applied");
+    assert_eq!(
+        renders("b"),
+        1.0,
+        "app-b was re-rendered for a commit outside its path"
+    );
+    let b = get(&client, "v1", "ConfigMap", Some(&dest.name), "cm-b")
+        .await
+        .unwrap();
+    assert_eq!(
+        b["metadata"]["resourceVersion"], rv_b,
+        "app-b was re-applied"
+    );
 
     // Kubernetes Events tell the story on the Application.
-    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), &apps_ns.name);
+    let events: Api<k8s_openapi::api::core::v1::Event> =
+        Api::namespaced(client.clone(), &apps_ns.name);
     let reasons: Vec<String> = events
         .list(&kube::api::ListParams::default().fields("involvedObject.name=app-a"))
         .await
@@ -427,5 +421,8 @@ async fn a_commit_outside_an_apps_inputs_neither_re_renders_nor_re_applies_it() 
         .into_iter()
         .filter_map(|e| e.reason)
         .collect();
-    assert!(reasons.iter().any(|r| r == "SyncStarted") && reasons.iter().any(|r| r == "SyncSucceeded"), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r == "SyncStarted") && reasons.iter().any(|r| r == "SyncSucceeded"),
+        "{reasons:?}"
+    );
 }

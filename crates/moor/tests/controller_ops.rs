@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::apps::{apply_app, spec, synced_at, wait_app};
 use common::controller::Controller;
 use common::{get, moor, moor_ok, seed_copy, write};
 use kube::Client;
@@ -12,56 +13,6 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use moor_testkit::{GitServer, TestNamespace, client, eventually, unique_name};
 use serde_json::{Value, json};
-
-fn app_ar(group: &str) -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(group, "v1alpha1", "Application"),
-        "applications",
-    )
-}
-
-async fn apply_app(client: &Client, ns: &str, name: &str, spec: Value) {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &app_ar("moor.dev"));
-    let obj = json!({"apiVersion": "moor.dev/v1alpha1", "kind": "Application", "metadata": {"name": name, "namespace": ns}, "spec": spec});
-    api.patch(
-        name,
-        &PatchParams::apply("test").force(),
-        &Patch::Apply(&obj),
-    )
-    .await
-    .expect("apply Application");
-}
-
-async fn wait_app(
-    client: &Client,
-    ns: &str,
-    name: &str,
-    what: &str,
-    secs: u64,
-    f: impl Fn(&Value) -> bool,
-) -> Value {
-    eventually(
-        &format!("Application {ns}/{name} {what}"),
-        Duration::from_secs(secs),
-        || async {
-            let a = get(client, "moor.dev/v1alpha1", "Application", Some(ns), name).await?;
-            f(&a).then_some(a)
-        },
-    )
-    .await
-}
-
-fn spec(url: &str, path: &str, dest_ns: &str, automated: Value) -> Value {
-    json!({
-        "source": {"repoURL": url, "targetRevision": "main", "path": path},
-        "destination": {"server": "https://kubernetes.default.svc", "namespace": dest_ns},
-        "syncPolicy": {"automated": automated}
-    })
-}
-
-fn synced_at(a: &Value, commit: &str) -> bool {
-    a["status"]["sync"]["status"] == "Synced" && a["status"]["sync"]["revision"] == commit
-}
 
 fn cm(name: &str, value: &str) -> String {
     format!(

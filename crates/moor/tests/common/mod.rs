@@ -2,6 +2,7 @@
 //! plane (scripts/test) and the real git servers of moor-testkit.
 #![allow(dead_code)]
 
+pub mod apps;
 pub mod controller;
 
 use std::path::{Path, PathBuf};
