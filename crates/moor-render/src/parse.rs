@@ -26,6 +26,13 @@ pub(crate) fn yaml_docs(text: &str) -> Result<Vec<Doc>, Syntax> {
         // the last value, so manifests that apply with kubectl parse the same here.
         legacy_octal_numbers: true,
         duplicate_keys: DuplicateKeyPolicy::LastWins,
+        // Apps of thousands of objects are normal (a kustomize or helm render is one stream);
+        // the default budget (1024 documents, 250k nodes) is sized for config files.
+        budget: serde_saphyr::budget! {
+            max_documents: 1_000_000,
+            max_nodes: 100_000_000,
+            max_events: 400_000_000,
+        },
     };
     let docs =
         serde_saphyr::from_multiple_with_options::<Spanned<Value>>(text, options).map_err(|e| {
@@ -254,5 +261,19 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("of kustomize's output"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    /// Regression: a 2000-object stream hit serde-saphyr's default budget of 1024 documents.
+    #[test]
+    fn streams_of_thousands_of_documents_parse() {
+        let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  k: v\n";
+        let text: String = (0..5000).map(|_| format!("---\n{doc}")).collect();
+        assert_eq!(
+            super::yaml_docs(&text).map_err(|e| e.cause).unwrap().len(),
+            5000
+        );
     }
 }
