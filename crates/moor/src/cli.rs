@@ -32,6 +32,10 @@ pub enum Command {
     App(crate::commands::app::AppArgs),
     /// Run the Application controller (out of cluster with a kubeconfig, or in cluster).
     Controller(ControllerArgs),
+    /// Write new image references into the manifests in Git (the CI deploy step).
+    Image(crate::commands::image::ImageArgs),
+    /// Copy the image references of one path to another (e.g. staging to production), in one commit.
+    Promote(crate::commands::image::PromoteArgs),
 }
 
 #[derive(Args, Clone)]

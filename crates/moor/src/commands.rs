@@ -15,6 +15,8 @@ use crate::{output, source};
 
 #[path = "app.rs"]
 pub mod app;
+#[path = "image.rs"]
+pub mod image;
 
 /// Runs a command; the value is the process exit code.
 pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
@@ -24,6 +26,8 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
         Command::Sync(a) => sync(a).await,
         Command::App(a) => app::run(a).await,
         Command::Controller(a) => controller(a).await,
+        Command::Image(a) => image::run(a).await,
+        Command::Promote(a) => image::promote(a).await,
     }
 }
 

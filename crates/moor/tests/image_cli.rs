@@ -121,7 +121,9 @@ fn bare_git(repo: &Repo, args: &[&str]) -> String {
 }
 
 fn commits(repo: &Repo) -> usize {
-    bare_git(repo, &["rev-list", "--count", "main"]).parse().unwrap()
+    bare_git(repo, &["rev-list", "--count", "main"])
+        .parse()
+        .unwrap()
 }
 
 /// The files of `main`'s head, and the files its last commit touched.
@@ -165,7 +167,7 @@ fn image_set_over_http_with_auth_changes_only_the_tag_line_then_makes_no_commit(
     let r = moor_ok(&args, &env);
     assert!(
         r.stdout.contains(
-            "overlays/staging/kustomization.yaml:8: registry.local/myapp: \
+            "overlays/staging/kustomization.yaml:9: registry.local/myapp: \
              registry.local/myapp:1.0.1 -> registry.local/myapp:3f2c1ab\n"
         ),
         "{}",
@@ -175,7 +177,10 @@ fn image_set_over_http_with_auth_changes_only_the_tag_line_then_makes_no_commit(
     assert!(!r.stdout.contains(&password) && !r.stderr.contains(&password));
 
     let (after, touched) = head_files(&repo);
-    assert_eq!(text(&after, "overlays/staging/kustomization.yaml"), STAGING_AFTER);
+    assert_eq!(
+        text(&after, "overlays/staging/kustomization.yaml"),
+        STAGING_AFTER
+    );
     assert_eq!(touched, "overlays/staging/kustomization.yaml");
     for (path, bytes) in &before {
         if path != Path::new("overlays/staging/kustomization.yaml") {
@@ -210,7 +215,7 @@ fn two_concurrent_image_sets_on_different_overlays_both_land() {
     std::fs::write(
         &hook,
         format!(
-            "#!/bin/sh\ncat >/dev/null\ntouch '{dir}/push.$$'\ni=0\n\
+            "#!/bin/sh\ncat >/dev/null\ntouch '{dir}'/push.$$\ni=0\n\
              while [ \"$(ls '{dir}' | wc -l)\" -lt 2 ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done\n",
             dir = barrier.display()
         ),
@@ -249,9 +254,17 @@ fn two_concurrent_image_sets_on_different_overlays_both_land() {
         }
     }
     assert_eq!(retried, 1, "exactly one run re-applied its edit");
+    assert_eq!(
+        std::fs::read_dir(&barrier).unwrap().count(),
+        3,
+        "two pushes met at the barrier, then the retried one"
+    );
     assert_eq!(commits(&repo), 3, "initial + one commit per run");
     let (after, _) = head_files(&repo);
-    assert_eq!(text(&after, "overlays/staging/kustomization.yaml"), STAGING_AFTER);
+    assert_eq!(
+        text(&after, "overlays/staging/kustomization.yaml"),
+        STAGING_AFTER
+    );
     assert!(
         text(&after, "overlays/production/kustomization.yaml")
             .contains("    newTag: 9e8d7c6 # the production tag\n")
@@ -267,7 +280,15 @@ fn promote_moves_the_staging_images_to_production_in_one_commit() {
     let url = server.http_url("promote");
     let image = format!("registry.local/myapp=registry.local/myapp:3f2c1ab@{DIGEST}");
     moor_ok(
-        &["image", "set", "--repo", &url, "--path", "overlays/staging", &image],
+        &[
+            "image",
+            "set",
+            "--repo",
+            &url,
+            "--path",
+            "overlays/staging",
+            &image,
+        ],
         &[],
     );
     assert_eq!(commits(&repo), 2);
@@ -355,11 +376,17 @@ fn bad_inputs_give_clear_errors_exit_2_and_no_commit() {
     };
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
-            set("overlays/staging", "registry.local/myapp=registry.local/MyApp:2"),
+            set(
+                "overlays/staging",
+                "registry.local/myapp=registry.local/MyApp:2",
+            ),
             "invalid image reference \"registry.local/MyApp:2\": repository path component \"MyApp\" must be lowercase",
         ),
         (
-            set("overlays/staging", "registry.local/myapp=registry.local/myapp"),
+            set(
+                "overlays/staging",
+                "registry.local/myapp=registry.local/myapp",
+            ),
             "needs a tag or a digest",
         ),
         (
@@ -375,8 +402,11 @@ fn bad_inputs_give_clear_errors_exit_2_and_no_commit() {
             "kustomization overlays/broken/kustomization.yaml does not parse: line 5",
         ),
         (
-            set("base/deployment.yaml", "registry.local/other=registry.local/other:1"),
-            "registry.local/other not used under \"base/deployment.yaml\"",
+            set(
+                "base/deployment.yaml",
+                "registry.local/other=registry.local/other:1",
+            ),
+            "registry.local/other is not used under \"base/deployment.yaml\"",
         ),
         (
             vec![
@@ -407,14 +437,21 @@ fn bad_inputs_give_clear_errors_exit_2_and_no_commit() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = moor(&args, &env);
         assert_eq!(r.code, 2, "{args:?}:\n{}\n{}", r.stdout, r.stderr);
-        assert!(r.stderr.contains(want), "{args:?}: want {want:?} in:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(want),
+            "{args:?}: want {want:?} in:\n{}",
+            r.stderr
+        );
         assert!(!r.stderr.contains(&password), "{}", r.stderr);
         assert_eq!(repo.head(), head, "{args:?} committed");
     }
 
     // A wrong password: an authentication error that does not show it.
     let r = moor(
-        &set("overlays/staging", good).iter().map(String::as_str).collect::<Vec<_>>(),
+        &set("overlays/staging", good)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
         &[
             ("MOOR_GIT_USERNAME", user.as_str()),
             ("MOOR_GIT_PASSWORD", "not-the-password-42"),
@@ -468,7 +505,11 @@ fn dry_run_over_ssh_prints_a_diff_and_pushes_nothing() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("dry run: nothing committed or pushed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("dry run: nothing committed or pushed"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(repo.head(), head);
     assert_eq!(commits(&repo), 1);
 }

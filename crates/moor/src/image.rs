@@ -1,0 +1,302 @@
+//! `moor image set` and `moor promote`: the CI step that writes new image references into the
+//! manifests in Git, as one commit, pushed with retries when the branch moves meanwhile.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use moor_git::{Credentials, redact_url};
+use moor_image::{
+    Author, DEFAULT_PROMOTE_MESSAGE, DEFAULT_SET_MESSAGE, Edits, ImageError, ImageRef, ImageUpdate,
+    PushOptions, PushOutcome, collect_images, commit_and_push, plan_dir, unified_diff,
+};
+
+#[derive(Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(Subcommand)]
+pub enum ImageCommand {
+    /// Set image references under a path (kustomize images: entries, image: fields, setter
+    /// markers) and push one commit. Comments, key order and quoting stay as they are.
+    Set(SetArgs),
+}
+
+/// The repository to commit to, and as whom.
+#[derive(Args, Clone)]
+pub struct CommitArgs {
+    /// Git repository (https://, ssh://, git@host:path, file://).
+    #[arg(long)]
+    pub repo: String,
+    /// Branch to commit to (default: the remote's default branch).
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// Commit author and committer name.
+    #[arg(long, env = "MOOR_GIT_AUTHOR_NAME", default_value = "moor")]
+    pub author_name: String,
+    /// Commit author and committer email.
+    #[arg(long, env = "MOOR_GIT_AUTHOR_EMAIL", default_value = "moor@localhost")]
+    pub author_email: String,
+    /// Print the diff; commit and push nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Pushes tried while other writers keep moving the branch.
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
+    /// Git username for https (or MOOR_GIT_USERNAME).
+    #[arg(long, env = "MOOR_GIT_USERNAME")]
+    pub git_username: Option<String>,
+    /// Git password or token for https; prefer the env var MOOR_GIT_PASSWORD.
+    #[arg(long, env = "MOOR_GIT_PASSWORD", hide_env_values = true)]
+    pub git_password: Option<String>,
+    /// SSH private key for ssh:// and git@ URLs (or MOOR_GIT_SSH_KEY).
+    #[arg(long, env = "MOOR_GIT_SSH_KEY")]
+    pub ssh_key: Option<PathBuf>,
+    /// known_hosts file for SSH (or MOOR_GIT_KNOWN_HOSTS).
+    #[arg(long, env = "MOOR_GIT_KNOWN_HOSTS")]
+    pub known_hosts: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SetArgs {
+    #[command(flatten)]
+    pub commit: CommitArgs,
+    /// Directory (or file) in the repository to edit, e.g. overlays/staging.
+    #[arg(long)]
+    pub path: String,
+    /// Commit message; {images}, {path} and {branch} are replaced.
+    /// [default: "Update images in {path}", a blank line, {images}]
+    #[arg(long)]
+    pub message: Option<String>,
+    /// The latest reference of a policy, for `# {"$imagepolicy": "NS:POLICY"}` setter markers.
+    #[arg(long = "policy", value_name = "NS:POLICY=REF")]
+    pub policies: Vec<String>,
+    /// Images to set, e.g. registry.local/myapp=registry.local/myapp:3f2c1ab (NAME as the
+    /// manifests write it; NEWREF with a tag and/or a @sha256: digest).
+    #[arg(value_name = "NAME=NEWREF")]
+    pub images: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub commit: CommitArgs,
+    /// Path whose image references are copied, e.g. overlays/staging.
+    #[arg(long)]
+    pub from: String,
+    /// Path that gets them, e.g. overlays/production.
+    #[arg(long)]
+    pub to: String,
+    /// Commit message; {images}, {from}, {path} (the --to path) and {branch} are replaced.
+    /// [default: "Promote images from {from} to {path}", a blank line, {images}]
+    #[arg(long)]
+    pub message: Option<String>,
+    /// Only these images (default: every image --from sets).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+pub async fn run(args: ImageArgs) -> Result<u8> {
+    match args.command {
+        ImageCommand::Set(a) => set(a).await,
+    }
+}
+
+/// Flags override the environment's credentials field by field (as `moor sync`).
+fn credentials(args: &CommitArgs) -> Credentials {
+    let mut c = Credentials::from_env();
+    if args.git_username.is_some() {
+        c.username = args.git_username.clone();
+    }
+    if args.git_password.is_some() {
+        c.password = args.git_password.clone();
+    }
+    if args.ssh_key.is_some() {
+        c.ssh_key = args.ssh_key.clone();
+    }
+    if args.known_hosts.is_some() {
+        c.known_hosts = args.known_hosts.clone();
+    }
+    c
+}
+
+fn push_options(args: &CommitArgs, message: String, vars: &[(&str, &str)]) -> PushOptions {
+    PushOptions {
+        branch: args.branch.clone(),
+        credentials: credentials(args),
+        author: Author {
+            name: args.author_name.clone(),
+            email: args.author_email.clone(),
+        },
+        message_template: message,
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        max_attempts: args.attempts.max(1),
+        dry_run: args.dry_run,
+        ..PushOptions::new(args.repo.clone())
+    }
+}
+
+/// `NS:POLICY=REF` arguments.
+fn parse_policies(args: &[String]) -> Result<BTreeMap<String, ImageRef>> {
+    let mut policies = BTreeMap::new();
+    for arg in args {
+        let Some((policy, reference)) = arg.split_once('=') else {
+            bail!("invalid --policy {arg:?}: expected NS:POLICY=REF");
+        };
+        if policy.trim().is_empty() {
+            bail!("invalid --policy {arg:?}: the policy is empty");
+        }
+        policies.insert(policy.trim().to_string(), ImageRef::parse(reference)?);
+    }
+    Ok(policies)
+}
+
+async fn set(args: SetArgs) -> Result<u8> {
+    // Bad input fails before anything is cloned.
+    let images = args
+        .images
+        .iter()
+        .map(|a| ImageUpdate::parse(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, u) in images.iter().enumerate() {
+        if images[..i].iter().any(|v| v.name == u.name) {
+            bail!("image {} is given twice", u.name);
+        }
+    }
+    let policies = parse_policies(&args.policies)?;
+    if images.is_empty() && policies.is_empty() {
+        bail!("nothing to set: give one or more NAME=NEWREF (or --policy NS:POLICY=REF)");
+    }
+    let edits = Edits { images, policies };
+    let path = args.path.clone();
+    let message = args
+        .message
+        .clone()
+        .unwrap_or_else(|| DEFAULT_SET_MESSAGE.to_string());
+    let opts = push_options(&args.commit, message, &[("path", &path)]);
+    let out = commit_and_push(&opts, |root| {
+        let plan = plan_dir(root, &path, &edits)?;
+        let missing = plan.unmatched(&edits);
+        if !missing.is_empty() {
+            return Err(ImageError::NotUsed {
+                names: missing,
+                path: path.clone(),
+                root_kustomization: plan.root_kustomization.is_some(),
+            });
+        }
+        Ok(plan.files)
+    })
+    .await?;
+    report(&opts, &out, &format!("{path} already has these images"))
+}
+
+pub async fn promote(args: PromoteArgs) -> Result<u8> {
+    for name in &args.names {
+        ImageRef::parse_name(name)?;
+    }
+    let (from, to) = (args.from.clone(), args.to.clone());
+    if from.trim_end_matches('/') == to.trim_end_matches('/') {
+        bail!("--from and --to are the same path ({from})");
+    }
+    let message = args
+        .message
+        .clone()
+        .unwrap_or_else(|| DEFAULT_PROMOTE_MESSAGE.to_string());
+    let opts = push_options(
+        &args.commit,
+        message,
+        &[("path", &to), ("from", &from), ("to", &to)],
+    );
+    let names = args.names.clone();
+    let out = commit_and_push(&opts, |root| {
+        let edits = Edits::images(collect_images(root, &from, &names)?);
+        // --to must exist and parse before anything else is said about it.
+        let plan = plan_dir(root, &to, &edits)?;
+        let missing = plan.unmatched(&edits);
+        if !missing.is_empty() {
+            return Err(ImageError::NotUsed {
+                names: missing,
+                path: to.clone(),
+                root_kustomization: plan.root_kustomization.is_some(),
+            });
+        }
+        Ok(plan.files)
+    })
+    .await?;
+    report(
+        &opts,
+        &out,
+        &format!("{to} already has the images of {from}"),
+    )
+}
+
+/// What happened, on stdout: the changes and the commit, the diff of a dry run, or that there
+/// was nothing to do.
+fn report(opts: &PushOptions, out: &PushOutcome, unchanged: &str) -> Result<u8> {
+    let url = redact_url(&opts.repo_url);
+    let mut stdout = std::io::stdout().lock();
+    if out.files.is_empty() {
+        writeln!(
+            stdout,
+            "nothing to change: {unchanged} (branch {} of {url}); no commit",
+            out.branch
+        )?;
+        return Ok(0);
+    }
+    if opts.dry_run {
+        let color = stdout.is_terminal();
+        for f in &out.files {
+            let diff = unified_diff(f);
+            let diff = if color {
+                moor_diff::colorize(&diff)
+            } else {
+                diff
+            };
+            write!(stdout, "{diff}")?;
+        }
+        writeln!(
+            stdout,
+            "dry run: nothing committed or pushed (branch {} of {url} at {})",
+            out.branch,
+            short(&out.base)
+        )?;
+        return Ok(0);
+    }
+    for c in out.changes() {
+        writeln!(
+            stdout,
+            "{}:{}: {}: {} -> {}",
+            c.file.display(),
+            c.line,
+            c.image,
+            c.old.as_deref().unwrap_or("(none)"),
+            c.new
+        )?;
+    }
+    let commit = out.commit.as_deref().unwrap_or_default();
+    writeln!(
+        stdout,
+        "pushed {} to branch {} of {url}",
+        short(commit),
+        out.branch
+    )?;
+    if out.attempts > 1 {
+        writeln!(
+            stdout,
+            "the branch moved meanwhile: the edit was re-applied on its new head ({} attempts)",
+            out.attempts
+        )?;
+    }
+    Ok(0)
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
