@@ -4,6 +4,7 @@
 //!
 //! Reading order: [`run`] wires things up; `reconcile::reconcile` is one app's reconcile.
 
+mod automation;
 mod clusters;
 mod context;
 pub mod crd;
@@ -183,6 +184,18 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
                 tracing::error!("the webhook/metrics server stopped: {e}");
             }
         });
+    }
+    // Image automation (registry scans, policies, Git updates) when its CRDs are installed.
+    if automation::installed(&home).await {
+        let (c, ns) = (home.clone(), opts.app_namespace.clone());
+        tokio::spawn(async move {
+            if let Err(e) = moor_registry::run(c, ns, future::pending()).await {
+                tracing::error!("image scanning stopped: {e}");
+            }
+        });
+        tokio::spawn(automation::run(home.clone(), opts.app_namespace.clone(), opts.cache_root.join("keys")));
+    } else {
+        tracing::info!("image automation CRDs not installed: registry scanning is off");
     }
     let ready_flag = ready.clone();
     tokio::spawn(async move {

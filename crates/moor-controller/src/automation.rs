@@ -1,0 +1,178 @@
+//! ImageUpdateAutomation: writes the images that ImagePolicies chose into Git (Flux-style
+//! setter markers `# {"$imagepolicy": "ns:policy"}` under `update.path`), in one commit pushed
+//! with retries; the Applications then deploy it like any other commit.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, future};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
+use kube::{Client, ResourceExt};
+use moor_git::Credentials;
+use moor_image::{Author, Edits, ImageRef, PushOptions};
+use moor_registry::crd::{Condition, ImagePolicy, ImageUpdateAutomation, READY, set_condition};
+use serde_json::json;
+
+use crate::status::now;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AutomationError {
+    #[error("failed to update ImageUpdateAutomation {0}: {1}")]
+    Status(String, #[source] kube::Error),
+}
+
+struct Ctx {
+    client: Client,
+    key_dir: std::path::PathBuf,
+}
+
+/// Runs the automation loop until the process stops. Each automation runs at its interval and
+/// whenever an ImagePolicy of its namespace changes (a new image was chosen).
+pub async fn run(client: Client, namespace: Option<String>, key_dir: std::path::PathBuf) {
+    let (autos, policies): (Api<ImageUpdateAutomation>, Api<ImagePolicy>) = match &namespace {
+        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let ctl = Controller::new(autos, watcher::Config::default());
+    let store = ctl.store();
+    let ctx = Arc::new(Ctx { client, key_dir });
+    ctl.watches(policies, watcher::Config::default(), move |p: ImagePolicy| {
+        let ns = p.namespace().unwrap_or_default();
+        store
+            .state()
+            .into_iter()
+            .filter(|a| a.namespace().as_deref() == Some(ns.as_str()))
+            .map(|a| ObjectRef::from_obj(&*a))
+            .collect::<Vec<_>>()
+    })
+    .run(reconcile, |_, _, _| Action::requeue(Duration::from_secs(30)), ctx)
+    .for_each(|r| {
+        if let Err(e) = r {
+            tracing::debug!("image automation: {e}");
+        }
+        future::ready(())
+    })
+    .await;
+}
+
+async fn reconcile(auto: Arc<ImageUpdateAutomation>, ctx: Arc<Ctx>) -> Result<Action, AutomationError> {
+    let ns = auto.namespace().unwrap_or_default();
+    let name = auto.name_any();
+    let interval = auto.interval().unwrap_or(Duration::from_secs(60));
+    if auto.spec.suspend {
+        return Ok(Action::await_change());
+    }
+    let mut status = auto.status.clone().unwrap_or_default();
+    status.last_automation_run_time = Some(now());
+    status.observed_generation = auto.metadata.generation;
+    let (ok, reason, message) = match run_once(&auto, &ctx, &ns).await {
+        Ok(Outcome::Pushed { commit, images }) => {
+            status.last_push_commit = Some(commit.clone());
+            status.last_push_time = Some(now());
+            (true, "Succeeded", format!("pushed {commit}: {images}"))
+        }
+        Ok(Outcome::NothingToDo(why)) => (true, "Succeeded", why),
+        Err((reason, msg)) => (false, reason, msg),
+    };
+    if !ok {
+        tracing::warn!("ImageUpdateAutomation {ns}/{name}: {reason}: {message}");
+    }
+    set_condition(
+        &mut status.conditions,
+        Condition {
+            type_: READY.into(),
+            status: if ok { "True" } else { "False" }.into(),
+            reason: reason.into(),
+            message,
+            last_transition_time: now(),
+            observed_generation: auto.metadata.generation,
+        },
+    );
+    let api: Api<ImageUpdateAutomation> = Api::namespaced(ctx.client.clone(), &ns);
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({"status": status})))
+        .await
+        .map_err(|e| AutomationError::Status(format!("{ns}/{name}"), e))?;
+    Ok(Action::requeue(if ok { interval } else { interval.min(Duration::from_secs(30)) }))
+}
+
+enum Outcome {
+    Pushed { commit: String, images: String },
+    NothingToDo(String),
+}
+
+async fn run_once(auto: &ImageUpdateAutomation, ctx: &Ctx, ns: &str) -> Result<Outcome, (&'static str, String)> {
+    let latest = moor_registry::list_latest_images(&ctx.client, Some(ns))
+        .await
+        .map_err(|e| ("PolicyListFailed", format!("failed to list ImagePolicies: {e}")))?;
+    let mut policies = BTreeMap::new();
+    for (policy, image) in latest {
+        match ImageRef::parse(&image) {
+            Ok(r) => {
+                policies.insert(policy, r);
+            }
+            Err(e) => return Err(("InvalidImage", e.to_string())),
+        }
+    }
+    if policies.is_empty() {
+        return Ok(Outcome::NothingToDo(format!("no ImagePolicy in {ns} has chosen an image yet")));
+    }
+    let git = &auto.spec.git;
+    let mut opts = PushOptions::new(&git.repo_url);
+    opts.branch = Some(git.branch.clone());
+    opts.credentials = credentials(auto, ctx, ns).await.map_err(|e| ("InvalidSecret", e))?;
+    opts.author = Author { name: git.commit.author.name.clone(), email: git.commit.author.email.clone() };
+    if let Some(t) = &git.commit.message_template {
+        opts.message_template = t.clone();
+    }
+    opts.vars = vec![("path".into(), auto.spec.update.path.clone())];
+    let path = auto.spec.update.path.clone();
+    let edits = Edits { images: vec![], policies };
+    let outcome = moor_image::commit_and_push(&opts, |root| moor_image::plan_dir(root, &path, &edits).map(|p| p.files))
+        .await
+        .map_err(|e| ("GitOperationFailed", e.to_string()))?;
+    let images: Vec<String> =
+        outcome.files.iter().flat_map(|f| f.changes.iter().map(|c| format!("{} -> {}", c.image, c.new))).collect();
+    match outcome.commit {
+        Some(commit) => Ok(Outcome::Pushed { commit, images: images.join(", ") }),
+        None => Ok(Outcome::NothingToDo("the manifests already hold the latest images".into())),
+    }
+}
+
+/// Git credentials from `spec.secretRef` (username/password, or identity + known_hosts for ssh),
+/// else the controller's environment.
+async fn credentials(auto: &ImageUpdateAutomation, ctx: &Ctx, ns: &str) -> Result<Credentials, String> {
+    let Some(r) = &auto.spec.secret_ref else { return Ok(Credentials::from_env()) };
+    let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns)
+        .get(&r.name)
+        .await
+        .map_err(|e| format!("failed to read Secret {ns}/{}: {e}", r.name))?;
+    let data = secret.data.unwrap_or_default();
+    let field = |k: &str| data.get(k).map(|b| String::from_utf8_lossy(&b.0).to_string()).filter(|v| !v.is_empty());
+    let file = |k: &str| -> Option<std::path::PathBuf> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let contents = field(k)?;
+        let path = ctx.key_dir.join(format!("{ns}-{}-{k}", r.name));
+        std::fs::create_dir_all(&ctx.key_dir).ok()?;
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path).ok()?;
+        std::io::Write::write_all(&mut f, contents.as_bytes()).ok()?;
+        Some(path)
+    };
+    Ok(Credentials {
+        username: field("username"),
+        password: field("password"),
+        ssh_key: file("identity"),
+        known_hosts: file("known_hosts"),
+    })
+}
+
+/// Whether the image automation CRDs are installed (the controller runs those loops only then).
+pub async fn installed(client: &Client) -> bool {
+    let lp = ListParams::default().limit(1);
+    Api::<ImageUpdateAutomation>::all(client.clone()).list(&lp).await.is_ok()
+        && Api::<ImagePolicy>::all(client.clone()).list(&lp).await.is_ok()
+}
