@@ -183,3 +183,77 @@ spec:
         "something was committed while the registry was down"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_set_from_ci_is_deployed_by_the_controller_and_a_rerun_commits_nothing() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "imgset").await;
+    let suffix = moor_testkit::unique_name("i");
+    let seed = common::seed_copy(&suffix);
+    let server = GitServer::start();
+    let repo = server.create_repo("m", seed.path());
+    let url = server.http_auth_url("m");
+    let (user, password) = server.http_credentials();
+    let creds = [
+        ("MOOR_GIT_USERNAME", user.as_str()),
+        ("MOOR_GIT_PASSWORD", password.as_str()),
+    ];
+    let _ctl = Controller::start(&ns.name, &["--poll-interval", "3s"]);
+    // The controller reads the same repository anonymously over file://.
+    let dest = format!("staging-{suffix}");
+    apply_app(
+        &client,
+        &ns.name,
+        "staging",
+        spec(
+            &server.file_url("m"),
+            "overlays/staging",
+            &dest,
+            json!({"prune": true}),
+        ),
+    )
+    .await;
+    eventually("the first sync", Duration::from_secs(60), || async {
+        get(&client, "apps/v1", "Deployment", Some(&dest), "myapp")
+            .await
+            .map(|_| ())
+    })
+    .await;
+
+    let before = repo.head();
+    let args = [
+        "image",
+        "set",
+        "--repo",
+        &url,
+        "--path",
+        "overlays/staging",
+        "registry.local/myapp=registry.local/myapp:3f2c1ab",
+    ];
+    common::moor_ok(&args, &creds);
+    assert_ne!(repo.head(), before, "image set made no commit");
+    let image = |d: Value| {
+        d["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    eventually(
+        "the controller to deploy the CI's commit",
+        Duration::from_secs(90),
+        || async {
+            let d = get(&client, "apps/v1", "Deployment", Some(&dest), "myapp").await?;
+            (image(d) == "registry.local/myapp:3f2c1ab").then_some(())
+        },
+    )
+    .await;
+    let head = repo.head();
+    let r = common::moor_ok(&args, &creds);
+    assert_eq!(
+        repo.head(),
+        head,
+        "a second identical image set committed: {}",
+        r.stdout
+    );
+    let _ = common::moor(&["app", "delete", "staging", "-n", &ns.name], &[]);
+}
