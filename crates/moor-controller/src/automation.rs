@@ -35,22 +35,33 @@ struct Ctx {
 /// whenever an ImagePolicy of its namespace changes (a new image was chosen).
 pub async fn run(client: Client, namespace: Option<String>, key_dir: std::path::PathBuf) {
     let (autos, policies): (Api<ImageUpdateAutomation>, Api<ImagePolicy>) = match &namespace {
-        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
         None => (Api::all(client.clone()), Api::all(client.clone())),
     };
     let ctl = Controller::new(autos, watcher::Config::default());
     let store = ctl.store();
     let ctx = Arc::new(Ctx { client, key_dir });
-    ctl.watches(policies, watcher::Config::default(), move |p: ImagePolicy| {
-        let ns = p.namespace().unwrap_or_default();
-        store
-            .state()
-            .into_iter()
-            .filter(|a| a.namespace().as_deref() == Some(ns.as_str()))
-            .map(|a| ObjectRef::from_obj(&*a))
-            .collect::<Vec<_>>()
-    })
-    .run(reconcile, |_, _, _| Action::requeue(Duration::from_secs(30)), ctx)
+    ctl.watches(
+        policies,
+        watcher::Config::default(),
+        move |p: ImagePolicy| {
+            let ns = p.namespace().unwrap_or_default();
+            store
+                .state()
+                .into_iter()
+                .filter(|a| a.namespace().as_deref() == Some(ns.as_str()))
+                .map(|a| ObjectRef::from_obj(&*a))
+                .collect::<Vec<_>>()
+        },
+    )
+    .run(
+        reconcile,
+        |_, _, _| Action::requeue(Duration::from_secs(30)),
+        ctx,
+    )
     .for_each(|r| {
         if let Err(e) = r {
             tracing::debug!("image automation: {e}");
@@ -60,7 +71,10 @@ pub async fn run(client: Client, namespace: Option<String>, key_dir: std::path::
     .await;
 }
 
-async fn reconcile(auto: Arc<ImageUpdateAutomation>, ctx: Arc<Ctx>) -> Result<Action, AutomationError> {
+async fn reconcile(
+    auto: Arc<ImageUpdateAutomation>,
+    ctx: Arc<Ctx>,
+) -> Result<Action, AutomationError> {
     let ns = auto.namespace().unwrap_or_default();
     let name = auto.name_any();
     let interval = auto.interval().unwrap_or(Duration::from_secs(60));
@@ -94,10 +108,18 @@ async fn reconcile(auto: Arc<ImageUpdateAutomation>, ctx: Arc<Ctx>) -> Result<Ac
         },
     );
     let api: Api<ImageUpdateAutomation> = Api::namespaced(ctx.client.clone(), &ns);
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({"status": status})))
-        .await
-        .map_err(|e| AutomationError::Status(format!("{ns}/{name}"), e))?;
-    Ok(Action::requeue(if ok { interval } else { interval.min(Duration::from_secs(30)) }))
+    api.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": status})),
+    )
+    .await
+    .map_err(|e| AutomationError::Status(format!("{ns}/{name}"), e))?;
+    Ok(Action::requeue(if ok {
+        interval
+    } else {
+        interval.min(Duration::from_secs(30))
+    }))
 }
 
 enum Outcome {
@@ -105,10 +127,19 @@ enum Outcome {
     NothingToDo(String),
 }
 
-async fn run_once(auto: &ImageUpdateAutomation, ctx: &Ctx, ns: &str) -> Result<Outcome, (&'static str, String)> {
+async fn run_once(
+    auto: &ImageUpdateAutomation,
+    ctx: &Ctx,
+    ns: &str,
+) -> Result<Outcome, (&'static str, String)> {
     let latest = moor_registry::list_latest_images(&ctx.client, Some(ns))
         .await
-        .map_err(|e| ("PolicyListFailed", format!("failed to list ImagePolicies: {e}")))?;
+        .map_err(|e| {
+            (
+                "PolicyListFailed",
+                format!("failed to list ImagePolicies: {e}"),
+            )
+        })?;
     let mut policies = BTreeMap::new();
     for (policy, image) in latest {
         match ImageRef::parse(&image) {
@@ -119,46 +150,86 @@ async fn run_once(auto: &ImageUpdateAutomation, ctx: &Ctx, ns: &str) -> Result<O
         }
     }
     if policies.is_empty() {
-        return Ok(Outcome::NothingToDo(format!("no ImagePolicy in {ns} has chosen an image yet")));
+        return Ok(Outcome::NothingToDo(format!(
+            "no ImagePolicy in {ns} has chosen an image yet"
+        )));
     }
     let git = &auto.spec.git;
     let mut opts = PushOptions::new(&git.repo_url);
     opts.branch = Some(git.branch.clone());
-    opts.credentials = credentials(auto, ctx, ns).await.map_err(|e| ("InvalidSecret", e))?;
-    opts.author = Author { name: git.commit.author.name.clone(), email: git.commit.author.email.clone() };
+    opts.credentials = credentials(auto, ctx, ns)
+        .await
+        .map_err(|e| ("InvalidSecret", e))?;
+    opts.author = Author {
+        name: git.commit.author.name.clone(),
+        email: git.commit.author.email.clone(),
+    };
     if let Some(t) = &git.commit.message_template {
         opts.message_template = t.clone();
     }
     opts.vars = vec![("path".into(), auto.spec.update.path.clone())];
     let path = auto.spec.update.path.clone();
-    let edits = Edits { images: vec![], policies };
-    let outcome = moor_image::commit_and_push(&opts, |root| moor_image::plan_dir(root, &path, &edits).map(|p| p.files))
-        .await
-        .map_err(|e| ("GitOperationFailed", e.to_string()))?;
-    let images: Vec<String> =
-        outcome.files.iter().flat_map(|f| f.changes.iter().map(|c| format!("{} -> {}", c.image, c.new))).collect();
+    let edits = Edits {
+        images: vec![],
+        policies,
+    };
+    let outcome = moor_image::commit_and_push(&opts, |root| {
+        moor_image::plan_dir(root, &path, &edits).map(|p| p.files)
+    })
+    .await
+    .map_err(|e| ("GitOperationFailed", e.to_string()))?;
+    let images: Vec<String> = outcome
+        .files
+        .iter()
+        .flat_map(|f| {
+            f.changes
+                .iter()
+                .map(|c| format!("{} -> {}", c.image, c.new))
+        })
+        .collect();
     match outcome.commit {
-        Some(commit) => Ok(Outcome::Pushed { commit, images: images.join(", ") }),
-        None => Ok(Outcome::NothingToDo("the manifests already hold the latest images".into())),
+        Some(commit) => Ok(Outcome::Pushed {
+            commit,
+            images: images.join(", "),
+        }),
+        None => Ok(Outcome::NothingToDo(
+            "the manifests already hold the latest images".into(),
+        )),
     }
 }
 
 /// Git credentials from `spec.secretRef` (username/password, or identity + known_hosts for ssh),
 /// else the controller's environment.
-async fn credentials(auto: &ImageUpdateAutomation, ctx: &Ctx, ns: &str) -> Result<Credentials, String> {
-    let Some(r) = &auto.spec.secret_ref else { return Ok(Credentials::from_env()) };
+async fn credentials(
+    auto: &ImageUpdateAutomation,
+    ctx: &Ctx,
+    ns: &str,
+) -> Result<Credentials, String> {
+    let Some(r) = &auto.spec.secret_ref else {
+        return Ok(Credentials::from_env());
+    };
     let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns)
         .get(&r.name)
         .await
         .map_err(|e| format!("failed to read Secret {ns}/{}: {e}", r.name))?;
     let data = secret.data.unwrap_or_default();
-    let field = |k: &str| data.get(k).map(|b| String::from_utf8_lossy(&b.0).to_string()).filter(|v| !v.is_empty());
+    let field = |k: &str| {
+        data.get(k)
+            .map(|b| String::from_utf8_lossy(&b.0).to_string())
+            .filter(|v| !v.is_empty())
+    };
     let file = |k: &str| -> Option<std::path::PathBuf> {
         use std::os::unix::fs::OpenOptionsExt;
         let contents = field(k)?;
         let path = ctx.key_dir.join(format!("{ns}-{}-{k}", r.name));
         std::fs::create_dir_all(&ctx.key_dir).ok()?;
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path).ok()?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .ok()?;
         std::io::Write::write_all(&mut f, contents.as_bytes()).ok()?;
         Some(path)
     };
@@ -173,6 +244,12 @@ async fn credentials(auto: &ImageUpdateAutomation, ctx: &Ctx, ns: &str) -> Resul
 /// Whether the image automation CRDs are installed (the controller runs those loops only then).
 pub async fn installed(client: &Client) -> bool {
     let lp = ListParams::default().limit(1);
-    Api::<ImageUpdateAutomation>::all(client.clone()).list(&lp).await.is_ok()
-        && Api::<ImagePolicy>::all(client.clone()).list(&lp).await.is_ok()
+    Api::<ImageUpdateAutomation>::all(client.clone())
+        .list(&lp)
+        .await
+        .is_ok()
+        && Api::<ImagePolicy>::all(client.clone())
+            .list(&lp)
+            .await
+            .is_ok()
 }

@@ -193,7 +193,11 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
                 tracing::error!("image scanning stopped: {e}");
             }
         });
-        tokio::spawn(automation::run(home.clone(), opts.app_namespace.clone(), opts.cache_root.join("keys")));
+        tokio::spawn(automation::run(
+            home.clone(),
+            opts.app_namespace.clone(),
+            opts.cache_root.join("keys"),
+        ));
     } else {
         tracing::info!("image automation CRDs not installed: registry scanning is off");
     }

@@ -132,6 +132,10 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         }
     };
     let opts = sync_options(app, &commit);
+    // CreateNamespace=true: the namespace must exist before the dry-run of what goes in it.
+    if app.automated().is_some() || operation.is_some() {
+        create_namespace(app, &cluster).await;
+    }
     let comparison = match cluster
         .engine
         .compare((*rendered.manifests).clone(), &opts)
@@ -173,7 +177,6 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         ));
         let mut opts = opts.clone();
         opts.prune = prune;
-        create_namespace(app, &cluster).await;
         let result = cluster
             .engine
             .sync((*rendered.manifests).clone(), &opts, &|_| {})
