@@ -57,6 +57,7 @@ pub struct Sources {
     interval: Duration,
     repos: Mutex<HashMap<String, RepoState>>,
     renders: Mutex<HashMap<String, Arc<Vec<Manifest>>>>,
+    inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Digest of an app's render inputs per (commit, repo#path): computed once per commit.
     digests: Mutex<HashMap<(String, String), String>>,
     /// Observes each fetch's duration (repo, seconds): feeds moor_git_fetch_duration_seconds.
@@ -74,6 +75,7 @@ impl Sources {
             interval,
             repos: Mutex::new(HashMap::new()),
             renders: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
             digests: Mutex::new(HashMap::new()),
             on_fetch: Box::new(|_, _| {}),
             on_render: Box::new(|_| {}),
@@ -150,7 +152,7 @@ impl Sources {
     pub async fn render(&self, app: &Application, commit: &str) -> Result<Rendered, SourceError> {
         let source = &app.spec.source;
         let path = source.path.clone().unwrap_or_else(|| ".".into());
-        let opts = render_options(app);
+        let mut opts = render_options(app);
         let id = format!("{}#{path}", redact_url(&normalize_url(&source.repo_url)));
         let err = |cause: String| SourceError::Render {
             url: redact_url(&source.repo_url),
@@ -170,6 +172,11 @@ impl Sources {
                 path,
                 commit: commit.to_string(),
             });
+        }
+        // Helm options (release name, namespace) only shape a chart's output: apps that render
+        // one plain or kustomize path share the render whatever their names and namespaces.
+        if !dir.join("Chart.yaml").is_file() {
+            opts.helm = Default::default();
         }
         let digest_key = (commit.to_string(), id.clone());
         let cached_digest = self
@@ -195,10 +202,24 @@ impl Sources {
             }
         };
         let key = moor_render::cache_key(&digest, &id, &opts);
-        if let Some(hit) = self.renders.lock().expect("render lock").get(&key) {
-            return Ok(Rendered {
-                manifests: hit.clone(),
-            });
+        let cached = |key: &str| {
+            let hit = self.renders.lock().expect("render lock").get(key).cloned();
+            hit.map(|manifests| Rendered { manifests })
+        };
+        if let Some(hit) = cached(&key) {
+            return Ok(hit);
+        }
+        // One render per key at a time: apps sharing a source wait for the first one's result.
+        let flight = self
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let _turn = flight.lock().await;
+        if let Some(hit) = cached(&key) {
+            return Ok(hit);
         }
         (self.on_render)(&id);
         let rendered = tokio::task::spawn_blocking(move || moor_render::render(&dir, &opts))
@@ -211,7 +232,9 @@ impl Sources {
         if renders.len() >= RENDER_CACHE_MAX {
             renders.clear();
         }
-        renders.insert(key, manifests.clone());
+        renders.insert(key.clone(), manifests.clone());
+        drop(renders);
+        self.inflight.lock().expect("inflight lock").remove(&key);
         Ok(Rendered { manifests })
     }
 }

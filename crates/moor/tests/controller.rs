@@ -355,7 +355,17 @@ async fn a_commit_outside_an_apps_inputs_neither_re_renders_nor_re_applies_it() 
         spec(&url, "b", &dest.name, json!({"prune": true})),
     )
     .await;
-    for n in ["app-a", "app-b"] {
+    // Same path, other namespace: the render is shared (regression: the render key held the
+    // app's name and namespace for plain directories too, so 1000 such apps rendered 1000 times).
+    let dest2 = TestNamespace::create(&client, "eco-dest2").await;
+    apply_app(
+        &client,
+        &apps_ns.name,
+        "app-a2",
+        spec(&url, "a", &dest2.name, json!({"prune": true})),
+    )
+    .await;
+    for n in ["app-a", "app-b", "app-a2"] {
         wait_app(&client, &apps_ns.name, n, "Synced", 60, |a| {
             a["status"]["sync"]["status"] == "Synced"
         })
