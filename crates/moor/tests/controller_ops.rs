@@ -792,3 +792,37 @@ async fn api_server_gone_for_30_seconds_is_retried_and_recovered_from() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_application_specs_are_rejected_by_the_schema_with_a_clear_message() {
+    let client = client().await;
+    common::controller::ensure_crds();
+    let ns = TestNamespace::create(&client, "schema").await;
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &ns.name, &common::apps::app_ar("moor.dev"));
+    let try_apply = |spec: Value| {
+        let api = api.clone();
+        let ns = ns.name.clone();
+        async move {
+            let obj = json!({"apiVersion": "moor.dev/v1alpha1", "kind": "Application", "metadata": {"name": "bad", "namespace": ns}, "spec": spec});
+            api.patch("bad", &PatchParams::apply("test"), &Patch::Apply(&obj))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    };
+    let no_repo = try_apply(json!({"source": {"path": "x"}, "destination": {"server": "https://kubernetes.default.svc"}})).await;
+    assert!(
+        no_repo.as_ref().is_err_and(|e| e.contains("repoURL")),
+        "{no_repo:?}"
+    );
+    let no_dest = try_apply(json!({"source": {"repoURL": "https://example.com/r.git"}, "destination": {"namespace": "x"}})).await;
+    assert!(
+        no_dest
+            .as_ref()
+            .is_err_and(|e| e.contains("server") && e.contains("name")),
+        "{no_dest:?}"
+    );
+    let ok = try_apply(json!({"source": {"repoURL": "https://example.com/r.git"}, "destination": {"name": "in-cluster"}})).await;
+    assert!(ok.is_ok(), "{ok:?}");
+}
