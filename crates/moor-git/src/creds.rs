@@ -53,9 +53,10 @@ impl fmt::Debug for Credentials {
 }
 
 /// What one git invocation needs for `url`: the URL to hand git (embedded credentials moved
-/// out), extra environment, and the secrets to scrub from its output.
+/// out), extra environment, and the secrets to scrub from its output. Public so that every
+/// crate running git (fetch here, commit/push in moor-image) passes credentials the same way.
 #[derive(Default)]
-pub(crate) struct GitAuth {
+pub struct GitAuth {
     pub url: String,
     pub env: Vec<(String, String)>,
     pub secrets: Vec<String>,

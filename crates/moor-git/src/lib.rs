@@ -10,6 +10,6 @@ mod source;
 mod url;
 
 pub use cache::{CacheError, RepoCache};
-pub use creds::Credentials;
+pub use creds::{Credentials, GitAuth};
 pub use source::{Materialized, Source, SourceError};
 pub use url::{normalize_url, redact, redact_url};

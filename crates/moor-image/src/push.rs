@@ -12,9 +12,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use moor_git::{Credentials, redact, redact_url};
+use moor_git::{Credentials, GitAuth, redact, redact_url};
 
 use crate::error::io;
 use crate::{Change, DEFAULT_SET_MESSAGE, FileEdit, ImageError, render_message, write_edits};
@@ -408,121 +406,6 @@ impl Git {
     }
 }
 
-/// What git needs for one URL: the URL to hand it (embedded credentials moved out), extra
-/// environment, and the secrets to scrub from its output.
-#[derive(Default)]
-struct GitAuth {
-    url: String,
-    env: Vec<(String, String)>,
-    secrets: Vec<String>,
-}
-
-impl GitAuth {
-    fn new(url: &str, creds: &Credentials) -> GitAuth {
-        let mut auth = GitAuth {
-            url: url.to_string(),
-            ..GitAuth::default()
-        };
-        if let Some((scheme, rest)) = url.split_once("://")
-            && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
-        {
-            let end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(end);
-            let (userinfo, host) = match authority.rfind('@') {
-                Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
-                None => (None, authority),
-            };
-            // Credentials in the URL are for this repository: they win over the others.
-            let (user, password) = match userinfo {
-                Some(info) => {
-                    auth.url = format!("{scheme}://{host}{path}");
-                    let (user, password) = info.split_once(':').unwrap_or((info, ""));
-                    (percent_decode(user), percent_decode(password))
-                }
-                None => (
-                    creds.username.clone().unwrap_or_default(),
-                    creds.password.clone().unwrap_or_default(),
-                ),
-            };
-            if !user.is_empty() || !password.is_empty() {
-                let user = if user.is_empty() {
-                    "git".to_string()
-                } else {
-                    user
-                };
-                let token = BASE64.encode(format!("{user}:{password}"));
-                // Scoped to this origin: a redirect to another host does not get the header.
-                let inherited: usize = std::env::var("GIT_CONFIG_COUNT")
-                    .ok()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                auth.env.extend([
-                    (
-                        format!("GIT_CONFIG_KEY_{inherited}"),
-                        format!("http.{scheme}://{host}/.extraHeader"),
-                    ),
-                    (
-                        format!("GIT_CONFIG_VALUE_{inherited}"),
-                        format!("Authorization: Basic {token}"),
-                    ),
-                    ("GIT_CONFIG_COUNT".into(), (inherited + 1).to_string()),
-                ]);
-                auth.secrets.extend([password, token]);
-                if userinfo.is_some() {
-                    auth.secrets.push(user);
-                }
-            }
-        } else if url.starts_with("file://") || Path::new(url).is_absolute() {
-            // Local: nothing to authenticate.
-        } else if creds.ssh_key.is_some() || creds.known_hosts.is_some() {
-            let mut cmd = String::from("ssh -o BatchMode=yes");
-            if let Some(key) = &creds.ssh_key {
-                cmd += &format!(" -i {} -o IdentitiesOnly=yes", shell_quote(key));
-            }
-            if let Some(kh) = &creds.known_hosts {
-                cmd += &format!(
-                    " -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes",
-                    shell_quote(kh)
-                );
-            }
-            auth.env.push(("GIT_SSH_COMMAND".into(), cmd));
-        } else if std::env::var_os("GIT_SSH_COMMAND").is_none()
-            && std::env::var_os("GIT_SSH").is_none()
-        {
-            // ssh would prompt for host keys and passphrases; never wait for that.
-            auth.env
-                .push(("GIT_SSH_COMMAND".into(), "ssh -o BatchMode=yes".into()));
-        }
-        auth.secrets.retain(|s| !s.is_empty());
-        auth
-    }
-}
-
-fn shell_quote(p: &Path) -> String {
-    format!("'{}'", p.to_string_lossy().replace('\'', r"'\''"))
-}
-
-/// `p%40ss` is `p@ss`.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,45 +436,6 @@ mod tests {
             let base = 250u64 << (attempt - 1).min(4);
             assert!(d >= base / 2 && d < base / 2 + base, "{attempt}: {d}");
         }
-    }
-
-    #[test]
-    fn http_credentials_go_to_a_scoped_header_never_the_url() {
-        let creds = Credentials {
-            username: Some("bob".into()),
-            password: Some("hunter22".into()),
-            ..Credentials::default()
-        };
-        let auth = GitAuth::new("https://host:8443/o/r.git", &creds);
-        assert_eq!(auth.url, "https://host:8443/o/r.git");
-        let header = format!("Authorization: Basic {}", BASE64.encode("bob:hunter22"));
-        assert!(
-            auth.env
-                .iter()
-                .any(|(_, v)| v == "http.https://host:8443/.extraHeader")
-        );
-        assert!(auth.env.iter().any(|(_, v)| *v == header));
-        assert!(auth.secrets.contains(&"hunter22".to_string()));
-
-        let embedded = GitAuth::new("https://bob:p%40ss@host/r", &Credentials::default());
-        assert_eq!(embedded.url, "https://host/r");
-        assert!(embedded.secrets.contains(&"p@ss".to_string()));
-
-        let ssh = GitAuth::new(
-            "git@host:o/r.git",
-            &Credentials {
-                ssh_key: Some("/k/id".into()),
-                ..Credentials::default()
-            },
-        );
-        assert_eq!(
-            ssh.env,
-            vec![(
-                "GIT_SSH_COMMAND".to_string(),
-                "ssh -o BatchMode=yes -i '/k/id' -o IdentitiesOnly=yes".to_string()
-            )]
-        );
-        assert!(GitAuth::new("file:///srv/r.git", &creds).env.is_empty());
     }
 
     #[test]
