@@ -4,7 +4,6 @@
 
 mod common;
 #[path = "../../moor-registry/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod registry;
 
 use std::time::Duration;
