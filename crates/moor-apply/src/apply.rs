@@ -78,7 +78,7 @@ async fn finish_deferred_dry_runs(
     let mut out = Vec::with_capacity(rest.len());
     for mut p in rest {
         if p.dry.is_none() {
-            match dry_run(client, &p.d).await {
+            match dry_run(client, &p.d, p.live.is_some()).await {
                 Ok(dry) => {
                     p.drifted = drifted(&dry, p.live.as_ref());
                     p.dry = Some(dry);

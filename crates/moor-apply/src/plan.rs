@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use kube::Client;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use moor_types::{
     ANNOTATION_APPLIED_HASH, ANNOTATION_TRACKING, FIELD_MANAGER, ObjKey, tracking_app,
 };
@@ -114,7 +114,7 @@ async fn plan_one(
             drifted: true,
         });
     }
-    match dry_run(client, &d).await {
+    match dry_run(client, &d, live.is_some()).await {
         Ok(dry) => {
             let drifted = drifted(&dry, live.as_ref());
             Ok(Planned {
@@ -146,11 +146,30 @@ async fn plan_one(
     }
 }
 
-pub(crate) async fn dry_run(client: &Client, d: &Desired) -> Result<Value, kube::Error> {
+/// Server-side dry-run of the apply of `d`. An object that does not exist yet is dry-run as a
+/// create: the API server validates and defaults it just the same, without the apply merge.
+pub(crate) async fn dry_run(
+    client: &Client,
+    d: &Desired,
+    exists: bool,
+) -> Result<Value, kube::Error> {
+    let api = api_for(client, d);
+    if !exists {
+        let obj: DynamicObject =
+            serde_json::from_value(d.m.obj.clone()).map_err(kube::Error::SerdeError)?;
+        let pp = PostParams {
+            dry_run: true,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+        };
+        match api.create(&pp, &obj).await {
+            Ok(created) => return Ok(to_value(created, d)),
+            // Created meanwhile by someone else: dry-run the apply instead.
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+    }
     let pp = PatchParams::apply(FIELD_MANAGER).force().dry_run();
-    let obj = api_for(client, d)
-        .patch(&d.key.name, &pp, &Patch::Apply(&d.m.obj))
-        .await?;
+    let obj = api.patch(&d.key.name, &pp, &Patch::Apply(&d.m.obj)).await?;
     Ok(to_value(obj, d))
 }
 

@@ -40,6 +40,8 @@ async fn seed_layout_syncs_over_ssh_and_http_with_auth_and_resync_writes_nothing
             "overlays/production",
             "--app",
             &app,
+            // Settled, so the resourceVersions compared below move only if moor writes.
+            "--wait",
             "-o",
             "json",
         ],
