@@ -207,26 +207,18 @@ spec:
         ],
         &[],
     );
+    // Gone, or on its way (custom resources are being removed first).
+    let crd = get(
+        &client,
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        None,
+        &format!("widgets.{group}"),
+    )
+    .await;
     assert!(
-        get(
-            &client,
-            "apiextensions.k8s.io/v1",
-            "CustomResourceDefinition",
-            None,
-            &format!("widgets.{group}")
-        )
-        .await
-        .is_none()
-            || get(
-                &client,
-                "apiextensions.k8s.io/v1",
-                "CustomResourceDefinition",
-                None,
-                &format!("widgets.{group}")
-            )
-            .await
-            .unwrap()["metadata"]["deletionTimestamp"]
-                .is_string()
+        crd.is_none_or(|c| c["metadata"]["deletionTimestamp"].is_string()),
+        "the CRD was not pruned"
     );
     ns.delete(&client).await;
 }
