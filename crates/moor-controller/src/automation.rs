@@ -16,7 +16,9 @@ use kube::{Client, ResourceExt};
 use moor_git::Credentials;
 use moor_image::{Author, Edits, ImageRef, PushOptions};
 use moor_registry::crd::{Condition, ImagePolicy, ImageUpdateAutomation, READY, set_condition};
+use moor_server::PushEvent;
 use serde_json::json;
+use tokio::sync::mpsc::UnboundedSender;
 
 use crate::status::now;
 
@@ -29,11 +31,18 @@ pub enum AutomationError {
 struct Ctx {
     client: Client,
     key_dir: std::path::PathBuf,
+    /// Its own pushes are announced like a webhook, so the apps on that branch deploy at once.
+    pushes: UnboundedSender<PushEvent>,
 }
 
 /// Runs the automation loop until the process stops. Each automation runs at its interval and
 /// whenever an ImagePolicy of its namespace changes (a new image was chosen).
-pub async fn run(client: Client, namespace: Option<String>, key_dir: std::path::PathBuf) {
+pub async fn run(
+    client: Client,
+    namespace: Option<String>,
+    key_dir: std::path::PathBuf,
+    pushes: UnboundedSender<PushEvent>,
+) {
     let (autos, policies): (Api<ImageUpdateAutomation>, Api<ImagePolicy>) = match &namespace {
         Some(ns) => (
             Api::namespaced(client.clone(), ns),
@@ -43,7 +52,11 @@ pub async fn run(client: Client, namespace: Option<String>, key_dir: std::path::
     };
     let ctl = Controller::new(autos, watcher::Config::default());
     let store = ctl.store();
-    let ctx = Arc::new(Ctx { client, key_dir });
+    let ctx = Arc::new(Ctx {
+        client,
+        key_dir,
+        pushes,
+    });
     ctl.watches(
         policies,
         watcher::Config::default(),
@@ -86,6 +99,13 @@ async fn reconcile(
     status.observed_generation = auto.metadata.generation;
     let (ok, reason, message) = match run_once(&auto, &ctx, &ns).await {
         Ok(Outcome::Pushed { commit, images }) => {
+            let _ = ctx.pushes.send(PushEvent {
+                repo_urls: vec![auto.spec.git.repo_url.clone()],
+                git_ref: Some(format!("refs/heads/{}", auto.spec.git.branch)),
+                branch: Some(auto.spec.git.branch.clone()),
+                tag: None,
+                after: Some(commit.clone()),
+            });
             status.last_push_commit = Some(commit.clone());
             status.last_push_time = Some(now());
             (true, "Succeeded", format!("pushed {commit}: {images}"))

@@ -177,7 +177,7 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
             metrics: metrics.clone(),
             ready: ready.clone(),
             webhook: opts.webhook,
-            pushes: push_tx,
+            pushes: push_tx.clone(),
         };
         tokio::spawn(async move {
             if let Err(e) = moor_server::serve(listener, state).await {
@@ -197,6 +197,7 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
             home.clone(),
             opts.app_namespace.clone(),
             opts.cache_root.join("keys"),
+            push_tx.clone(),
         ));
     } else {
         tracing::info!("image automation CRDs not installed: registry scanning is off");

@@ -113,7 +113,13 @@ spec:
         },
     )
     .await;
-    println!("tags pushed -> 1.10.0 running: {:?}", start.elapsed());
+    let took = start.elapsed();
+    println!("tags pushed -> 1.10.0 running: {took:?}");
+    // Scans every 2 s; the automation's push refreshes the app at once (its poll is 60 s).
+    assert!(
+        took < Duration::from_secs(30),
+        "took {took:?}: longer than a scan interval plus one sync"
+    );
 
     // Exactly the policy's tag changed in Git, comments and the other container untouched.
     let work = repo.clone_work();
