@@ -238,21 +238,7 @@ async fn credentials(
             .map(|b| String::from_utf8_lossy(&b.0).to_string())
             .filter(|v| !v.is_empty())
     };
-    let file = |k: &str| -> Option<std::path::PathBuf> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let contents = field(k)?;
-        let path = ctx.key_dir.join(format!("{ns}-{}-{k}", r.name));
-        std::fs::create_dir_all(&ctx.key_dir).ok()?;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .ok()?;
-        std::io::Write::write_all(&mut f, contents.as_bytes()).ok()?;
-        Some(path)
-    };
+    let file = |k: &str| crate::context::secret_file(&ctx.key_dir, &field(k)?, k);
     Ok(Credentials {
         username: field("username"),
         password: field("password"),

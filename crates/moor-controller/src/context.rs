@@ -1,7 +1,7 @@
 //! What every reconcile shares: clients, caches, watches, metrics, events and per-app backoff.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -164,28 +164,7 @@ impl Shared {
 
     /// ssh needs files: secrets are written 0600 under the controller's cache, named by hash.
     fn key_file(&self, contents: &str, suffix: &str) -> Option<PathBuf> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let name = format!(
-            "{}.{suffix}",
-            hex::encode(&Sha256::digest(contents.as_bytes())[..12])
-        );
-        let path = self.key_dir.join(name);
-        if !path.exists() {
-            std::fs::create_dir_all(&self.key_dir).ok()?;
-            let mut text = contents.to_string();
-            if !text.ends_with('\n') {
-                text.push('\n');
-            }
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&path)
-                .ok()?;
-            std::io::Write::write_all(&mut f, text.as_bytes()).ok()?;
-        }
-        Some(path)
+        secret_file(&self.key_dir, contents, suffix)
     }
 }
 
@@ -231,4 +210,32 @@ impl Ctx {
         visit(self, start, start, &mut path, &mut seen)
             .then(|| path.iter().map(|k| format!("{}/{}", k.0, k.1)).collect())
     }
+}
+
+/// Writes a secret that a tool needs as a file (ssh key, known_hosts) under `dir`, mode 0600,
+/// named by the hash of its contents so that different secrets never share a file.
+pub(crate) fn secret_file(dir: &Path, contents: &str, suffix: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = format!(
+        "{}.{suffix}",
+        hex::encode(&Sha256::digest(contents.as_bytes())[..12])
+    );
+    let path = dir.join(name);
+    if !path.exists() {
+        std::fs::create_dir_all(dir).ok()?;
+        // ssh refuses a key file without its final newline.
+        let mut text = contents.to_string();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .ok()?;
+        std::io::Write::write_all(&mut f, text.as_bytes()).ok()?;
+    }
+    Some(path)
 }

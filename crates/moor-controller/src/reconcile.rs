@@ -213,22 +213,8 @@ fn poll_interval(app: &Application, ctx: &Ctx) -> Duration {
     app.spec
         .poll_interval
         .as_deref()
-        .and_then(humantime_lite)
+        .and_then(|s| humantime::parse_duration(s.trim()).ok())
         .unwrap_or(ctx.shared.poll_interval)
-}
-
-/// "30s", "5m", "1h", "250ms" — the forms Argo/Flux users write.
-fn humantime_lite(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
-    let n: u64 = num.parse().ok()?;
-    Some(match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        _ => return None,
-    })
 }
 
 fn sync_options(app: &Application, commit: &str) -> SyncOptions {
