@@ -11,7 +11,8 @@ use kube::api::{Patch, PatchParams};
 use moor_types::{Change, FIELD_MANAGER, kind_rank};
 
 use crate::error::{ObjectError, SyncError, api_reason};
-use crate::plan::{Planned, api_for, drifted, dry_run};
+use crate::plan::{Planned, drifted, dry_run};
+use crate::request;
 use crate::wait::until_healthy;
 use crate::{ObjectResult, Progress};
 
@@ -77,11 +78,12 @@ async fn finish_deferred_dry_runs(
     let mut errors = Vec::new();
     let mut out = Vec::with_capacity(rest.len());
     for mut p in rest {
-        if p.dry.is_none() {
-            match dry_run(client, &p.d, p.live.is_some()).await {
+        if !p.checked {
+            match dry_run(client, &p.d, p.live.is_some(), false).await {
                 Ok(dry) => {
-                    p.drifted = drifted(&dry, p.live.as_ref());
-                    p.dry = Some(dry);
+                    p.drifted = dry.as_ref().is_none_or(|dry| drifted(dry, p.live.as_ref()));
+                    p.checked = true;
+                    p.dry = dry;
                 }
                 Err(e) => errors.push(ObjectError {
                     key: p.d.key.clone(),
@@ -130,16 +132,18 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
         return Ok(result(Change::Unchanged));
     }
     let pp = PatchParams::apply(FIELD_MANAGER).force();
-    api_for(client, &p.d)
-        .patch(&p.d.key.name, &pp, &Patch::Apply(&p.d.m.obj))
-        .await
-        .map_err(|e| {
-            SyncError::Apply(ObjectError {
-                key: p.d.key.clone(),
-                origin: p.d.m.origin.clone(),
-                reason: api_reason(&e),
-            })
-        })?;
+    let written =
+        match request::for_object(&p.d).patch(&p.d.key.name, &pp, &Patch::Apply(&p.d.m.obj)) {
+            Ok(req) => request::send_unread(client, req).await,
+            Err(e) => Err(kube::Error::BuildRequest(e)),
+        };
+    written.map_err(|e| {
+        SyncError::Apply(ObjectError {
+            key: p.d.key.clone(),
+            origin: p.d.m.origin.clone(),
+            reason: api_reason(&e),
+        })
+    })?;
     Ok(result(if p.live.is_some() {
         Change::Configured
     } else {

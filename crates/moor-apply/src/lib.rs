@@ -11,6 +11,7 @@ pub mod inventory;
 mod plan;
 mod prepare;
 mod prune;
+mod request;
 mod resolve;
 mod wait;
 
@@ -171,11 +172,14 @@ impl Engine {
 
     /// The first half of every verb: validate and dry-run `manifests`, and find the objects the
     /// app's last inventory holds that are no longer desired.
+    /// `new_bodies`: keep the dry-run result of new objects too (only a diff shows them).
     async fn plan_all(
         &self,
         manifests: Vec<Manifest>,
         opts: &SyncOptions,
+        new_bodies: bool,
     ) -> Result<Plan, SyncError> {
+        let started = std::time::Instant::now();
         let desired = prepare::prepare(
             &self.client,
             &self.resolver,
@@ -184,7 +188,21 @@ impl Engine {
             &opts.namespace,
         )
         .await?;
-        let planned = plan::plan(&self.client, desired, &opts.app, opts.concurrency).await?;
+        let prepared = started.elapsed();
+        let planned = plan::plan(
+            &self.client,
+            desired,
+            &opts.app,
+            opts.concurrency,
+            new_bodies,
+        )
+        .await?;
+        tracing::debug!(
+            objects = planned.len(),
+            prepare_ms = prepared.as_millis() as u64,
+            plan_ms = (started.elapsed() - prepared).as_millis() as u64,
+            "planned"
+        );
         let previous = inventory::load(&self.client, &opts.app).await?;
         let desired_entries: Inventory = planned.iter().map(entry_of).collect();
         let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
@@ -209,7 +227,7 @@ impl Engine {
             previous,
             desired_entries,
             stale,
-        } = self.plan_all(manifests, opts).await?;
+        } = self.plan_all(manifests, opts, false).await?;
         let mut set = ChangeSet {
             app: opts.app.clone(),
             revision: opts.revision.clone(),
@@ -234,6 +252,7 @@ impl Engine {
             inventory::store(&self.client, &opts.app, &union, opts.revision.as_deref()).await?;
         }
         let targets: Vec<prepare::Desired> = planned.iter().map(|p| p.d.clone()).collect();
+        let started = std::time::Instant::now();
         set.objects = apply::apply_all(
             &self.client,
             planned,
@@ -242,6 +261,11 @@ impl Engine {
             progress,
         )
         .await?;
+        tracing::debug!(
+            objects = set.objects.len(),
+            apply_ms = started.elapsed().as_millis() as u64,
+            "applied"
+        );
         self.resolver.forget_missing();
 
         let mut kept: Inventory = desired_entries;
@@ -273,7 +297,7 @@ impl Engine {
         manifests: Vec<Manifest>,
         opts: &SyncOptions,
     ) -> Result<Comparison, SyncError> {
-        let Plan { planned, stale, .. } = self.plan_all(manifests, opts).await?;
+        let Plan { planned, stale, .. } = self.plan_all(manifests, opts, false).await?;
         let resources = planned
             .iter()
             .map(|p| ResourceState {
@@ -309,7 +333,7 @@ impl Engine {
         manifests: Vec<Manifest>,
         opts: &SyncOptions,
     ) -> Result<Vec<ObjectDiff>, SyncError> {
-        let Plan { planned, stale, .. } = self.plan_all(manifests, opts).await?;
+        let Plan { planned, stale, .. } = self.plan_all(manifests, opts, true).await?;
         let mut diffs: Vec<ObjectDiff> = planned
             .iter()
             .filter_map(|p| {

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::error::{ObjectError, SyncError, api_reason, is_not_found};
 use crate::prepare::Desired;
+use crate::request;
 
 /// Objects of one type in one namespace above this count are read with one LIST instead of GETs.
 const LIST_THRESHOLD: usize = 4;
@@ -21,8 +22,11 @@ const LIST_THRESHOLD: usize = 4;
 pub struct Planned {
     pub d: Desired,
     pub live: Option<Value>,
-    /// The server-side dry-run result; None while deferred (its namespace or CRD is created by
-    /// this same sync, so the server cannot dry-run it yet).
+    /// Whether the server-side dry-run passed; false while deferred (its namespace or CRD is
+    /// created by this same sync, so the server cannot dry-run it yet).
+    pub checked: bool,
+    /// The dry-run result. Kept for every object that exists (drift is decided on it) and, when
+    /// asked (to diff), for new objects too.
     pub dry: Option<Value>,
     pub drifted: bool,
 }
@@ -48,11 +52,13 @@ pub(crate) fn to_value(obj: DynamicObject, d: &Desired) -> Value {
 }
 
 /// Plans the sync of `desired` for `app`; every failing object is reported at once.
+/// `new_bodies`: keep the dry-run result of objects that do not exist yet.
 pub async fn plan(
     client: &Client,
     desired: Vec<Desired>,
     app: &str,
     concurrency: usize,
+    new_bodies: bool,
 ) -> Result<Vec<Planned>, SyncError> {
     let mut live = fetch_live(client, &desired, concurrency).await?;
     let mut errors = ownership_conflicts(&desired, &live, app);
@@ -72,7 +78,7 @@ pub async fn plan(
         })
         .collect();
     let results: Vec<Result<Planned, ObjectError>> = stream::iter(items)
-        .map(|(d, live)| plan_one(client, d, live, &created_namespaces))
+        .map(|(d, live)| plan_one(client, d, live, &created_namespaces, new_bodies))
         .buffered(concurrency)
         .collect()
         .await;
@@ -95,6 +101,7 @@ async fn plan_one(
     d: Desired,
     live: Option<Value>,
     created_namespaces: &HashSet<String>,
+    new_bodies: bool,
 ) -> Result<Planned, ObjectError> {
     if let Some(l) = &live
         && unchanged_since_last_apply(&d, l)
@@ -103,6 +110,7 @@ async fn plan_one(
             dry: Some(l.clone()),
             live,
             d,
+            checked: true,
             drifted: false,
         });
     }
@@ -110,17 +118,19 @@ async fn plan_one(
         return Ok(Planned {
             d,
             live,
+            checked: false,
             dry: None,
             drifted: true,
         });
     }
-    match dry_run(client, &d, live.is_some()).await {
+    match dry_run(client, &d, live.is_some(), new_bodies).await {
         Ok(dry) => {
-            let drifted = drifted(&dry, live.as_ref());
+            let drifted = dry.as_ref().is_none_or(|dry| drifted(dry, live.as_ref()));
             Ok(Planned {
                 d,
                 live,
-                dry: Some(dry),
+                checked: true,
+                dry,
                 drifted,
             })
         }
@@ -134,6 +144,7 @@ async fn plan_one(
             Ok(Planned {
                 d,
                 live,
+                checked: false,
                 dry: None,
                 drifted: true,
             })
@@ -146,31 +157,45 @@ async fn plan_one(
     }
 }
 
-/// Server-side dry-run of the apply of `d`. An object that does not exist yet is dry-run as a
+/// Server-side dry-run of the apply of `d`; the result is None only for a new object whose
+/// body was not asked for (`new_body`). An object that does not exist yet is dry-run as a
 /// create: the API server validates and defaults it just the same, without the apply merge.
 pub(crate) async fn dry_run(
     client: &Client,
     d: &Desired,
     exists: bool,
-) -> Result<Value, kube::Error> {
-    let api = api_for(client, d);
+    new_body: bool,
+) -> Result<Option<Value>, kube::Error> {
     if !exists {
-        let obj: DynamicObject =
-            serde_json::from_value(d.m.obj.clone()).map_err(kube::Error::SerdeError)?;
         let pp = PostParams {
             dry_run: true,
             field_manager: Some(FIELD_MANAGER.to_string()),
         };
-        match api.create(&pp, &obj).await {
-            Ok(created) => return Ok(to_value(created, d)),
+        let created = if new_body {
+            let obj: DynamicObject =
+                serde_json::from_value(d.m.obj.clone()).map_err(kube::Error::SerdeError)?;
+            api_for(client, d)
+                .create(&pp, &obj)
+                .await
+                .map(|o| Some(to_value(o, d)))
+        } else {
+            let body = serde_json::to_vec(&d.m.obj).map_err(kube::Error::SerdeError)?;
+            let req = request::for_object(d)
+                .create(&pp, body)
+                .map_err(kube::Error::BuildRequest)?;
+            request::send_unread(client, req).await.map(|()| None)
+        };
+        match created {
             // Created meanwhile by someone else: dry-run the apply instead.
             Err(kube::Error::Api(s)) if s.code == 409 => {}
-            Err(e) => return Err(e),
+            other => return other,
         }
     }
     let pp = PatchParams::apply(FIELD_MANAGER).force().dry_run();
-    let obj = api.patch(&d.key.name, &pp, &Patch::Apply(&d.m.obj)).await?;
-    Ok(to_value(obj, d))
+    let obj = api_for(client, d)
+        .patch(&d.key.name, &pp, &Patch::Apply(&d.m.obj))
+        .await?;
+    Ok(Some(to_value(obj, d)))
 }
 
 /// Another app's object is never taken over: that is a conflict, reported before any write.

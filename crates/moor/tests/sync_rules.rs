@@ -50,6 +50,12 @@ async fn one_invalid_object_among_twenty_applies_nothing_and_names_it() {
         "error does not name the file:\n{}",
         r.stderr
     );
+    // The API server's own reason (sent in protobuf for a new object's dry-run) is shown.
+    assert!(
+        r.stderr.contains("spec.ports[0].port") && r.stderr.contains("65535"),
+        "error does not give the API server's reason:\n{}",
+        r.stderr
+    );
     for i in 0..19 {
         assert!(
             get(
