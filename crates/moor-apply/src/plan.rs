@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use kube::Client;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use moor_types::{
     ANNOTATION_APPLIED_HASH, ANNOTATION_TRACKING, FIELD_MANAGER, ObjKey, tracking_app,
 };
@@ -167,22 +167,13 @@ pub(crate) async fn dry_run(
     new_body: bool,
 ) -> Result<Option<Value>, kube::Error> {
     if !exists {
-        let pp = PostParams {
-            dry_run: true,
-            field_manager: Some(FIELD_MANAGER.to_string()),
-        };
+        let req = request::dry_run_create(d)?;
         let created = if new_body {
-            let obj: DynamicObject =
-                serde_json::from_value(d.m.obj.clone()).map_err(kube::Error::SerdeError)?;
-            api_for(client, d)
-                .create(&pp, &obj)
+            client
+                .request::<DynamicObject>(req)
                 .await
                 .map(|o| Some(to_value(o, d)))
         } else {
-            let body = serde_json::to_vec(&d.m.obj).map_err(kube::Error::SerdeError)?;
-            let req = request::for_object(d)
-                .create(&pp, body)
-                .map_err(kube::Error::BuildRequest)?;
             request::send_unread(client, req).await.map(|()| None)
         };
         match created {

@@ -9,9 +9,11 @@
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http_body_util::BodyExt;
 use kube::Client;
-use kube::api::DynamicObject;
+use kube::api::{DynamicObject, PostParams};
 use kube::core::{Resource, Status};
 use prost::Message;
+
+use moor_types::FIELD_MANAGER;
 
 use crate::prepare::Desired;
 
@@ -26,6 +28,23 @@ pub(crate) fn for_object(d: &Desired) -> kube::core::Request {
         _ => None,
     };
     kube::core::Request::new(DynamicObject::url_path(&d.res.ar, ns))
+}
+
+/// A server-side dry-run create of `d` that rejects unknown and duplicate fields. Without
+/// `fieldValidation=Strict` a create drops an unknown field with only a warning, while the apply
+/// that follows rejects it, after other objects were written (kube's `PostParams` cannot say it).
+pub(crate) fn dry_run_create(d: &Desired) -> Result<http::Request<Vec<u8>>, kube::Error> {
+    let body = serde_json::to_vec(&d.m.obj).map_err(kube::Error::SerdeError)?;
+    let pp = PostParams {
+        dry_run: true,
+        field_manager: Some(FIELD_MANAGER.to_string()),
+    };
+    let mut req = for_object(d)
+        .create(&pp, body)
+        .map_err(kube::Error::BuildRequest)?;
+    let uri = format!("{}&fieldValidation=Strict", req.uri());
+    *req.uri_mut() = uri.parse().expect("one more query pair keeps a URI valid");
+    Ok(req)
 }
 
 /// Sends `req`, reads and drops the body of a success, and turns a failure into `kube::Error::Api`.

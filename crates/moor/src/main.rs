@@ -32,9 +32,10 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8, format: cli::LogFormat) {
+    // kube's client logs every 5xx answer as an error; moor reports it itself, naming the object.
     let default = match verbose {
-        0 => "warn",
-        1 => "info,kube=warn",
+        0 => "warn,kube_client::client::builder=off",
+        1 => "info,kube=warn,kube_client::client::builder=off",
         _ => "debug",
     };
     let filter =

@@ -103,6 +103,76 @@ async fn one_invalid_object_among_twenty_applies_nothing_and_names_it() {
     ns.delete(&client).await;
 }
 
+/// Regression: a new object with a misspelt field passed the dry-run (a create only warns about
+/// unknown fields) and then failed at the apply, after the objects before it were written.
+#[tokio::test(flavor = "multi_thread")]
+async fn regression_unknown_field_in_a_new_object_is_rejected_before_any_write() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "typo").await;
+    let dir = tempfile::tempdir().unwrap();
+    // A ConfigMap sorts (and would be applied) before the Service.
+    write(
+        dir.path(),
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\ndata:\n  k: v\n",
+    );
+    write(
+        dir.path(),
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: typo\nspec:\n  selector: {app: a}\n  portz:\n    - port: 80\n  ports:\n    - port: 81\n",
+    );
+    let app = unique_name("typo");
+    let r = moor(
+        &[
+            "sync",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+        ],
+        &[],
+    );
+    assert!(r.code > 1, "exit {}:\n{}\n{}", r.code, r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!("Service {}/typo", ns.name))
+            && r.stderr.contains("svc.yaml")
+            && r.stderr.contains("spec.portz"),
+        "error does not name the object, file and field:\n{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("ERROR"),
+        "a client library log line leaked into the output:\n{}",
+        r.stderr
+    );
+    assert!(
+        get(&client, "v1", "ConfigMap", Some(&ns.name), "fine")
+            .await
+            .is_none(),
+        "the ConfigMap was applied although the sync failed validation"
+    );
+    // diff says the same, exit > 1.
+    let d = moor(
+        &[
+            "diff",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+        ],
+        &[],
+    );
+    assert!(
+        d.code > 1 && d.stderr.contains("spec.portz"),
+        "{}",
+        d.stderr
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn crd_and_its_custom_resources_apply_in_one_sync() {
     let client = client().await;
