@@ -51,6 +51,8 @@ pub enum SyncError {
     },
     #[error("failed to talk to the API server: {0}")]
     Kube(#[from] kube::Error),
+    #[error("failed to sync: the comparison given holds no plan (only Engine::compare makes one)")]
+    NotCompared,
     #[error("timed out after {} waiting for {} object(s) to become healthy:\n{}", humanize(.timeout), .waiting.len(), lines(.waiting))]
     Timeout {
         timeout: Duration,

@@ -15,6 +15,7 @@ mod request;
 mod resolve;
 mod wait;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Client;
@@ -110,6 +111,9 @@ pub struct Comparison {
     pub resources: Vec<ResourceState>,
     /// Objects the app owns that are no longer desired (OutOfSync until pruned).
     pub extra: Vec<ResourceState>,
+    /// What the comparison was made from, so that [`Engine::sync_compared`] need not dry-run
+    /// everything again.
+    plan: Option<Arc<Plan>>,
 }
 
 impl Comparison {
@@ -130,6 +134,7 @@ impl Comparison {
 }
 
 /// What every verb starts from (see `Engine::plan_all`).
+#[derive(Clone, Debug)]
 struct Plan {
     planned: Vec<Planned>,
     previous: Inventory,
@@ -222,12 +227,40 @@ impl Engine {
         opts: &SyncOptions,
         progress: &Progress<'_>,
     ) -> Result<ChangeSet, SyncError> {
+        let plan = self.plan_all(manifests, opts, false).await?;
+        self.execute(plan, opts, progress).await
+    }
+
+    /// Syncs what `compared` was compared from (made by [`Engine::compare`] with the same app
+    /// and namespace moments ago): the objects it found drifted are applied without a second
+    /// dry-run, and `opts.prune` decides about the stale ones.
+    pub async fn sync_compared(
+        &self,
+        compared: &Comparison,
+        opts: &SyncOptions,
+        progress: &Progress<'_>,
+    ) -> Result<ChangeSet, SyncError> {
+        let plan = compared
+            .plan
+            .as_deref()
+            .cloned()
+            .ok_or(SyncError::NotCompared)?;
+        self.execute(plan, opts, progress).await
+    }
+
+    /// The writing half of a sync: inventory, apply, prune, inventory, wait.
+    async fn execute(
+        &self,
+        plan: Plan,
+        opts: &SyncOptions,
+        progress: &Progress<'_>,
+    ) -> Result<ChangeSet, SyncError> {
         let Plan {
             planned,
             previous,
             desired_entries,
             stale,
-        } = self.plan_all(manifests, opts, false).await?;
+        } = plan;
         let mut set = ChangeSet {
             app: opts.app.clone(),
             revision: opts.revision.clone(),
@@ -297,8 +330,9 @@ impl Engine {
         manifests: Vec<Manifest>,
         opts: &SyncOptions,
     ) -> Result<Comparison, SyncError> {
-        let Plan { planned, stale, .. } = self.plan_all(manifests, opts, false).await?;
-        let resources = planned
+        let plan = self.plan_all(manifests, opts, false).await?;
+        let resources = plan
+            .planned
             .iter()
             .map(|p| ResourceState {
                 key: p.d.key.clone(),
@@ -310,8 +344,14 @@ impl Engine {
                 },
             })
             .collect();
-        let would_prune =
-            prune::prune(&self.client, &self.resolver, &opts.app, stale, true).await?;
+        let would_prune = prune::prune(
+            &self.client,
+            &self.resolver,
+            &opts.app,
+            plan.stale.clone(),
+            true,
+        )
+        .await?;
         let extra = would_prune
             .results
             .into_iter()
@@ -323,7 +363,11 @@ impl Engine {
                 health: moor_health::Health::new(HealthStatus::Healthy, "no longer in Git"),
             })
             .collect();
-        Ok(Comparison { resources, extra })
+        Ok(Comparison {
+            resources,
+            extra,
+            plan: Some(Arc::new(plan)),
+        })
     }
 
     /// Differences between the live objects and the dry-run result of `manifests`, plus the
@@ -417,4 +461,24 @@ fn without_hash(v: &Value) -> Value {
         a.remove(ANNOTATION_APPLIED_HASH);
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sync_compared_needs_a_comparison_made_by_compare() {
+        // Nothing listens there: the engine must refuse before any request.
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let engine = Engine::new(Client::try_from(config).unwrap());
+        let r = engine
+            .sync_compared(
+                &Comparison::default(),
+                &SyncOptions::new("a", "ns"),
+                &|_| {},
+            )
+            .await;
+        assert!(matches!(r, Err(SyncError::NotCompared)), "{r:?}");
+    }
 }

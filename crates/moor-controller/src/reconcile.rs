@@ -177,9 +177,10 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         ));
         let mut opts = opts.clone();
         opts.prune = prune;
+        // Applies what the comparison above dry-ran, rather than planning everything again.
         let result = cluster
             .engine
-            .sync((*rendered.manifests).clone(), &opts, &|_| {})
+            .sync_compared(&comparison, &opts, &|_| {})
             .await;
         record_sync(&mut out, app, ctx, op, &commit, result);
         if let Ok(c) = cluster

@@ -239,22 +239,6 @@ impl Sources {
     }
 }
 
-/// Argo CD writes include/exclude as one string: a glob, `{a,b}` or comma-separated globs.
-fn globs(s: Option<&str>) -> Vec<String> {
-    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
-        return vec![];
-    };
-    let inner = s
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'))
-        .unwrap_or(s);
-    inner
-        .split(',')
-        .map(|g| g.trim().to_string())
-        .filter(|g| !g.is_empty())
-        .collect()
-}
-
 pub fn render_options(app: &Application) -> RenderOptions {
     let Source {
         directory, helm, ..
@@ -263,8 +247,8 @@ pub fn render_options(app: &Application) -> RenderOptions {
     let helm = helm.clone().unwrap_or_default();
     RenderOptions {
         recurse: dir.recurse,
-        include: globs(dir.include.as_deref()),
-        exclude: globs(dir.exclude.as_deref()),
+        include: moor_render::split_globs(dir.include.as_deref()),
+        exclude: moor_render::split_globs(dir.exclude.as_deref()),
         helm: HelmOptions {
             release_name: helm.release_name.or_else(|| app.metadata.name.clone()),
             namespace: app.spec.destination.namespace.clone(),
@@ -272,18 +256,5 @@ pub fn render_options(app: &Application) -> RenderOptions {
             values: helm.values,
         },
         ..RenderOptions::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn argo_glob_strings() {
-        assert_eq!(globs(Some("*.yaml")), ["*.yaml"]);
-        assert_eq!(globs(Some("{a.yaml,b/*.yml}")), ["a.yaml", "b/*.yml"]);
-        assert_eq!(globs(Some("")), Vec::<String>::new());
-        assert_eq!(globs(None), Vec::<String>::new());
     }
 }

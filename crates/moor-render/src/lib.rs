@@ -22,7 +22,7 @@ pub use error::RenderError;
 pub use helm::{HelmRenderer, helm_template};
 pub use kustomize::{KUSTOMIZATION_FILES, KustomizeRenderer, kustomization_file, kustomize_build};
 pub use parse::parse_manifests;
-pub use plain::PlainRenderer;
+pub use plain::{PlainRenderer, split_globs};
 
 /// Default limit on one render, external tools included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);

@@ -38,6 +38,33 @@ impl Renderer for PlainRenderer {
     }
 }
 
+/// Argo CD's `directory.include`/`exclude` string as globs: one glob, `{a,b}` alternatives (kept
+/// whole: the glob matcher expands braces, nested ones too), or globs separated by commas
+/// outside braces.
+pub fn split_globs(s: Option<&str>) -> Vec<String> {
+    let Some(s) = s else { return vec![] };
+    let mut out = vec![];
+    let mut depth = 0usize;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|g| g.trim().to_string())
+        .filter(|g| !g.is_empty())
+        .collect()
+}
+
 fn glob_set(patterns: &[String]) -> Result<GlobSet, RenderError> {
     let mut set = GlobSetBuilder::new();
     for p in patterns {
@@ -214,6 +241,44 @@ mod tests {
                 "d @ sub/deeper/d.json:1"
             ]
         );
+    }
+
+    #[test]
+    fn argo_include_strings_split_on_commas_outside_braces_only() {
+        assert_eq!(split_globs(None), Vec::<String>::new());
+        assert_eq!(split_globs(Some("")), Vec::<String>::new());
+        assert_eq!(split_globs(Some("*.yaml")), ["*.yaml"]);
+        assert_eq!(split_globs(Some("a.yaml, b/*.yml")), ["a.yaml", "b/*.yml"]);
+        assert_eq!(
+            split_globs(Some("{a.yaml,b/*},c.json")),
+            ["{a.yaml,b/*}", "c.json"]
+        );
+        // Nested alternatives stay one glob (splitting inside them broke the pattern).
+        assert_eq!(
+            split_globs(Some("{app/{x,y}.yaml,crds/*}")),
+            ["{app/{x,y}.yaml,crds/*}"]
+        );
+    }
+
+    #[test]
+    fn argo_brace_alternatives_select_files() {
+        let tmp = tree(&[
+            ("app.yaml", &cm("app")),
+            ("app.test.yaml", &cm("test")),
+            ("crds/crd.yaml", &cm("crd")),
+            ("other/x.yaml", &cm("x")),
+        ]);
+        let names = |include: &str| -> Vec<String> {
+            let o = RenderOptions {
+                recurse: true,
+                include: split_globs(Some(include)),
+                ..Default::default()
+            };
+            let ms = render(tmp.path(), &o).unwrap();
+            ms.iter().map(|m| m.name().to_string()).collect()
+        };
+        assert_eq!(names("{app.yaml,crds/*}"), ["app", "crd"]);
+        assert_eq!(names("{app.{yaml,json},other/*}"), ["app", "x"]);
     }
 
     #[test]

@@ -653,8 +653,8 @@ fn source_args(
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| ".".into()),
         recurse: dir.recurse,
-        include: split_globs(dir.include.as_deref()),
-        exclude: split_globs(dir.exclude.as_deref()),
+        include: moor_render::split_globs(dir.include.as_deref()),
+        exclude: moor_render::split_globs(dir.exclude.as_deref()),
         // Argo CD names the release after the app.
         helm_release_name: helm.release_name.or_else(|| Some(app.name_any())),
         helm_value_files: helm.value_files,
@@ -671,30 +671,6 @@ fn source_args(
 
 /// `a.yaml,b/*.yaml` or `{a.yaml,b/*.yaml}` -> globs; commas inside braces stay (globset expands
 /// them itself).
-fn split_globs(s: Option<&str>) -> Vec<String> {
-    let Some(s) = s else { return vec![] };
-    let mut out = vec![];
-    let mut depth = 0usize;
-    let mut cur = String::new();
-    for c in s.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                out.push(std::mem::take(&mut cur));
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    out.push(cur);
-    out.into_iter()
-        .map(|g| g.trim().to_string())
-        .filter(|g| !g.is_empty())
-        .collect()
-}
-
 async fn history(apps: &Apps, args: HistoryArgs) -> Result<u8> {
     let app = apps.get(&args.name).await?;
     let history = app.status.map(|s| s.history).unwrap_or_default();
@@ -830,17 +806,6 @@ async fn delete(apps: &Apps, args: DeleteArgs) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs_split_on_commas_outside_braces() {
-        assert_eq!(split_globs(None), Vec::<String>::new());
-        assert_eq!(split_globs(Some("*.yaml")), ["*.yaml"]);
-        assert_eq!(split_globs(Some("a.yaml, b/*.yml")), ["a.yaml", "b/*.yml"]);
-        assert_eq!(
-            split_globs(Some("{a.yaml,b/*},c.json")),
-            ["{a.yaml,b/*}", "c.json"]
-        );
-    }
 
     #[test]
     fn in_cluster_destinations() {
