@@ -11,7 +11,8 @@ use kube::api::{Patch, PatchParams};
 use moor_types::{Change, FIELD_MANAGER, kind_rank};
 
 use crate::error::{ObjectError, SyncError, api_reason};
-use crate::plan::{Planned, drifted, dry_run};
+use crate::ignore;
+use crate::plan::{Planned, drifted_ignoring, dry_run};
 use crate::request;
 use crate::wait::until_healthy;
 use crate::{ObjectResult, Progress};
@@ -81,7 +82,9 @@ async fn finish_deferred_dry_runs(
         if !p.checked {
             match dry_run(client, &p.d, p.live.is_some(), false).await {
                 Ok(dry) => {
-                    p.drifted = dry.as_ref().is_none_or(|dry| drifted(dry, p.live.as_ref()));
+                    p.drifted = dry
+                        .as_ref()
+                        .is_none_or(|dry| drifted_ignoring(&p.d, dry, p.live.as_ref()));
                     p.checked = true;
                     p.dry = dry;
                 }
@@ -132,11 +135,15 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
         return Ok(result(Change::Unchanged));
     }
     let pp = PatchParams::apply(FIELD_MANAGER).force();
-    let written =
-        match request::for_object(&p.d).patch(&p.d.key.name, &pp, &Patch::Apply(&p.d.m.obj)) {
-            Ok(req) => request::send_unread(client, req).await,
-            Err(e) => Err(kube::Error::BuildRequest(e)),
-        };
+    let body = if p.d.keep_ignored_live {
+        ignore::keep_live(&p.d.m.obj, p.live.as_ref(), &p.d.ignore)
+    } else {
+        std::borrow::Cow::Borrowed(&p.d.m.obj)
+    };
+    let written = match request::for_object(&p.d).patch(&p.d.key.name, &pp, &Patch::Apply(&*body)) {
+        Ok(req) => request::send_unread(client, req).await,
+        Err(e) => Err(kube::Error::BuildRequest(e)),
+    };
     written.map_err(|e| {
         SyncError::Apply(ObjectError {
             key: p.d.key.clone(),

@@ -7,6 +7,7 @@
 
 mod apply;
 mod error;
+mod ignore;
 pub mod inventory;
 mod plan;
 mod prepare;
@@ -25,6 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use error::{ObjectError, SyncError};
+pub use ignore::IgnoreRule;
 pub use plan::drifted;
 pub use resolve::Resolver;
 
@@ -50,6 +52,10 @@ pub struct SyncOptions {
     pub concurrency: usize,
     /// Recorded with the inventory.
     pub revision: Option<String>,
+    /// Fields of matching objects that drift detection leaves out (Argo CD's `ignoreDifferences`).
+    pub ignore_differences: Vec<IgnoreRule>,
+    /// A sync writes ignored fields at their live values instead of Git's.
+    pub respect_ignore_differences: bool,
 }
 
 impl SyncOptions {
@@ -63,6 +69,8 @@ impl SyncOptions {
             timeout: Duration::from_secs(300),
             concurrency: 32,
             revision: None,
+            ignore_differences: vec![],
+            respect_ignore_differences: false,
         }
     }
 }
@@ -185,7 +193,7 @@ impl Engine {
         new_bodies: bool,
     ) -> Result<Plan, SyncError> {
         let started = std::time::Instant::now();
-        let desired = prepare::prepare(
+        let mut desired = prepare::prepare(
             &self.client,
             &self.resolver,
             manifests,
@@ -193,6 +201,10 @@ impl Engine {
             &opts.namespace,
         )
         .await?;
+        for d in &mut desired {
+            d.ignore = ignore::pointers_for(&opts.ignore_differences, &d.key);
+            d.keep_ignored_live = opts.respect_ignore_differences;
+        }
         let prepared = started.elapsed();
         let planned = plan::plan(
             &self.client,
@@ -382,10 +394,11 @@ impl Engine {
             .iter()
             .filter_map(|p| {
                 let desired = p.dry.as_ref().unwrap_or(&p.d.m.obj);
+                let live = p.live.as_ref().map(|l| ignore::without(l, &p.d.ignore));
                 moor_diff::diff(
                     &p.d.key,
-                    p.live.as_ref().map(without_hash).as_ref(),
-                    Some(&without_hash(desired)),
+                    live.as_deref().map(without_hash).as_ref(),
+                    Some(&without_hash(&ignore::without(desired, &p.d.ignore))),
                 )
             })
             .collect();

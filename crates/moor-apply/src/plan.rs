@@ -12,6 +12,7 @@ use moor_types::{
 use serde_json::Value;
 
 use crate::error::{ObjectError, SyncError, api_reason, is_not_found};
+use crate::ignore;
 use crate::prepare::Desired;
 use crate::request;
 
@@ -125,7 +126,9 @@ async fn plan_one(
     }
     match dry_run(client, &d, live.is_some(), new_bodies).await {
         Ok(dry) => {
-            let drifted = dry.as_ref().is_none_or(|dry| drifted(dry, live.as_ref()));
+            let drifted = dry
+                .as_ref()
+                .is_none_or(|dry| drifted_ignoring(&d, dry, live.as_ref()));
             Ok(Planned {
                 d,
                 live,
@@ -217,7 +220,13 @@ pub(crate) fn annotation<'a>(obj: &'a Value, name: &str) -> Option<&'a str> {
 /// and still holds every value it sets, so a dry-run would find nothing to do.
 fn unchanged_since_last_apply(d: &Desired, live: &Value) -> bool {
     annotation(live, ANNOTATION_APPLIED_HASH) == Some(d.applied_hash())
-        && covers(live, &d.m.obj, true)
+        && covers(live, &ignore::without(&d.m.obj, &d.ignore), true)
+}
+
+/// [`drifted`], leaving out the fields `d` ignores.
+pub(crate) fn drifted_ignoring(d: &Desired, dry: &Value, live: Option<&Value>) -> bool {
+    let live = live.map(|l| ignore::without(l, &d.ignore));
+    drifted(&ignore::without(dry, &d.ignore), live.as_deref())
 }
 
 /// Whether `live` holds every value of `desired` (maps may have more keys; lists must match in length).

@@ -22,6 +22,10 @@ pub struct Desired {
     pub key: ObjKey,
     pub res: Resolved,
     pub wave: i64,
+    /// Fields left out of drift detection (`ignoreDifferences`).
+    pub ignore: Vec<String>,
+    /// Write the ignored fields at their live values (`RespectIgnoreDifferences=true`).
+    pub keep_ignored_live: bool,
 }
 
 impl Desired {
@@ -93,7 +97,14 @@ pub async fn prepare(
         m.set_meta_entry("labels", LABEL_APP, &label_value(app));
         let hash = content_hash(&m.obj);
         m.set_meta_entry("annotations", ANNOTATION_APPLIED_HASH, &hash);
-        out.push(Desired { m, key, res, wave });
+        out.push(Desired {
+            m,
+            key,
+            res,
+            wave,
+            ignore: vec![],
+            keep_ignored_live: false,
+        });
     }
     if errors.is_empty() {
         Ok(out)

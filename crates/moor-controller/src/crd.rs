@@ -362,4 +362,19 @@ impl Application {
             .as_ref()
             .is_some_and(|p| p.sync_options.iter().any(|o| o == opt))
     }
+
+    /// `spec.ignoreDifferences` as the engine's rules.
+    pub fn ignore_rules(&self) -> Vec<moor_apply::IgnoreRule> {
+        self.spec
+            .ignore_differences
+            .iter()
+            .map(|i| moor_apply::IgnoreRule {
+                group: i.group.clone(),
+                kind: i.kind.clone(),
+                name: i.name.clone(),
+                namespace: i.namespace.clone(),
+                json_pointers: i.json_pointers.clone(),
+            })
+            .collect()
+    }
 }

@@ -227,6 +227,8 @@ fn sync_options(app: &Application, commit: &str) -> SyncOptions {
         .unwrap_or_else(|| "default".into());
     let mut opts = SyncOptions::new(&app.app_id(), &ns);
     opts.revision = Some(commit.to_string());
+    opts.ignore_differences = app.ignore_rules();
+    opts.respect_ignore_differences = app.has_sync_option("RespectIgnoreDifferences=true");
     opts.timeout = Duration::from_secs(300);
     opts.concurrency = 16;
     opts

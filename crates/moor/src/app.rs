@@ -620,6 +620,7 @@ async fn diff(apps: &Apps, args: AppDiffArgs) -> Result<u8> {
     let loaded = source::load(&source_args, Some(&namespace)).await?;
     let mut opts = SyncOptions::new(&app.app_id(), &namespace);
     opts.revision = loaded.revision.clone();
+    opts.ignore_differences = app.ignore_rules();
     let diffs = Engine::new(client).diff(loaded.manifests, &opts).await?;
     print_diffs(&diffs, args.color)?;
     Ok(if diffs.is_empty() { 0 } else { 1 })
