@@ -48,9 +48,7 @@ pub(crate) fn without<'a>(v: &'a Value, pointers: &[String]) -> Cow<'a, Value> {
         return Cow::Borrowed(v);
     }
     let mut v = v.clone();
-    for p in pointers {
-        remove(&mut v, p);
-    }
+    moor_diff::ignore_pointers(&mut v, pointers);
     Cow::Owned(v)
 }
 
@@ -68,31 +66,11 @@ pub(crate) fn keep_live<'a>(
     for p in pointers {
         match (out.pointer_mut(p), live.pointer(p)) {
             (Some(slot), Some(current)) => *slot = current.clone(),
-            (Some(_), None) => remove(&mut out, p),
+            (Some(_), None) => moor_diff::ignore_pointers(&mut out, std::slice::from_ref(p)),
             (None, _) => {}
         }
     }
     Cow::Owned(out)
-}
-
-fn remove(v: &mut Value, pointer: &str) {
-    let Some((parent, last)) = pointer.rsplit_once('/') else {
-        return;
-    };
-    let last = last.replace("~1", "/").replace("~0", "~");
-    match v.pointer_mut(parent) {
-        Some(Value::Object(m)) => {
-            m.remove(&last);
-        }
-        Some(Value::Array(a)) => {
-            if let Ok(i) = last.parse::<usize>()
-                && i < a.len()
-            {
-                a.remove(i);
-            }
-        }
-        _ => {}
-    }
 }
 
 #[cfg(test)]
