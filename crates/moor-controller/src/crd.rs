@@ -305,6 +305,13 @@ pub struct OperationState {
     pub finished_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_result: Option<SyncResult>,
+    /// How many times a failed sync of this revision has been retried (`syncPolicy.retry`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry_count: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -354,6 +361,10 @@ impl Application {
 
     pub fn automated(&self) -> Option<&Automated> {
         self.spec.sync_policy.as_ref()?.automated.as_ref()
+    }
+
+    pub fn retry(&self) -> Option<&Retry> {
+        self.spec.sync_policy.as_ref()?.retry.as_ref()
     }
 
     pub fn has_sync_option(&self, opt: &str) -> bool {

@@ -10,6 +10,7 @@ mod context;
 pub mod crd;
 mod inputs;
 mod reconcile;
+mod retry;
 mod sources;
 mod status;
 mod watches;

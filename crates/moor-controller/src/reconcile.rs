@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::clusters::Cluster;
 use crate::context::Ctx;
 use crate::crd::*;
+use crate::retry;
 use crate::status::{self, now};
 
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +157,9 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     watch_resources(ctx, &cluster, &comparison).await;
 
     let mut comparison = comparison;
-    if let Some(reason) = sync_reason(app, ctx, &comparison, &commit, operation.is_some()) {
+    if let Some((reason, retry_count)) =
+        sync_reason(app, ctx, &comparison, &commit, operation.is_some())
+    {
         let prune = operation
             .as_ref()
             .and_then(|o| o.sync.as_ref()?.prune)
@@ -182,7 +185,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             .engine
             .sync_compared(&comparison, &opts, &|_| {})
             .await;
-        record_sync(&mut out, app, ctx, op, &commit, result);
+        record_sync(&mut out, app, ctx, op, &commit, retry_count, result);
         if let Ok(c) = cluster
             .engine
             .compare((*rendered.manifests).clone(), &opts)
@@ -190,6 +193,8 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         {
             comparison = c;
         }
+    } else if let Some(wait) = retry::due_in(app, &commit).filter(|_| app.automated().is_some()) {
+        out.requeue = out.requeue.min(wait.max(Duration::from_millis(200)));
     }
     status::apply_comparison(&mut out.status, &comparison, &commit);
     if app.automated().is_some()
@@ -251,18 +256,28 @@ fn pending_operation(app: &Application) -> Option<Operation> {
     (!automated).then(|| op.clone())
 }
 
-/// Why to sync now, or None. Automated apps sync a new revision; self-heal also re-applies
-/// drift (backing off when something keeps reverting it).
+/// Why to sync now (and the retry count the sync carries), or None. Automated apps sync a new
+/// revision, retry a failed one when `syncPolicy.retry` allows; self-heal also re-applies drift
+/// (backing off when something keeps reverting it).
 fn sync_reason(
     app: &Application,
     ctx: &Ctx,
     cmp: &Comparison,
     commit: &str,
     requested: bool,
-) -> Option<String> {
+) -> Option<(String, i64)> {
     if requested {
-        return Some("sync requested".into());
+        return Some(("sync requested".into(), 0));
     }
+    sync_reason_automated(app, ctx, cmp, commit)
+}
+
+fn sync_reason_automated(
+    app: &Application,
+    ctx: &Ctx,
+    cmp: &Comparison,
+    commit: &str,
+) -> Option<(String, i64)> {
     let auto = app.automated()?;
     if cmp.in_sync() {
         return None;
@@ -274,14 +289,23 @@ fn sync_reason(
         .and_then(|o| o.sync_result.as_ref())
         .map(|r| r.revision.as_str());
     if last != Some(commit) {
-        return Some("automated sync of a new revision".into());
+        return Some(("automated sync of a new revision".into(), 0));
+    }
+    if let (Some(policy), Some(retried)) = (app.retry(), retry::failed_at(app, commit))
+        && retry::allowed(policy, retried)
+        && retry::since_finished(app).is_none_or(|d| d >= retry::delay(policy, retried))
+    {
+        return Some((
+            format!("retry {} of the failed sync", retried + 1),
+            retried + 1,
+        ));
     }
     let pruning_only = cmp.resources.iter().all(|r| r.synced);
     if pruning_only && !auto.prune {
         return None;
     }
     if auto.self_heal && ctx.shared.heal_allowed(&app.app_id()) {
-        return Some("self-heal of drifted objects".into());
+        return Some(("self-heal of drifted objects".into(), 0));
     }
     None
 }
@@ -314,6 +338,7 @@ fn record_sync(
     ctx: &Ctx,
     op: Operation,
     commit: &str,
+    retry_count: i64,
     result: Result<ChangeSet, moor_apply::SyncError>,
 ) {
     let started_at = Some(now());
@@ -331,6 +356,7 @@ fn record_sync(
                 started_at,
                 finished_at: Some(now()),
                 sync_result: Some(status::sync_result(&set, commit)),
+                retry_count,
             });
             status::add_history(&mut out.status, app, commit);
             ctx.shared.metrics.inc_sync("Succeeded");
@@ -353,13 +379,17 @@ fn record_sync(
                     revision: commit.to_string(),
                     resources: vec![],
                 }),
+                retry_count,
             });
             status::condition(&mut out.status, "SyncError", &msg);
             ctx.shared.metrics.inc_sync("Failed");
-            out.requeue = ctx
-                .shared
-                .failure_backoff(&app.app_id())
-                .min(poll_interval(app, ctx));
+            out.requeue = match app.retry().filter(|r| retry::allowed(r, retry_count)) {
+                Some(policy) => retry::delay(policy, retry_count),
+                None => ctx
+                    .shared
+                    .failure_backoff(&app.app_id())
+                    .min(poll_interval(app, ctx)),
+            };
             out.events
                 .push((EventType::Warning, "SyncFailed", truncate(&msg, 1000)));
         }
@@ -412,6 +442,7 @@ fn degraded(
             started_at: Some(now()),
             finished_at: Some(now()),
             sync_result: None,
+            retry_count: 0,
         });
     }
     if was != out.status.health.status {
