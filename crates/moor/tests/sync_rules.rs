@@ -6,6 +6,22 @@ mod common;
 use common::{get, moor, moor_ok, write};
 use moor_testkit::{TestNamespace, client, unique_name};
 
+/// `moor VERB --repo DIR --app APP -n NS`.
+fn run_in(verb: &str, dir: &std::path::Path, app: &str, ns: &str) -> common::Run {
+    moor(
+        &[
+            verb,
+            "--repo",
+            dir.to_str().unwrap(),
+            "--app",
+            app,
+            "-n",
+            ns,
+        ],
+        &[],
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn one_invalid_object_among_twenty_applies_nothing_and_names_it() {
     let client = client().await;
@@ -27,18 +43,7 @@ async fn one_invalid_object_among_twenty_applies_nothing_and_names_it() {
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad\nspec:\n  ports:\n    - port: 70000\n",
     );
     let app = unique_name("inv");
-    let r = moor(
-        &[
-            "sync",
-            "--repo",
-            dir.path().to_str().unwrap(),
-            "--app",
-            &app,
-            "-n",
-            &ns.name,
-        ],
-        &[],
-    );
+    let r = run_in("sync", dir.path(), &app, &ns.name);
     assert!(r.code > 1, "exit {}:\n{}\n{}", r.code, r.stdout, r.stderr);
     assert!(
         r.stderr.contains(&format!("Service {}/bad", ns.name)),
@@ -82,18 +87,7 @@ async fn one_invalid_object_among_twenty_applies_nothing_and_names_it() {
         "cm-00.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-01\n",
     );
-    let r = moor(
-        &[
-            "sync",
-            "--repo",
-            dir.path().to_str().unwrap(),
-            "--app",
-            &app,
-            "-n",
-            &ns.name,
-        ],
-        &[],
-    );
+    let r = run_in("sync", dir.path(), &app, &ns.name);
     assert!(r.code > 1);
     assert!(
         r.stderr.contains("missing metadata.name") && r.stderr.contains("defined twice"),
@@ -122,18 +116,7 @@ async fn regression_unknown_field_in_a_new_object_is_rejected_before_any_write()
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: typo\nspec:\n  selector: {app: a}\n  portz:\n    - port: 80\n  ports:\n    - port: 81\n",
     );
     let app = unique_name("typo");
-    let r = moor(
-        &[
-            "sync",
-            "--repo",
-            dir.path().to_str().unwrap(),
-            "--app",
-            &app,
-            "-n",
-            &ns.name,
-        ],
-        &[],
-    );
+    let r = run_in("sync", dir.path(), &app, &ns.name);
     assert!(r.code > 1, "exit {}:\n{}\n{}", r.code, r.stdout, r.stderr);
     assert!(
         r.stderr.contains(&format!("Service {}/typo", ns.name))
@@ -154,18 +137,7 @@ async fn regression_unknown_field_in_a_new_object_is_rejected_before_any_write()
         "the ConfigMap was applied although the sync failed validation"
     );
     // diff says the same, exit > 1.
-    let d = moor(
-        &[
-            "diff",
-            "--repo",
-            dir.path().to_str().unwrap(),
-            "--app",
-            &app,
-            "-n",
-            &ns.name,
-        ],
-        &[],
-    );
+    let d = run_in("diff", dir.path(), &app, &ns.name);
     assert!(
         d.code > 1 && d.stderr.contains("spec.portz"),
         "{}",
