@@ -5,7 +5,8 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::core::ApiResource;
 use moor_types::{
-    ANNOTATION_PRUNE, ANNOTATION_TRACKING, Change, kind_rank, tracking_app, tracking_id,
+    ANNOTATION_PRUNE, ANNOTATION_TRACKING, Change, kind_rank, prune_disabled, tracking_app,
+    tracking_id,
 };
 use serde_json::Value;
 
@@ -92,10 +93,12 @@ pub async fn prune(
             ));
             continue;
         }
-        if annotation(&live, ANNOTATION_PRUNE) == Some("false") {
+        if prune_disabled(|name| annotation(&live, name).map(str::to_string)) {
             out.results.push(result(
                 Change::Skipped,
-                &format!("not pruned: annotated {ANNOTATION_PRUNE}: \"false\""),
+                &format!(
+                    "not pruned: annotated {ANNOTATION_PRUNE}: \"false\" (or Argo CD's Prune=false)"
+                ),
             ));
             out.kept.push(entry);
             continue;

@@ -21,6 +21,18 @@ pub const LABEL_APP: &str = "moor.dev/app";
 pub const ANNOTATION_SYNC_WAVE: &str = "moor.dev/sync-wave";
 /// `"false"` keeps an object when it leaves Git, even with prune on.
 pub const ANNOTATION_PRUNE: &str = "moor.dev/prune";
+/// Argo CD's sync wave, honoured when `moor.dev/sync-wave` is absent (manifests moved from Argo CD).
+pub const ARGO_ANNOTATION_SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+/// Argo CD's comma-separated per-object sync options; `Prune=false` keeps the object like
+/// `moor.dev/prune: "false"`.
+pub const ARGO_ANNOTATION_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+
+/// Whether an object's annotations ask for it never to be pruned (moor's or Argo CD's).
+pub fn prune_disabled(annotation: impl Fn(&str) -> Option<String>) -> bool {
+    annotation(ANNOTATION_PRUNE).as_deref() == Some("false")
+        || annotation(ARGO_ANNOTATION_SYNC_OPTIONS)
+            .is_some_and(|o| o.split(',').any(|o| o.trim() == "Prune=false"))
+}
 /// Hash of the desired manifest as last applied: when it and every desired field still match the
 /// live object, a resync skips the server-side dry-run (the expensive part of an unchanged sync).
 pub const ANNOTATION_APPLIED_HASH: &str = "moor.dev/applied-hash";
@@ -49,6 +61,28 @@ pub fn tracking_app(value: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_is_disabled_by_moor_or_argo_cd_annotations() {
+        let with = |pairs: &[(&str, &str)]| {
+            let map: std::collections::HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            prune_disabled(|name| map.get(name).cloned())
+        };
+        assert!(!with(&[]));
+        assert!(with(&[("moor.dev/prune", "false")]));
+        assert!(!with(&[("moor.dev/prune", "true")]));
+        assert!(with(&[(
+            "argocd.argoproj.io/sync-options",
+            "ServerSideApply=true, Prune=false"
+        )]));
+        assert!(!with(&[(
+            "argocd.argoproj.io/sync-options",
+            "Replace=true"
+        )]));
+    }
 
     #[test]
     fn tracking_id_round_trips_the_app() {

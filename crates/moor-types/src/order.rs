@@ -1,6 +1,6 @@
 use std::cmp::Ordering;
 
-use crate::{ANNOTATION_SYNC_WAVE, Manifest};
+use crate::{ANNOTATION_SYNC_WAVE, ARGO_ANNOTATION_SYNC_WAVE, Manifest};
 
 /// Kinds in the order they are applied (as Helm and Argo CD do); custom resources come last.
 const KIND_ORDER: &[&str] = &[
@@ -49,14 +49,19 @@ pub fn kind_rank(kind: &str) -> usize {
         .unwrap_or(KIND_ORDER.len())
 }
 
-/// The object's sync wave (annotation `moor.dev/sync-wave`), 0 when absent.
-/// An annotation that is not an integer is an error naming the value.
+/// The object's sync wave (annotation `moor.dev/sync-wave`, else Argo CD's
+/// `argocd.argoproj.io/sync-wave`), 0 when absent. A value that is not an integer is an error
+/// naming the annotation and the value.
 pub fn sync_wave(m: &Manifest) -> Result<i64, String> {
-    match m.annotation(ANNOTATION_SYNC_WAVE) {
+    let found = [ANNOTATION_SYNC_WAVE, ARGO_ANNOTATION_SYNC_WAVE]
+        .into_iter()
+        .find_map(|name| Some((name, m.annotation(name)?)));
+    match found {
         None => Ok(0),
-        Some(v) => v.trim().parse().map_err(|_| {
-            format!("annotation {ANNOTATION_SYNC_WAVE} must be an integer, got {v:?}")
-        }),
+        Some((name, v)) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("annotation {name} must be an integer, got {v:?}")),
     }
 }
 
@@ -137,5 +142,24 @@ mod tests {
                 .contains("soon")
         );
         assert_eq!(sync_wave(&m("ConfigMap", "x", Some(" 3 "))), Ok(3));
+    }
+
+    #[test]
+    fn argo_cd_wave_is_used_when_moor_has_none() {
+        let with = |annotations: serde_json::Value| {
+            let v = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "x", "annotations": annotations}});
+            sync_wave(&Manifest::new(v, Origin::default()))
+        };
+        assert_eq!(with(json!({"argocd.argoproj.io/sync-wave": "-2"})), Ok(-2));
+        assert_eq!(
+            with(json!({"argocd.argoproj.io/sync-wave": "-2", ANNOTATION_SYNC_WAVE: "4"})),
+            Ok(4)
+        );
+        let err = with(json!({"argocd.argoproj.io/sync-wave": "late"})).unwrap_err();
+        assert!(
+            err.contains("argocd.argoproj.io/sync-wave") && err.contains("late"),
+            "{err}"
+        );
     }
 }

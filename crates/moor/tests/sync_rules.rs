@@ -1,10 +1,11 @@
 //! End to end: nothing applied when one object of twenty is invalid; a CRD and its custom
-//! resources in one sync; --wait success and timeout; render order.
+//! resources in one sync; --wait success and timeout; render order; prune=false and Argo CD annotations.
 
 mod common;
 
 use common::{get, moor, moor_ok, write};
 use moor_testkit::{TestNamespace, client, unique_name};
+use serde_json::json;
 
 /// `moor VERB --repo DIR --app APP -n NS`.
 fn run_in(verb: &str, dir: &std::path::Path, app: &str, ns: &str) -> common::Run {
@@ -385,6 +386,88 @@ fn render_prints_one_stream_in_apply_order() {
         "{}",
         r.stdout
     );
+}
+
+/// Manifests moved from Argo CD keep their meaning: `argocd.argoproj.io/sync-wave` orders and
+/// `argocd.argoproj.io/sync-options: Prune=false` keeps, like moor's own annotations.
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_false_and_argo_cd_annotations_are_honoured() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "keep").await;
+    let dir = tempfile::tempdir().unwrap();
+    let cm = |name: &str, annotations: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations: {{{annotations}}}\ndata:\n  k: v\n"
+        )
+    };
+    write(
+        dir.path(),
+        "a.yaml",
+        &cm("keep-moor", "moor.dev/prune: \"false\""),
+    );
+    write(
+        dir.path(),
+        "b.yaml",
+        &cm(
+            "keep-argo",
+            "argocd.argoproj.io/sync-options: \"Replace=false,Prune=false\"",
+        ),
+    );
+    write(dir.path(), "c.yaml", &cm("gone", ""));
+    // A Service in Argo CD's wave -1 goes before the ConfigMaps (which rank first in a wave).
+    write(
+        dir.path(),
+        "d.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: early\n  annotations: {argocd.argoproj.io/sync-wave: \"-1\"}\nspec:\n  ports:\n    - port: 80\n",
+    );
+    let r = moor(&["render", "--repo", dir.path().to_str().unwrap()], &[]);
+    let kinds: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("kind: "))
+        .collect();
+    assert_eq!(kinds.first(), Some(&"Service"), "{}", r.stdout);
+
+    let app = unique_name("keep");
+    let r = run_in("sync", dir.path(), &app, &ns.name);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for f in ["a.yaml", "b.yaml", "c.yaml"] {
+        std::fs::remove_file(dir.path().join(f)).unwrap();
+    }
+    let r = moor_ok(
+        &[
+            "sync",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--app",
+            &app,
+            "-n",
+            &ns.name,
+            "--prune",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    let set = r.json();
+    let change = |name: &str| {
+        set["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["key"]["name"] == name)
+            .map(|o| o["change"].clone())
+    };
+    assert_eq!(change("gone"), Some(json!("pruned")), "{set}");
+    for name in ["keep-moor", "keep-argo"] {
+        assert_eq!(change(name), Some(json!("skipped")), "{set}");
+        assert!(
+            get(&client, "v1", "ConfigMap", Some(&ns.name), name)
+                .await
+                .is_some(),
+            "{name} was pruned"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
