@@ -136,7 +136,11 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
     }
     let pp = PatchParams::apply(FIELD_MANAGER).force();
     let body = if p.d.keep_ignored_live {
-        ignore::keep_live(&p.d.m.obj, p.live.as_ref(), &p.d.ignore)
+        ignore::keep_live(
+            &p.d.m.obj,
+            p.live.as_ref(),
+            &p.d.ignore.pointers_in(&p.d.m.obj),
+        )
     } else {
         std::borrow::Cow::Borrowed(&p.d.m.obj)
     };

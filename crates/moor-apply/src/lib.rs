@@ -202,7 +202,7 @@ impl Engine {
         )
         .await?;
         for d in &mut desired {
-            d.ignore = ignore::pointers_for(&opts.ignore_differences, &d.key);
+            d.ignore = ignore::Ignored::for_key(&opts.ignore_differences, &d.key);
             d.keep_ignored_live = opts.respect_ignore_differences;
         }
         let prepared = started.elapsed();
@@ -394,11 +394,11 @@ impl Engine {
             .iter()
             .filter_map(|p| {
                 let desired = p.dry.as_ref().unwrap_or(&p.d.m.obj);
-                let live = p.live.as_ref().map(|l| ignore::without(l, &p.d.ignore));
+                let live = p.live.as_ref().map(|l| p.d.ignore.strip(l));
                 moor_diff::diff(
                     &p.d.key,
                     live.as_deref().map(without_hash).as_ref(),
-                    Some(&without_hash(&ignore::without(desired, &p.d.ignore))),
+                    Some(&without_hash(&p.d.ignore.strip(desired))),
                 )
             })
             .collect();

@@ -12,7 +12,6 @@ use moor_types::{
 use serde_json::Value;
 
 use crate::error::{ObjectError, SyncError, api_reason, is_not_found};
-use crate::ignore;
 use crate::prepare::Desired;
 use crate::request;
 
@@ -99,11 +98,14 @@ pub async fn plan(
 
 async fn plan_one(
     client: &Client,
-    d: Desired,
+    mut d: Desired,
     live: Option<Value>,
     created_namespaces: &HashSet<String>,
     new_bodies: bool,
 ) -> Result<Planned, ObjectError> {
+    if let Some(l) = &live {
+        d.ignore.learn_owned(l);
+    }
     if let Some(l) = &live
         && unchanged_since_last_apply(&d, l)
     {
@@ -220,13 +222,13 @@ pub(crate) fn annotation<'a>(obj: &'a Value, name: &str) -> Option<&'a str> {
 /// and still holds every value it sets, so a dry-run would find nothing to do.
 fn unchanged_since_last_apply(d: &Desired, live: &Value) -> bool {
     annotation(live, ANNOTATION_APPLIED_HASH) == Some(d.applied_hash())
-        && covers(live, &ignore::without(&d.m.obj, &d.ignore), true)
+        && covers(live, &d.ignore.strip(&d.m.obj), true)
 }
 
 /// [`drifted`], leaving out the fields `d` ignores.
 pub(crate) fn drifted_ignoring(d: &Desired, dry: &Value, live: Option<&Value>) -> bool {
-    let live = live.map(|l| ignore::without(l, &d.ignore));
-    drifted(&ignore::without(dry, &d.ignore), live.as_deref())
+    let live = live.map(|l| d.ignore.strip(l));
+    drifted(&d.ignore.strip(dry), live.as_deref())
 }
 
 /// Whether `live` holds every value of `desired` (maps may have more keys; lists must match in length).

@@ -13,6 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ObjectError, SyncError};
+use crate::ignore::Ignored;
 use crate::resolve::{Resolved, Resolver, from_crds, gvk_of};
 
 /// An object ready to dry-run and apply.
@@ -23,7 +24,7 @@ pub struct Desired {
     pub res: Resolved,
     pub wave: i64,
     /// Fields left out of drift detection (`ignoreDifferences`).
-    pub ignore: Vec<String>,
+    pub ignore: Ignored,
     /// Write the ignored fields at their live values (`RespectIgnoreDifferences=true`).
     pub keep_ignored_live: bool,
 }
@@ -102,7 +103,7 @@ pub async fn prepare(
             key,
             res,
             wave,
-            ignore: vec![],
+            ignore: Ignored::default(),
             keep_ignored_live: false,
         });
     }

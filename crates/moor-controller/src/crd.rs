@@ -194,6 +194,8 @@ pub struct IgnoreDifference {
     pub namespace: Option<String>,
     #[serde(default)]
     pub json_pointers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_fields_managers: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -385,6 +387,7 @@ impl Application {
                 name: i.name.clone(),
                 namespace: i.namespace.clone(),
                 json_pointers: i.json_pointers.clone(),
+                managed_fields_managers: i.managed_fields_managers.clone(),
             })
             .collect()
     }

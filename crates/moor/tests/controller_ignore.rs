@@ -22,6 +22,22 @@ fn deployment(image: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ignored_replicas_are_neither_out_of_sync_nor_healed_nor_overwritten_by_a_sync() {
+    let rule = json!({"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]});
+    replicas_scaled_by_another_manager_are_left_alone(rule).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fields_of_an_ignored_field_manager_are_left_alone() {
+    let rule = json!({"group": "apps", "kind": "Deployment", "managedFieldsManagers": [SCALER]});
+    replicas_scaled_by_another_manager_are_left_alone(rule).await;
+}
+
+/// The field manager of the test's stand-in for an autoscaler.
+const SCALER: &str = "autoscaler-sim";
+
+/// An app ignoring `rule` (selfHeal, RespectIgnoreDifferences): scaling by `SCALER` is not
+/// healed nor OutOfSync nor diffed, and a later sync of a new image keeps the replicas.
+async fn replicas_scaled_by_another_manager_are_left_alone(rule: serde_json::Value) {
     let client = client().await;
     let apps_ns = TestNamespace::create(&client, "ign").await;
     let dest = TestNamespace::create(&client, "ign-dest").await;
@@ -36,8 +52,7 @@ async fn ignored_replicas_are_neither_out_of_sync_nor_healed_nor_overwritten_by_
         &dest.name,
         json!({"prune": true, "selfHeal": true}),
     );
-    s["ignoreDifferences"] =
-        json!([{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]);
+    s["ignoreDifferences"] = json!([rule]);
     s["syncPolicy"]["syncOptions"] = json!(["RespectIgnoreDifferences=true"]);
     s["pollInterval"] = json!("2s");
     apply_app(&client, &apps_ns.name, "web", s).await;
@@ -55,7 +70,10 @@ async fn ignored_replicas_are_neither_out_of_sync_nor_healed_nor_overwritten_by_
     );
     api.patch(
         "web",
-        &PatchParams::default(),
+        &PatchParams {
+            field_manager: Some(SCALER.into()),
+            ..Default::default()
+        },
         &Patch::Merge(json!({"spec": {"replicas": 5}})),
     )
     .await
