@@ -10,11 +10,17 @@ ensure_system_deps() {
   [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   [ -x /usr/lib/git-core/git-http-backend ] || need+=(git)
   [ ${#need[@]} -eq 0 ] && return 0
-  echo "moor: installing ${need[*]}" >&2
+  apt_install "${need[@]}" || return 1
   local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  command -v apt-get >/dev/null || { echo "moor: missing ${need[*]} and no apt-get to install them" >&2; return 1; }
-  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"; } >/dev/null \
-    || { echo "moor: failed to install ${need[*]}" >&2; return 1; }
   # The package's own sshd service is not used: tests start their own sshd on loopback ports.
   [ -d /run/sshd ] || $sudo mkdir -p /run/sshd
+}
+
+# apt_install PACKAGE...: installs Debian packages, with sudo unless root; says what it installs.
+apt_install() {
+  echo "moor: installing $*" >&2
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  command -v apt-get >/dev/null || { echo "moor: missing $* and no apt-get to install them" >&2; return 1; }
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"; } >/dev/null \
+    || { echo "moor: failed to install $*" >&2; return 1; }
 }

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# Needs apt_install from deps.sh.
 # Installs what the image automation tests (crates/moor-registry) need, when it is missing
 # (Debian): distribution's OCI registry (/usr/bin/docker-registry, run by the tests on loopback
 # ports with their own config; the package's own service is not used) and openssl (the token
@@ -8,11 +9,8 @@ ensure_registry_deps() {
   [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
   command -v openssl >/dev/null || need+=(openssl)
   [ ${#need[@]} -eq 0 ] && return 0
-  echo "moor: installing ${need[*]}" >&2
+  apt_install "${need[@]}" || return 1
   local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  command -v apt-get >/dev/null || { echo "moor: missing ${need[*]} and no apt-get to install them" >&2; return 1; }
-  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"; } >/dev/null \
-    || { echo "moor: failed to install ${need[*]}" >&2; return 1; }
   # Installing the package may start its registry service on :5000; the tests do not need it.
   if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then
     $sudo systemctl stop docker-registry >/dev/null 2>&1 || true

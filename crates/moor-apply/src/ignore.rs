@@ -63,6 +63,9 @@ impl Ignored {
 
     /// Takes the field sets the ignored managers own from `live`'s managedFields.
     pub(crate) fn learn_owned(&mut self, live: &Value) {
+        if self.managers.is_empty() {
+            return;
+        }
         let entries = live
             .pointer("/metadata/managedFields")
             .and_then(Value::as_array);

@@ -32,9 +32,9 @@ pub struct Planned {
 }
 
 pub(crate) fn api_for(client: &Client, d: &Desired) -> Api<DynamicObject> {
-    match (&d.key.namespace, d.res.namespaced) {
-        (Some(ns), true) => Api::namespaced_with(client.clone(), ns, &d.res.ar),
-        _ => Api::all_with(client.clone(), &d.res.ar),
+    match d.api_namespace() {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &d.res.ar),
+        None => Api::all_with(client.clone(), &d.res.ar),
     }
 }
 

@@ -33,6 +33,14 @@ impl Desired {
     pub fn applied_hash(&self) -> &str {
         self.m.annotation(ANNOTATION_APPLIED_HASH).unwrap_or("")
     }
+
+    /// The namespace its API path goes through: None for cluster-scoped kinds.
+    pub fn api_namespace(&self) -> Option<&str> {
+        self.key
+            .namespace
+            .as_deref()
+            .filter(|_| self.res.namespaced)
+    }
 }
 
 /// Validates and annotates `manifests` for `app`; namespaced objects without a namespace get `namespace`.

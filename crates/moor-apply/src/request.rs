@@ -23,11 +23,7 @@ const PROTOBUF_MAGIC: &[u8] = b"k8s\0";
 
 /// The request builder for `d`'s collection (its namespace's, if it is namespaced).
 pub(crate) fn for_object(d: &Desired) -> kube::core::Request {
-    let ns = match (&d.key.namespace, d.res.namespaced) {
-        (Some(ns), true) => Some(ns.as_str()),
-        _ => None,
-    };
-    kube::core::Request::new(DynamicObject::url_path(&d.res.ar, ns))
+    kube::core::Request::new(DynamicObject::url_path(&d.res.ar, d.api_namespace()))
 }
 
 /// A server-side dry-run create of `d` that rejects unknown and duplicate fields. Without

@@ -364,24 +364,9 @@ impl<'a> Git<'a> {
 
     /// Stdout on success; `Ok(None)` for an allowed exit status 1.
     pub async fn run(&mut self) -> Result<Option<String>, CacheError> {
-        let mut cmd = tokio::process::Command::new("git");
+        let mut cmd = git_command();
         cmd.args(&self.args)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        // A caller inside a git hook must not redirect us to its own repository.
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(cwd) = &self.cwd {
             cmd.current_dir(cwd);
         }
@@ -501,4 +486,25 @@ fn summarize(stderr: &str) -> String {
         Some((cut, _)) => format!("{}...", &text[..cut]),
         None => text,
     }
+}
+
+/// A `git` command that never prompts, speaks English (errors are matched), captures its output,
+/// dies with its future, and ignores a calling git hook's repository variables.
+pub fn git_command() -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
 }

@@ -9,7 +9,7 @@ mod creds;
 mod source;
 mod url;
 
-pub use cache::{CacheError, RepoCache};
+pub use cache::{CacheError, RepoCache, git_command};
 pub use creds::{Credentials, GitAuth};
 pub use source::{Materialized, Source, SourceError};
 pub use url::{normalize_url, redact, redact_url};

@@ -9,7 +9,7 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use moor_git::{Credentials, GitAuth, redact, redact_url};
@@ -356,28 +356,13 @@ impl Git {
         action: &'static str,
         args: &[&str],
     ) -> Result<Output, ImageError> {
-        let mut cmd = tokio::process::Command::new("git");
+        let mut cmd = moor_git::git_command();
         cmd.args(args)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("LC_ALL", "C")
             .env("GIT_LITERAL_PATHSPECS", "1")
             .env("GIT_AUTHOR_NAME", &self.author.name)
             .env("GIT_AUTHOR_EMAIL", &self.author.email)
             .env("GIT_COMMITTER_NAME", &self.author.name)
-            .env("GIT_COMMITTER_EMAIL", &self.author.email)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        // A caller inside a git hook must not redirect us to its own repository.
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-        ] {
-            cmd.env_remove(var);
-        }
+            .env("GIT_COMMITTER_EMAIL", &self.author.email);
         cmd.envs(self.auth.env.iter().map(|(k, v)| (k, v)));
         if let Some(cwd) = cwd {
             cmd.current_dir(cwd);

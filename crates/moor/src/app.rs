@@ -663,15 +663,10 @@ fn source_args(
         kustomize_bin,
         helm_bin,
         // Credentials come from the environment (MOOR_GIT_*), as for the controller.
-        git_username: None,
-        git_password: None,
-        ssh_key: None,
-        known_hosts: None,
+        git: Default::default(),
     }
 }
 
-/// `a.yaml,b/*.yaml` or `{a.yaml,b/*.yaml}` -> globs; commas inside braces stay (globset expands
-/// them itself).
 async fn history(apps: &Apps, args: HistoryArgs) -> Result<u8> {
     let app = apps.get(&args.name).await?;
     let history = app.status.map(|s| s.history).unwrap_or_default();

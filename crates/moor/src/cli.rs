@@ -71,18 +71,8 @@ pub struct SourceArgs {
     pub kustomize_bin: Option<PathBuf>,
     #[arg(long, env = "MOOR_HELM_BIN")]
     pub helm_bin: Option<PathBuf>,
-    /// Git username for https (or MOOR_GIT_USERNAME).
-    #[arg(long, env = "MOOR_GIT_USERNAME")]
-    pub git_username: Option<String>,
-    /// Git password or token for https; prefer the env var MOOR_GIT_PASSWORD.
-    #[arg(long, env = "MOOR_GIT_PASSWORD", hide_env_values = true)]
-    pub git_password: Option<String>,
-    /// SSH private key for ssh:// and git@ URLs (or MOOR_GIT_SSH_KEY).
-    #[arg(long, env = "MOOR_GIT_SSH_KEY")]
-    pub ssh_key: Option<PathBuf>,
-    /// known_hosts file for SSH (or MOOR_GIT_KNOWN_HOSTS).
-    #[arg(long, env = "MOOR_GIT_KNOWN_HOSTS")]
-    pub known_hosts: Option<PathBuf>,
+    #[command(flatten)]
+    pub git: GitCredentialArgs,
 }
 
 #[derive(Args, Clone)]
@@ -199,4 +189,40 @@ pub struct ControllerArgs {
     /// Cache of repositories and checkouts (default: $MOOR_CACHE or ~/.cache/moor).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+}
+
+/// Git credentials by flag; each one given overrides the environment's (MOOR_GIT_*).
+#[derive(Args, Clone, Default)]
+pub struct GitCredentialArgs {
+    /// Git username for https (or MOOR_GIT_USERNAME).
+    #[arg(long, env = "MOOR_GIT_USERNAME")]
+    pub git_username: Option<String>,
+    /// Git password or token for https; prefer the env var MOOR_GIT_PASSWORD.
+    #[arg(long, env = "MOOR_GIT_PASSWORD", hide_env_values = true)]
+    pub git_password: Option<String>,
+    /// SSH private key for ssh:// and git@ URLs (or MOOR_GIT_SSH_KEY).
+    #[arg(long, env = "MOOR_GIT_SSH_KEY")]
+    pub ssh_key: Option<PathBuf>,
+    /// known_hosts file for SSH (or MOOR_GIT_KNOWN_HOSTS).
+    #[arg(long, env = "MOOR_GIT_KNOWN_HOSTS")]
+    pub known_hosts: Option<PathBuf>,
+}
+
+impl GitCredentialArgs {
+    pub fn credentials(&self) -> moor_git::Credentials {
+        let mut c = moor_git::Credentials::from_env();
+        if self.git_username.is_some() {
+            c.username = self.git_username.clone();
+        }
+        if self.git_password.is_some() {
+            c.password = self.git_password.clone();
+        }
+        if self.ssh_key.is_some() {
+            c.ssh_key = self.ssh_key.clone();
+        }
+        if self.known_hosts.is_some() {
+            c.known_hosts = self.known_hosts.clone();
+        }
+        c
+    }
 }

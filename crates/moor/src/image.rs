@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use moor_git::{Credentials, redact_url};
+use moor_git::redact_url;
 use moor_image::{
     Author, DEFAULT_PROMOTE_MESSAGE, DEFAULT_SET_MESSAGE, Edits, ImageError, ImageRef, ImageUpdate,
     PushOptions, PushOutcome, collect_images, commit_and_push, plan_dir, unified_diff,
@@ -47,18 +46,8 @@ pub struct CommitArgs {
     /// Pushes tried while other writers keep moving the branch.
     #[arg(long, default_value_t = 5)]
     pub attempts: u32,
-    /// Git username for https (or MOOR_GIT_USERNAME).
-    #[arg(long, env = "MOOR_GIT_USERNAME")]
-    pub git_username: Option<String>,
-    /// Git password or token for https; prefer the env var MOOR_GIT_PASSWORD.
-    #[arg(long, env = "MOOR_GIT_PASSWORD", hide_env_values = true)]
-    pub git_password: Option<String>,
-    /// SSH private key for ssh:// and git@ URLs (or MOOR_GIT_SSH_KEY).
-    #[arg(long, env = "MOOR_GIT_SSH_KEY")]
-    pub ssh_key: Option<PathBuf>,
-    /// known_hosts file for SSH (or MOOR_GIT_KNOWN_HOSTS).
-    #[arg(long, env = "MOOR_GIT_KNOWN_HOSTS")]
-    pub known_hosts: Option<PathBuf>,
+    #[command(flatten)]
+    pub git: crate::cli::GitCredentialArgs,
 }
 
 #[derive(Args)]
@@ -106,28 +95,10 @@ pub async fn run(args: ImageArgs) -> Result<u8> {
     }
 }
 
-/// Flags override the environment's credentials field by field (as `moor sync`).
-fn credentials(args: &CommitArgs) -> Credentials {
-    let mut c = Credentials::from_env();
-    if args.git_username.is_some() {
-        c.username = args.git_username.clone();
-    }
-    if args.git_password.is_some() {
-        c.password = args.git_password.clone();
-    }
-    if args.ssh_key.is_some() {
-        c.ssh_key = args.ssh_key.clone();
-    }
-    if args.known_hosts.is_some() {
-        c.known_hosts = args.known_hosts.clone();
-    }
-    c
-}
-
 fn push_options(args: &CommitArgs, message: String, vars: &[(&str, &str)]) -> PushOptions {
     PushOptions {
         branch: args.branch.clone(),
-        credentials: credentials(args),
+        credentials: args.git.credentials(),
         author: Author {
             name: args.author_name.clone(),
             email: args.author_email.clone(),

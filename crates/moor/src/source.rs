@@ -1,7 +1,7 @@
 //! Loads an app's source: fetch (or use a local directory), then render.
 
 use anyhow::{Context, Result};
-use moor_git::{Credentials, RepoCache, Source, redact_url};
+use moor_git::{RepoCache, Source, redact_url};
 use moor_render::{HelmOptions, RenderOptions};
 use moor_types::Manifest;
 
@@ -11,24 +11,6 @@ pub struct Loaded {
     pub manifests: Vec<Manifest>,
     /// The commit rendered, when the source is a git repository.
     pub revision: Option<String>,
-}
-
-/// Flags override the environment's credentials field by field.
-fn credentials(args: &SourceArgs) -> Credentials {
-    let mut c = Credentials::from_env();
-    if args.git_username.is_some() {
-        c.username = args.git_username.clone();
-    }
-    if args.git_password.is_some() {
-        c.password = args.git_password.clone();
-    }
-    if args.ssh_key.is_some() {
-        c.ssh_key = args.ssh_key.clone();
-    }
-    if args.known_hosts.is_some() {
-        c.known_hosts = args.known_hosts.clone();
-    }
-    c
 }
 
 pub fn render_options(args: &SourceArgs, namespace: Option<&str>) -> RenderOptions {
@@ -56,7 +38,7 @@ pub async fn load(args: &SourceArgs, namespace: Option<&str>) -> Result<Loaded> 
             &args.repo,
             args.revision.as_deref(),
             &args.path,
-            &credentials(args),
+            &args.git.credentials(),
         )
         .await
         .with_context(|| format!("failed to load the source {}", redact_url(&args.repo)))?;
