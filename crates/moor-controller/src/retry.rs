@@ -101,4 +101,17 @@ mod tests {
         };
         assert_eq!([0, 1, 2, 3].map(|n| secs(&custom, n)), [1, 3, 9, 10]);
     }
+
+    #[test]
+    fn go_style_durations_as_argo_cd_writes_them() {
+        let r = Retry {
+            limit: Some(1),
+            backoff: Some(Backoff {
+                duration: Some("1m30s".into()),
+                factor: Some(1),
+                max_duration: Some("1h".into()),
+            }),
+        };
+        assert_eq!(delay(&r, 0), Duration::from_secs(90));
+    }
 }

@@ -823,6 +823,24 @@ async fn malformed_application_specs_are_rejected_by_the_schema_with_a_clear_mes
             .is_err_and(|e| e.contains("server") && e.contains("name")),
         "{no_dest:?}"
     );
-    let ok = try_apply(json!({"source": {"repoURL": "https://example.com/r.git"}, "destination": {"name": "in-cluster"}})).await;
+    let base = || json!({"source": {"repoURL": "https://example.com/r.git"}, "destination": {"name": "in-cluster"}});
+    let mut bad_pointer = base();
+    bad_pointer["ignoreDifferences"] =
+        json!([{"group": "apps", "kind": "Deployment", "jsonPointers": ["spec/replicas"]}]);
+    let e = try_apply(bad_pointer).await;
+    assert!(
+        e.as_ref()
+            .is_err_and(|e| e.contains("jsonPointers") && e.contains("\"bad\"")),
+        "{e:?}"
+    );
+    let mut bad_backoff = base();
+    bad_backoff["syncPolicy"] = json!({"retry": {"limit": 2, "backoff": {"duration": "soon"}}});
+    let e = try_apply(bad_backoff).await;
+    assert!(
+        e.as_ref()
+            .is_err_and(|e| e.contains("backoff.duration") && e.contains("soon")),
+        "{e:?}"
+    );
+    let ok = try_apply(base()).await;
     assert!(ok.is_ok(), "{ok:?}");
 }
