@@ -1,16 +1,22 @@
 //! Health of Kubernetes objects: kstatus rules plus one pure function per kind.
 //!
-//! [`health`] applies, in order: the generic kstatus rules that hold for every kind (terminating,
-//! generation not yet observed, `Reconciling`, `Stalled`), then the kind's own rules (dispatched by
-//! API group and kind), then the `Ready` condition, and otherwise calls the object Healthy.
+//! [`health`] applies, in order: the `moor.dev/health: ignore` opt-out, the generic kstatus rules
+//! that hold for every kind (terminating, generation not yet observed, `Reconciling`, `Stalled`),
+//! then the kind's own rules (dispatched by API group and kind), then the `Ready` condition, and
+//! otherwise calls the object Healthy. [`HealthRules`] adds user-written CEL rules, which replace
+//! the kind's own rules for the kinds they name.
 //! Everything here is pure: no I/O, no clock, so every rule is testable from a YAML fixture.
 
 mod kinds;
+mod rules;
 mod util;
 
 use std::fmt;
 
 pub use moor_types::HealthStatus;
+pub use rules::{
+    ANNOTATION_HEALTH, HEALTH_IGNORE, HealthCheckExpr, HealthRules, RuleError, ignored,
+};
 use serde_json::Value;
 
 use util::{condition, int_at, str_at};
@@ -23,6 +29,7 @@ pub struct Health {
 }
 
 impl Health {
+    /// A verdict with its reason.
     pub fn new(status: HealthStatus, message: impl Into<String>) -> Self {
         Health {
             status,
@@ -30,18 +37,22 @@ impl Health {
         }
     }
 
+    /// Healthy, and why.
     pub fn healthy(message: impl Into<String>) -> Self {
         Self::new(HealthStatus::Healthy, message)
     }
 
+    /// Progressing, and what it waits for.
     pub fn progressing(message: impl Into<String>) -> Self {
         Self::new(HealthStatus::Progressing, message)
     }
 
+    /// Degraded, and why.
     pub fn degraded(message: impl Into<String>) -> Self {
         Self::new(HealthStatus::Degraded, message)
     }
 
+    /// Suspended, and why.
     pub fn suspended(message: impl Into<String>) -> Self {
         Self::new(HealthStatus::Suspended, message)
     }
@@ -58,11 +69,13 @@ impl fmt::Display for Health {
     }
 }
 
-/// Health of one live object.
+/// Health of one live object by the built-in rules (and the opt-out annotation).
 pub fn health(obj: &Value) -> Health {
-    if let Some(h) = generic(obj) {
-        return h;
-    }
+    HealthRules::default().health(obj)
+}
+
+/// The kind's own rules, else the `Ready` condition, else Healthy.
+fn built_in(obj: &Value) -> Health {
     let group = moor_types::ObjKey::group_of(str_at(obj, "/apiVersion").unwrap_or(""));
     let kind = str_at(obj, "/kind").unwrap_or("");
     if let Some(h) = kinds::check(group, kind, obj) {

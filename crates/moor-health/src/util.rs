@@ -51,8 +51,14 @@ impl Condition<'_> {
 }
 
 pub(crate) fn condition<'a>(obj: &'a Value, kind: &str) -> Option<Condition<'a>> {
-    let conds = obj.pointer("/status/conditions")?.as_array()?;
-    let c = conds
+    condition_in(obj.pointer("/status/conditions")?, kind)
+}
+
+/// The condition of type `kind` in a list of conditions, wherever the list lives (status, or
+/// an annotation as for `autoscaling/v1` HorizontalPodAutoscalers).
+pub(crate) fn condition_in<'a>(list: &'a Value, kind: &str) -> Option<Condition<'a>> {
+    let c = list
+        .as_array()?
         .iter()
         .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))?;
     let s = |f: &str| c.get(f).and_then(Value::as_str).unwrap_or("");

@@ -9,6 +9,11 @@ pub(super) fn health(obj: &Value) -> Option<Health> {
     Some(if has_lb_ingress(obj) {
         Health::healthy("ingress has an address")
     } else {
-        Health::progressing("waiting for the ingress controller to publish an address")
+        // The usual cause of an Ingress that never gets an address is a cluster without an
+        // ingress controller: say so, and how to stop waiting for it.
+        Health::progressing(
+            "waiting for an ingress controller to publish an address; none may be running in \
+             this cluster (annotate the Ingress moor.dev/health: ignore to not wait for it)",
+        )
     })
 }

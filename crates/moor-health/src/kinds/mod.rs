@@ -3,6 +3,7 @@
 
 mod apiservice;
 mod application;
+mod certificate;
 mod crd;
 mod cronjob;
 mod daemonset;
@@ -14,6 +15,7 @@ mod namespace;
 mod pod;
 mod pvc;
 mod replicaset;
+mod rollout;
 mod service;
 mod statefulset;
 
@@ -47,6 +49,8 @@ const CHECKS: &[(&str, &str, Check)] = &[
     ("autoscaling", "HorizontalPodAutoscaler", hpa::health),
     ("moor.dev", "Application", application::health),
     ("argoproj.io", "Application", application::health),
+    ("argoproj.io", "Rollout", rollout::health),
+    ("cert-manager.io", "Certificate", certificate::health),
 ];
 
 pub(crate) fn check(group: &str, kind: &str, obj: &Value) -> Option<Health> {

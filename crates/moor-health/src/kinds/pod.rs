@@ -1,5 +1,7 @@
 //! Pod: phase first, then container states. A container stuck waiting on an error is Degraded
-//! even while the phase still says Pending or Running, since it will not fix itself.
+//! even while the phase still says Pending or Running, since it will not fix itself; so is one
+//! that exited with an error and is being restarted (as Argo CD decides it), without waiting for
+//! the kubelet to call it CrashLoopBackOff.
 
 use serde_json::Value;
 
@@ -26,7 +28,7 @@ pub(super) fn health(obj: &Value) -> Option<Health> {
     // Pods that do not restart (Jobs) end in Failed on their own and are judged by phase.
     if restart == "Always"
         && matches!(phase, "Pending" | "Running")
-        && let Some(h) = stuck_container(&statuses)
+        && let Some(h) = stuck_container(&statuses).or_else(|| restarting_after_error(&statuses))
     {
         return Some(h);
     }
@@ -66,6 +68,8 @@ struct Container<'a> {
     init: bool,
     ready: bool,
     state: Option<&'a Value>,
+    last_state: Option<&'a Value>,
+    restarts: i64,
 }
 
 fn container_statuses(obj: &Value) -> Vec<Container<'_>> {
@@ -79,6 +83,8 @@ fn container_statuses(obj: &Value) -> Vec<Container<'_>> {
                 init,
                 ready: c.get("ready").and_then(Value::as_bool).unwrap_or(false),
                 state: c.get("state"),
+                last_state: c.get("lastState"),
+                restarts: c.get("restartCount").and_then(Value::as_i64).unwrap_or(0),
             })
     };
     list("initContainerStatuses", true)
@@ -100,6 +106,40 @@ fn stuck_container(statuses: &[Container]) -> Option<Health> {
         };
         let mut msg = format!("{kind} {:?} is waiting: {reason}", c.name);
         if let Some(m) = waiting
+            .get("message")
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty())
+        {
+            msg = format!("{msg}: {m}");
+        }
+        Some(Health::degraded(msg))
+    })
+}
+
+/// A container that is not ready and whose previous run ended with a non-zero exit code: the
+/// kubelet is restarting it, and it will most likely fail the same way again.
+fn restarting_after_error(statuses: &[Container]) -> Option<Health> {
+    statuses.iter().filter(|c| !c.ready).find_map(|c| {
+        let t = c.last_state?.get("terminated")?;
+        let code = t.get("exitCode").and_then(Value::as_i64).unwrap_or(0);
+        if code == 0 {
+            return None;
+        }
+        let mut msg = format!(
+            "container {:?} is restarting after it exited with code {code}",
+            c.name
+        );
+        if let Some(why) = t
+            .get("reason")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())
+        {
+            msg = format!("{msg} ({why})");
+        }
+        if c.restarts > 0 {
+            msg = format!("{msg}; {} restart(s)", c.restarts);
+        }
+        if let Some(m) = t
             .get("message")
             .and_then(Value::as_str)
             .filter(|m| !m.is_empty())
