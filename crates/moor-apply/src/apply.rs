@@ -3,7 +3,6 @@
 //! inside a wave kinds go in the fixed order, objects of one kind in parallel (bounded).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use futures::{StreamExt, stream};
 use kube::Client;
@@ -15,7 +14,7 @@ use crate::ignore;
 use crate::plan::{Planned, drifted_ignoring, dry_run};
 use crate::request;
 use crate::wait::until_healthy;
-use crate::{ObjectResult, Progress};
+use crate::{ObjectResult, Progress, SyncOptions};
 
 fn is_bootstrap(p: &Planned) -> bool {
     let k = &p.d.key;
@@ -27,10 +26,10 @@ fn is_bootstrap(p: &Planned) -> bool {
 pub async fn apply_all(
     client: &Client,
     planned: Vec<Planned>,
-    timeout: Duration,
-    concurrency: usize,
+    opts: &SyncOptions,
     progress: &Progress<'_>,
 ) -> Result<Vec<ObjectResult>, SyncError> {
+    let concurrency = opts.concurrency;
     let (bootstrap, rest): (Vec<Planned>, Vec<Planned>) =
         planned.into_iter().partition(is_bootstrap);
     let mut results = apply_group(client, bootstrap.clone(), concurrency, progress).await?;
@@ -40,7 +39,7 @@ pub async fn apply_all(
         .map(|p| &p.d)
         .collect();
     if !crds.is_empty() {
-        until_healthy(client, &crds, timeout, concurrency).await?;
+        until_healthy(client, &crds, opts).await?;
     }
     let rest = finish_deferred_dry_runs(client, rest).await?;
 
@@ -65,7 +64,7 @@ pub async fn apply_all(
         // A later wave may depend on this one: it must be healthy first.
         if wrote && Some(wave) != last_wave {
             let targets: Vec<_> = in_wave.iter().collect();
-            until_healthy(client, &targets, timeout, concurrency).await?;
+            until_healthy(client, &targets, opts).await?;
         }
     }
     Ok(results)

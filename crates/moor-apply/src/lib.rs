@@ -56,6 +56,8 @@ pub struct SyncOptions {
     pub ignore_differences: Vec<IgnoreRule>,
     /// A sync writes ignored fields at their live values instead of Git's.
     pub respect_ignore_differences: bool,
+    /// How health is judged (user CEL rules over the built-in ones), for compare and waits.
+    pub health_rules: moor_health::HealthRules,
 }
 
 impl SyncOptions {
@@ -71,6 +73,7 @@ impl SyncOptions {
             revision: None,
             ignore_differences: vec![],
             respect_ignore_differences: false,
+            health_rules: moor_health::HealthRules::default(),
         }
     }
 }
@@ -298,14 +301,7 @@ impl Engine {
         }
         let targets: Vec<prepare::Desired> = planned.iter().map(|p| p.d.clone()).collect();
         let started = std::time::Instant::now();
-        set.objects = apply::apply_all(
-            &self.client,
-            planned,
-            opts.timeout,
-            opts.concurrency,
-            progress,
-        )
-        .await?;
+        set.objects = apply::apply_all(&self.client, planned, opts, progress).await?;
         tracing::debug!(
             objects = set.objects.len(),
             apply_ms = started.elapsed().as_millis() as u64,
@@ -330,7 +326,7 @@ impl Engine {
         }
         if opts.wait {
             let refs: Vec<_> = targets.iter().collect();
-            wait::until_healthy(&self.client, &refs, opts.timeout, opts.concurrency).await?;
+            wait::until_healthy(&self.client, &refs, opts).await?;
         }
         Ok(set)
     }
@@ -351,7 +347,7 @@ impl Engine {
                 api_version: p.d.m.api_version().to_string(),
                 synced: !p.drifted,
                 health: match &p.live {
-                    Some(live) => moor_health::health(live),
+                    Some(live) => opts.health_rules.health(live),
                     None => moor_health::Health::new(HealthStatus::Missing, "not created yet"),
                 },
             })
