@@ -8,7 +8,7 @@ pub enum RenderError {
     #[error("{} is not a directory", dir.display())]
     NotADirectory { dir: PathBuf },
 
-    #[error("failed to read {}: {source}", path.display())]
+    #[error("failed to read {path:?}")]
     Io {
         path: PathBuf,
         #[source]
@@ -57,6 +57,38 @@ pub enum RenderError {
 
     #[error("helm value file {} not found", path.display())]
     ValueFileNotFound { path: PathBuf },
+
+    /// A symlink in the tree a render reads leads out of the checkout. Only the link's own text
+    /// is shown: what it points at is never read.
+    #[error("symbolic link {link} points outside the repository (to {target}); refusing to render")]
+    SymlinkEscapes {
+        /// The link, relative to the checkout root.
+        link: String,
+        /// The link's target as written in the link.
+        target: String,
+    },
+
+    /// A path an Application or a kustomization names leaves the checkout.
+    #[error("{field} {path:?} leaves the repository")]
+    PathEscapes { field: String, path: String },
+
+    #[error(
+        "helm value file {url} is remote: remote value files are disabled \
+         (--allow-remote-value-files allows them)"
+    )]
+    RemoteValueFile { url: String },
+
+    #[error(
+        "{file} references the remote {url}: remote kustomize bases and charts are disabled \
+         (--allow-remote-bases allows them)"
+    )]
+    RemoteBase { file: String, url: String },
+
+    #[error("{what} is larger than the render limit of {limit} bytes")]
+    TooLarge { what: String, limit: u64 },
+
+    #[error("the render has {count} objects, more than the limit of {limit}")]
+    TooManyObjects { count: usize, limit: usize },
 }
 
 fn at_line(line: Option<usize>) -> String {

@@ -58,14 +58,26 @@ fn is_executable(p: &Path) -> bool {
     }
 }
 
+/// At most this much of a tool's stderr is kept for its error; the rest is read and dropped.
+const STDERR_KEPT: usize = 64 << 10;
+
+/// What a pipe-draining thread hands back.
+enum Drained {
+    All(Vec<u8>),
+    /// The pipe held more than the limit: reading stopped there.
+    TooLarge,
+}
+
 /// Runs `cmd` (a `command` such as "kustomize build" rendering `dir`) and returns its stdout.
-/// A non-zero exit is an error carrying stderr; past `timeout` the child is killed.
+/// A non-zero exit is an error carrying stderr; past `timeout`, or once stdout passes
+/// `max_bytes`, the child is killed.
 pub(crate) fn run(
     tool: Tool,
     command: &str,
     dir: &Path,
     mut cmd: Command,
     timeout: Duration,
+    max_bytes: u64,
 ) -> Result<String, RenderError> {
     let deadline = Instant::now() + timeout;
     let timed_out = || RenderError::Timeout {
@@ -93,15 +105,29 @@ pub(crate) fn run(
     // Pipes are drained on threads so a chatty child never blocks on a full pipe.
     let (out_tx, out_rx) = mpsc::channel();
     let (err_tx, err_rx) = mpsc::channel();
-    drain(child.stdout.take(), out_tx);
-    drain(child.stderr.take(), err_tx);
+    drain(child.stdout.take(), out_tx, Some(max_bytes));
+    drain(child.stderr.take(), err_tx, None);
+    let too_large = || RenderError::TooLarge {
+        what: format!("the output of {command}"),
+        limit: max_bytes,
+    };
 
     let mut poll = Duration::from_millis(2);
+    let mut stdout = None;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => {}
             Err(e) => return Err(failed(e.to_string())),
+        }
+        // Output without end is stopped as soon as it passes the limit, not at the timeout.
+        if let Ok(out) = out_rx.try_recv() {
+            if matches!(out, Drained::TooLarge) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(too_large());
+            }
+            stdout = Some(out);
         }
         let now = Instant::now();
         if now >= deadline {
@@ -114,11 +140,18 @@ pub(crate) fn run(
     };
 
     // A grandchild may still hold the pipes open, so reading is bounded by the deadline too.
-    let recv = |rx: mpsc::Receiver<Vec<u8>>| {
-        rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .map_err(|_| timed_out())
+    let recv = |rx: mpsc::Receiver<Drained>| match rx
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        Ok(Drained::All(bytes)) => Ok(bytes),
+        Ok(Drained::TooLarge) => Err(too_large()),
+        Err(_) => Err(timed_out()),
     };
-    let stdout = recv(out_rx)?;
+    let stdout = match stdout {
+        Some(Drained::All(bytes)) => bytes,
+        Some(Drained::TooLarge) => return Err(too_large()),
+        None => recv(out_rx)?,
+    };
     let stderr = String::from_utf8_lossy(&recv(err_rx)?).trim().to_string();
     if !status.success() {
         return Err(failed(if stderr.is_empty() {
@@ -148,15 +181,35 @@ fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
     }
 }
 
-fn drain(pipe: Option<impl Read + Send + 'static>, tx: mpsc::Sender<Vec<u8>>) {
+/// Reads `pipe` to its end on a thread. With a `limit`, reading stops past it (the child then
+/// gets EPIPE and is killed by the caller); without one, only the first [`STDERR_KEPT`] bytes
+/// are kept, so neither pipe can grow memory without bound.
+fn drain(pipe: Option<impl Read + Send + 'static>, tx: mpsc::Sender<Drained>, limit: Option<u64>) {
     let Some(mut pipe) = pipe else {
-        let _ = tx.send(Vec::new());
+        let _ = tx.send(Drained::All(Vec::new()));
         return;
     };
     std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        let _ = tx.send(buf);
+        let mut chunk = vec![0u8; 64 << 10];
+        loop {
+            let n = match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            match limit {
+                Some(limit) if (buf.len() + n) as u64 > limit => {
+                    let _ = tx.send(Drained::TooLarge);
+                    return;
+                }
+                Some(_) => buf.extend_from_slice(&chunk[..n]),
+                None => {
+                    let room = STDERR_KEPT.saturating_sub(buf.len()).min(n);
+                    buf.extend_from_slice(&chunk[..room]);
+                }
+            }
+        }
+        let _ = tx.send(Drained::All(buf));
     });
 }
 
@@ -174,6 +227,10 @@ mod tests {
     }
 
     fn run_script(body: &str, timeout: Duration) -> Result<String, RenderError> {
+        run_capped(body, timeout, crate::DEFAULT_MAX_BYTES)
+    }
+
+    fn run_capped(body: &str, timeout: Duration, max: u64) -> Result<String, RenderError> {
         let tmp = tempfile::tempdir().unwrap();
         let bin = find_bin(KUSTOMIZE, Some(&script(tmp.path(), body))).unwrap();
         run(
@@ -182,7 +239,38 @@ mod tests {
             Path::new("apps/web"),
             Command::new(bin),
             timeout,
+            max,
         )
+    }
+
+    #[test]
+    fn output_without_end_is_cut_at_the_limit_and_the_tool_killed() {
+        let start = Instant::now();
+        let err = run_capped("exec yes 'a: 1'", Duration::from_secs(60), 1 << 20).unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(
+            err.to_string(),
+            "the output of kustomize build is larger than the render limit of 1048576 bytes"
+        );
+        let out = run_capped("echo 'a: 1'", Duration::from_secs(20), 6).unwrap();
+        assert_eq!(out, "a: 1\n", "output right at the limit passes");
+    }
+
+    #[test]
+    fn endless_stderr_is_bounded_and_the_error_keeps_its_start() {
+        let err = run_capped(
+            "echo first >&2; yes xxxxxxxx | head -c 50000000 >&2; exit 1",
+            Duration::from_secs(60),
+            1 << 20,
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("first"), "{}", &msg[..100]);
+        assert!(msg.len() <= STDERR_KEPT + 200, "{}", msg.len());
     }
 
     #[test]

@@ -16,7 +16,14 @@ use crate::{RenderError, RenderOptions, Renderer};
 /// Beyond the options: the namespace defaults to `default` rather than the kubeconfig's, so
 /// output does not depend on the machine; CRDs from `crds/` are included (an app needs them);
 /// test hooks are skipped (they belong to `helm test`, not to every sync).
+///
+/// First the chart and its value files are checked (see [`crate::input_files`]): helm follows
+/// symlinks in `templates/`, `charts/` and `.Files`, so a link leaving `opts.root`, a value file
+/// outside it, or a remote value file (unless `opts.allow_remote_value_files`) is refused before
+/// helm runs. Output past `opts.max_bytes` is refused too.
 pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderError> {
+    crate::input_files(dir, opts)?;
+    let root = crate::confine::root_of(dir, opts)?;
     let bin = exec::find_bin(HELM, opts.helm_bin.as_deref())?;
     let h = &opts.helm;
     let release = match &h.release_name {
@@ -32,13 +39,12 @@ pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderE
         .arg("--include-crds")
         .arg("--skip-tests");
     for f in &h.value_files {
-        if f.starts_with("https://") || f.starts_with("http://") {
-            cmd.arg("-f").arg(f);
+        let Some(path) = crate::confine::value_file(&root, dir, f, opts)? else {
+            cmd.arg("-f").arg(f); // an allowed remote one
             continue;
-        }
-        let path = dir.join(f);
+        };
         if !path.is_file() {
-            return Err(RenderError::ValueFileNotFound { path });
+            return Err(RenderError::ValueFileNotFound { path: dir.join(f) });
         }
         cmd.arg("-f").arg(path);
     }
@@ -58,7 +64,14 @@ pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderE
         cmd.arg("--values").arg(file.path());
         inline = Some(file);
     }
-    let out = exec::run(HELM, "helm template", dir, cmd, opts.timeout);
+    let out = exec::run(
+        HELM,
+        "helm template",
+        dir,
+        cmd,
+        opts.timeout,
+        opts.max_bytes,
+    );
     drop(inline);
     out
 }

@@ -21,12 +21,28 @@ pub fn kustomization_file(dir: &Path) -> Option<&'static str> {
 }
 
 /// Runs `kustomize build <dir>` (`opts.kustomize_bin` or `kustomize` on PATH) within
-/// `opts.timeout` and returns its output untouched.
+/// `opts.timeout` and `opts.max_bytes` of output, and returns its output untouched.
+///
+/// First the kustomizations are checked (see [`crate::input_files`]): kustomize follows
+/// symlinks and fetches remote bases, so links and references leaving `opts.root` and remote
+/// bases (unless `opts.allow_remote_bases`) are refused before it runs. Its load restrictor is
+/// always on, so files it loads stay under each kustomization's directory.
 pub fn kustomize_build(dir: &Path, opts: &RenderOptions) -> Result<String, RenderError> {
+    crate::input_files(dir, opts)?;
     let bin = exec::find_bin(KUSTOMIZE, opts.kustomize_bin.as_deref())?;
     let mut cmd = Command::new(bin);
-    cmd.arg("build").arg(dir);
-    exec::run(KUSTOMIZE, "kustomize build", dir, cmd, opts.timeout)
+    cmd.arg("build")
+        .arg(dir)
+        .arg("--load-restrictor")
+        .arg("LoadRestrictionsRootOnly");
+    exec::run(
+        KUSTOMIZE,
+        "kustomize build",
+        dir,
+        cmd,
+        opts.timeout,
+        opts.max_bytes,
+    )
 }
 
 /// Renders a directory holding a kustomization; every object's origin is that file.

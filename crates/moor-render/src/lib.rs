@@ -5,6 +5,7 @@
 //! apiVersion/kind/name are validated by the apply layer, which reports all failures at once
 //! using each manifest's [`moor_types::Origin`].
 
+mod confine;
 mod error;
 mod exec;
 mod helm;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use moor_types::Manifest;
 use sha2::{Digest, Sha256};
 
+pub use confine::{confine, input_files};
 pub use error::RenderError;
 pub use helm::{HelmRenderer, helm_template};
 pub use kustomize::{KUSTOMIZATION_FILES, KustomizeRenderer, kustomization_file, kustomize_build};
@@ -25,7 +27,13 @@ pub use parse::parse_manifests;
 pub use plain::{PlainRenderer, split_globs};
 
 /// Default limit on one render, external tools included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Default limit on the bytes one render reads or a tool writes: 64 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
+
+/// Default limit on the objects one render makes.
+pub const DEFAULT_MAX_OBJECTS: usize = 10_000;
 
 /// Options of `helm template`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -55,6 +63,17 @@ pub struct RenderOptions {
     pub helm_bin: Option<PathBuf>,
     /// Limit on an external tool's run; it is killed past it.
     pub timeout: Duration,
+    /// The checkout the directory is in: nothing outside it is read (symlinks, value files,
+    /// kustomize references). `None` confines the render to the directory itself.
+    pub root: Option<PathBuf>,
+    /// Let Helm fetch `http(s)://` value files.
+    pub allow_remote_value_files: bool,
+    /// Let kustomize fetch remote bases (`https://`, `git::`, `github.com/...`) and charts.
+    pub allow_remote_bases: bool,
+    /// Limit on the manifest bytes read from files or written by a tool.
+    pub max_bytes: u64,
+    /// Limit on the objects rendered.
+    pub max_objects: usize,
 }
 
 impl Default for RenderOptions {
@@ -67,6 +86,11 @@ impl Default for RenderOptions {
             kustomize_bin: None,
             helm_bin: None,
             timeout: DEFAULT_TIMEOUT,
+            root: None,
+            allow_remote_value_files: false,
+            allow_remote_bases: false,
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_objects: DEFAULT_MAX_OBJECTS,
         }
     }
 }
@@ -90,7 +114,8 @@ pub fn renderer_for(dir: &Path) -> &'static dyn Renderer {
     }
 }
 
-/// Renders `dir` with the renderer [`renderer_for`] picks.
+/// Renders `dir` with the renderer [`renderer_for`] picks, after checking (see [`input_files`])
+/// that nothing it would read leaves `opts.root`; fails past `opts.max_objects` objects.
 pub fn render(dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError> {
     if !dir.is_dir() {
         return Err(RenderError::NotADirectory {
@@ -99,7 +124,32 @@ pub fn render(dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderE
     }
     let renderer = renderer_for(dir);
     tracing::debug!(dir = %dir.display(), renderer = renderer.name(), "rendering");
-    renderer.render(dir, opts)
+    let manifests = renderer.render(dir, opts)?;
+    if manifests.len() > opts.max_objects {
+        return Err(RenderError::TooManyObjects {
+            count: manifests.len(),
+            limit: opts.max_objects,
+        });
+    }
+    Ok(manifests)
+}
+
+/// A rough size in bytes of `manifests` in memory, for bounding caches of renders.
+pub fn estimated_size(manifests: &[Manifest]) -> usize {
+    fn value(v: &serde_json::Value) -> usize {
+        use serde_json::Value;
+        // Per node: the enum, plus map/vec bookkeeping, rounded up.
+        32 + match v {
+            Value::String(s) => s.len(),
+            Value::Array(a) => a.iter().map(value).sum(),
+            Value::Object(o) => o.iter().map(|(k, v)| 32 + k.len() + value(v)).sum(),
+            _ => 0,
+        }
+    }
+    manifests
+        .iter()
+        .map(|m| 64 + m.origin.file.len() + value(&m.obj))
+        .sum()
 }
 
 /// Key for caching the render of `path` at `commit`: sha256 hex over them and the options that

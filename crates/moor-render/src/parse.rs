@@ -7,6 +7,14 @@ use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, Spanned};
 
 use crate::RenderError;
 
+/// Deepest nesting of mappings and sequences accepted in a document. Deep CRD schemas reach
+/// about 40; far deeper is an attack on the parser's stack.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Events that YAML aliases may replay in one stream: anchors are rare in manifests, and a
+/// handful of levels of aliases to aliases would otherwise expand to billions of nodes.
+pub(crate) const MAX_ALIAS_EVENTS: usize = 200_000;
+
 /// One parsed document and the 1-based line its content starts on.
 pub(crate) struct Doc {
     pub value: Value,
@@ -28,10 +36,16 @@ pub(crate) fn yaml_docs(text: &str) -> Result<Vec<Doc>, Syntax> {
         duplicate_keys: DuplicateKeyPolicy::LastWins,
         // Apps of thousands of objects are normal (a kustomize or helm render is one stream);
         // the default budget (1024 documents, 250k nodes) is sized for config files.
+        // Depth and aliases stay bounded, so a hostile repository cannot exhaust the stack or
+        // the memory: a billion-laughs document is stopped after MAX_ALIAS_EVENTS replays.
         budget: serde_saphyr::budget! {
             max_documents: 1_000_000,
             max_nodes: 100_000_000,
             max_events: 400_000_000,
+            max_depth: MAX_DEPTH,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_ALIAS_EVENTS,
         },
     };
     let docs =
@@ -266,6 +280,48 @@ mod tests {
 
 #[cfg(test)]
 mod budget_tests {
+    use std::time::{Duration, Instant};
+
+    /// A 9-level billion laughs: each level lists the previous one 10 times.
+    fn alias_bomb() -> String {
+        let mut s = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\n");
+        s.push_str("a0: &a0 [\"lol\"]\n");
+        for i in 1..=9 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            s.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn alias_bomb_is_refused_quickly() {
+        let start = Instant::now();
+        let Err(e) = super::yaml_docs(&alias_bomb()) else {
+            panic!("the alias bomb parsed")
+        };
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(e.cause.contains("alias"), "{}", e.cause);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_and_deep_schemas_parse() {
+        let nested = |depth: usize| {
+            let mut s = String::from("kind: X\nspec: ");
+            s.push_str(&"[".repeat(depth));
+            s.push_str(&"]".repeat(depth));
+            s
+        };
+        assert!(super::yaml_docs(&nested(60)).is_ok());
+        let Err(e) = super::yaml_docs(&nested(100_000)) else {
+            panic!("100000 levels parsed")
+        };
+        assert!(e.cause.contains("limit"), "{}", e.cause);
+    }
+
     /// Regression: a 2000-object stream hit serde-saphyr's default budget of 1024 documents.
     #[test]
     fn streams_of_thousands_of_documents_parse() {

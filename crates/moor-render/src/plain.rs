@@ -20,7 +20,10 @@ impl Renderer for PlainRenderer {
         "plain"
     }
 
+    /// Symlinks leaving `opts.root` are refused before any file is read; reading stops once
+    /// the files pass `opts.max_bytes` in all.
     fn render(&self, dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError> {
+        crate::input_files(dir, opts)?;
         let include = glob_set(&opts.include)?;
         let exclude = glob_set(&opts.exclude)?;
         let mut files = Vec::new();
@@ -31,8 +34,9 @@ impl Renderer for PlainRenderer {
         files.sort();
 
         let mut out = Vec::new();
+        let mut budget = opts.max_bytes;
         for rel in files {
-            out.extend(render_file(dir, &rel)?);
+            out.extend(render_file(dir, &rel, &mut budget, opts.max_bytes)?);
         }
         Ok(out)
     }
@@ -126,9 +130,26 @@ fn collect(dir: &Path, rel: &str, recurse: bool, out: &mut Vec<String>) -> Resul
     Ok(())
 }
 
-fn render_file(dir: &Path, rel: &str) -> Result<Vec<Manifest>, RenderError> {
+/// Parses one file, counting its bytes against `budget` (left of `limit`): a file is read no
+/// further than the budget, so a huge one costs no more memory than the limit.
+fn render_file(
+    dir: &Path,
+    rel: &str,
+    budget: &mut u64,
+    limit: u64,
+) -> Result<Vec<Manifest>, RenderError> {
+    use std::io::Read;
     let path = dir.join(rel);
-    let bytes = std::fs::read(&path).map_err(|source| RenderError::Io { path, source })?;
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(&path)
+        .and_then(|f| f.take(budget.saturating_add(1)).read_to_end(&mut bytes));
+    read.map_err(|source| RenderError::Io { path, source })?;
+    *budget = budget
+        .checked_sub(bytes.len() as u64)
+        .ok_or_else(|| RenderError::TooLarge {
+            what: format!("the manifest files (reading {rel})"),
+            limit,
+        })?;
     let parse_err = |s: Syntax| RenderError::Parse {
         file: rel.to_string(),
         line: s.line,

@@ -10,7 +10,11 @@ fn production_overlay_applies_prefix_namespace_images_and_replicas() {
     common::require_tool("kustomize");
     let dir = common::fixture("kustomize/overlays/production");
     assert_eq!(renderer_for(&dir).name(), "kustomize");
-    let ms = render(&dir, &RenderOptions::default()).unwrap();
+    let opts = RenderOptions {
+        root: Some(common::fixture("kustomize")),
+        ..RenderOptions::default()
+    };
+    let ms = render(&dir, &opts).unwrap();
 
     let keys: Vec<String> = ms.iter().map(|m| m.key().to_string()).collect();
     assert_eq!(
