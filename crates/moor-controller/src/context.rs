@@ -34,6 +34,8 @@ pub struct Shared {
     pub recorder: Recorder,
     pub poll_interval: Duration,
     pub key_dir: PathBuf,
+    /// Controller-wide health rules (the `moor-health` ConfigMap), cached.
+    pub health: crate::health_rules::ControllerRules,
     heals: Mutex<HashMap<String, HealState>>,
     failures: Mutex<HashMap<String, u32>>,
     repo_secrets: tokio::sync::Mutex<Option<(Instant, Vec<Secret>)>>,
@@ -75,6 +77,7 @@ impl Shared {
             recorder,
             poll_interval,
             key_dir,
+            health: Default::default(),
             heals: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             repo_secrets: tokio::sync::Mutex::new(None),

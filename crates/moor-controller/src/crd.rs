@@ -83,6 +83,10 @@ pub struct ApplicationSpec {
     /// Applications (same namespace unless given) that must be Synced and Healthy first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<AppRef>,
+    /// Health rules written as CEL expressions (Flux's `healthCheckExprs`): for the kinds they
+    /// name, they replace the built-in rules and the controller-wide ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_check_exprs: Vec<moor_health::HealthCheckExpr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision_history_limit: Option<u32>,
     /// Poll interval override, e.g. "30s" (default: the controller's --poll-interval).

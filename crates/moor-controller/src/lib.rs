@@ -8,6 +8,7 @@ mod automation;
 mod clusters;
 mod context;
 pub mod crd;
+mod health_rules;
 mod inputs;
 mod reconcile;
 mod retry;

@@ -98,6 +98,13 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         Ok(c) => c,
         Err(e) => return failed_comparison(out, "InvalidSpecError", e.to_string(), ctx, app),
     };
+    // A health rule that does not compile is a spec error: stop before fetching or writing.
+    let sh = &ctx.shared;
+    let health_rules =
+        match crate::health_rules::for_app(app, &sh.health, &sh.home, &sh.namespace).await {
+            Ok(r) => r,
+            Err(e) => return failed_comparison(out, "InvalidSpecError", e, ctx, app),
+        };
     let operation = pending_operation(app);
     let revision = operation
         .as_ref()
@@ -132,7 +139,8 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             );
         }
     };
-    let opts = sync_options(app, &commit);
+    let mut opts = sync_options(app, &commit);
+    opts.health_rules = health_rules;
     // CreateNamespace=true: the namespace must exist before the dry-run of what goes in it.
     if app.automated().is_some() || operation.is_some() {
         create_namespace(app, &cluster).await;

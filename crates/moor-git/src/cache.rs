@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::creds::{Credentials, GitAuth};
 use crate::url::{normalize_url, redact, redact_url};
 
+/// Directory of the checked-out trees, under the cache root.
+pub(crate) const CHECKOUTS: &str = "checkouts";
 /// Ref where a fetch records the commit the remote's `HEAD` (its default branch) points at.
 const REMOTE_HEAD: &str = "refs/moor/remote-head";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -48,7 +50,7 @@ pub enum CacheError {
         url: String,
         cause: String,
     },
-    #[error("failed to {action} {}: {source}", .path.display())]
+    #[error("failed to {action} {:?}", .path)]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -56,12 +58,13 @@ pub enum CacheError {
     },
 }
 
-/// Bare repositories under `root/<sha256 of the normalised URL>.git`, trees under
-/// `root/checkouts/<commit>`.
+/// Bare repositories under `root/<key>.git`, trees under `root/checkouts/<key>/<commit>`, where
+/// `key` is the sha256 of the normalised URL. Trees are per repository: naming a commit of
+/// another repository never reaches its tree, and [`RepoCache::gc`] knows whose each tree is.
 #[derive(Clone, Debug)]
 pub struct RepoCache {
-    root: PathBuf,
-    timeout: Duration,
+    pub(crate) root: PathBuf,
+    pub(crate) timeout: Duration,
 }
 
 impl RepoCache {
@@ -97,13 +100,16 @@ impl RepoCache {
 
     /// The bare repository caching `url`.
     pub fn repo_dir(&self, url: &str) -> PathBuf {
-        let key = hex::encode(Sha256::digest(normalize_url(url).as_bytes()));
-        self.root.join(format!("{key}.git"))
+        self.root.join(format!("{}.git", repo_key(url)))
     }
 
-    /// Where [`RepoCache::checkout`] puts the tree of `commit` (a full sha).
-    pub fn checkout_dir(&self, commit: &str) -> PathBuf {
-        self.root.join("checkouts").join(commit)
+    /// Where [`RepoCache::checkout`] puts the tree of `commit` (a full sha) of `url`.
+    pub fn checkout_dir(&self, url: &str, commit: &str) -> PathBuf {
+        self.checkouts_of(&repo_key(url)).join(commit)
+    }
+
+    pub(crate) fn checkouts_of(&self, key: &str) -> PathBuf {
+        self.root.join(CHECKOUTS).join(key)
     }
 
     /// Brings the cache of `url` up to date: all branches and tags, pruned, and the remote's
@@ -112,6 +118,8 @@ impl RepoCache {
         let shown = redact_url(url);
         let dir = self.repo_dir(url);
         let _lock = self.lock(&dir, &shown).await?;
+        // The garbage collector keeps repositories fetched within its idle time.
+        crate::gc::touch(&dir);
         if !dir.join("HEAD").is_file() {
             fs::create_dir_all(&dir).map_err(io("create", &dir))?;
             self.git(&dir, "initialise the cache of", &shown)
@@ -221,8 +229,8 @@ impl RepoCache {
     /// place, so a reader never sees half a tree.
     pub async fn checkout(&self, url: &str, commit: &str) -> Result<PathBuf, CacheError> {
         let full = matches!(commit.len(), 40 | 64) && commit.chars().all(|c| c.is_ascii_hexdigit());
-        if full && self.checkout_dir(commit).is_dir() {
-            return Ok(self.checkout_dir(commit));
+        if full && let Some(dir) = self.claim(&self.checkout_dir(url, commit)).await? {
+            return Ok(dir);
         }
         let shown = redact_url(url);
         let dir = self.repo_dir(url);
@@ -237,18 +245,21 @@ impl RepoCache {
             .rev_parse(&dir, &shown, commit)
             .await?
             .ok_or_else(unknown)?;
-        let target = self.checkout_dir(&sha);
-        if target.is_dir() {
-            return Ok(target);
+        let target = self.checkout_dir(url, &sha);
+        if let Some(dir) = self.claim(&target).await? {
+            return Ok(dir);
         }
-        let parent = self.root.join("checkouts");
+        let parent = target
+            .parent()
+            .expect("a checkout has a parent")
+            .to_path_buf();
         fs::create_dir_all(&parent).map_err(io("create", &parent))?;
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".tmp-{sha}-"))
+            .prefix(&format!("{}{sha}-", crate::gc::TMP_PREFIX))
             .tempdir_in(&parent)
             .map_err(io("create a temp dir in", &parent))?;
         let index = tempfile::Builder::new()
-            .prefix(".index-")
+            .prefix(crate::gc::INDEX_PREFIX)
             .tempfile_in(&parent)
             .map_err(io("create a temp file in", &parent))?;
         let index_env = (
@@ -273,6 +284,7 @@ impl RepoCache {
                 return Err(io("move a checkout to", &target)(e));
             }
         }
+        crate::gc::touch(&target);
         Ok(target)
     }
 
@@ -283,7 +295,7 @@ impl RepoCache {
     }
 
     /// Takes the per-repo file lock, waiting for another fetch of the same repo to finish.
-    async fn lock(&self, dir: &Path, shown: &str) -> Result<fs::File, CacheError> {
+    pub(crate) async fn lock(&self, dir: &Path, shown: &str) -> Result<fs::File, CacheError> {
         fs::create_dir_all(&self.root).map_err(io("create", &self.root))?;
         let path = dir.with_extension("lock");
         let file = fs::OpenOptions::new()
@@ -312,7 +324,12 @@ impl RepoCache {
     }
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
+/// The name of `url`'s bare repository and checkouts directory: sha256 of the normalised URL.
+pub(crate) fn repo_key(url: &str) -> String {
+    hex::encode(Sha256::digest(normalize_url(url).as_bytes()))
+}
+
+pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
     let path = path.to_path_buf();
     move |source| CacheError::Io {
         action,

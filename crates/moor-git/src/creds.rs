@@ -7,7 +7,12 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use crate::scope::best_match;
 use crate::url::{REDACTED, is_http, parse};
+
+/// Environment variable naming the URL prefixes (comma-separated) the `MOOR_GIT_*` credentials
+/// are for, wherever moor (rather than the operator) picked the repository URL.
+pub const CREDENTIALS_URL_ENV: &str = "MOOR_GIT_CREDENTIALS_URL";
 
 /// Credentials for one fetch. Empty fields leave git's own configuration in charge.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -36,8 +41,54 @@ impl Credentials {
         }
     }
 
+    /// No field set.
     pub fn is_empty(&self) -> bool {
         *self == Credentials::default()
+    }
+}
+
+/// Credentials with the URL prefixes they may be sent to (see [`crate::scope_match`]).
+#[derive(Clone, Debug, Default)]
+pub struct ScopedCredentials {
+    /// URL prefixes; empty: the credentials go nowhere.
+    pub scopes: Vec<String>,
+    pub credentials: Credentials,
+}
+
+impl ScopedCredentials {
+    /// The `MOOR_GIT_*` credentials, scoped to the prefixes in `MOOR_GIT_CREDENTIALS_URL`.
+    pub fn from_env() -> ScopedCredentials {
+        let scopes = std::env::var(CREDENTIALS_URL_ENV).unwrap_or_default();
+        ScopedCredentials {
+            scopes: scopes
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            credentials: Credentials::from_env(),
+        }
+    }
+
+    /// How specific the best scope covering `repo_url` is; `None` when none does.
+    pub fn specificity_for(&self, repo_url: &str) -> Option<usize> {
+        if self.credentials.is_empty() {
+            return None;
+        }
+        self.scopes
+            .iter()
+            .filter_map(|s| crate::scope_match(s, repo_url))
+            .max()
+    }
+
+    /// The credentials when a scope covers `repo_url`, else none.
+    pub fn for_url(&self, repo_url: &str) -> Credentials {
+        best_match(
+            repo_url,
+            self.scopes.iter().map(|s| (s.as_str(), &self.credentials)),
+        )
+        .cloned()
+        .unwrap_or_default()
     }
 }
 
@@ -57,12 +108,16 @@ impl fmt::Debug for Credentials {
 /// crate running git (fetch here, commit/push in moor-image) passes credentials the same way.
 #[derive(Default)]
 pub struct GitAuth {
+    /// The URL to hand git, without embedded credentials.
     pub url: String,
+    /// Environment for git: config entries through `GIT_CONFIG_*`, `GIT_SSH_COMMAND`.
     pub env: Vec<(String, String)>,
+    /// What to scrub from git's output.
     pub secrets: Vec<String>,
 }
 
 impl GitAuth {
+    /// Sets up `creds` (or the credentials embedded in `url`) for one git invocation on `url`.
     pub fn new(url: &str, creds: &Credentials) -> GitAuth {
         let mut auth = GitAuth {
             url: url.to_string(),
@@ -90,6 +145,9 @@ impl GitAuth {
                     &format!("http.{origin}.extraHeader"),
                     &format!("Authorization: Basic {token}"),
                 );
+                // git sends extra headers with every request of a session, to wherever the
+                // first one was redirected: with credentials, redirects are not followed.
+                auth.config("http.followRedirects", "false");
                 auth.secrets.extend([password, token]);
                 if parts.userinfo.is_some() {
                     auth.secrets.push(user);
@@ -214,6 +272,46 @@ mod tests {
             Some(header.as_str())
         );
         assert!(auth.secrets.contains(&"hunter22".to_string()));
+        assert_eq!(
+            env(&auth, &format!("GIT_CONFIG_KEY_{}", n + 1)),
+            Some("http.followRedirects")
+        );
+        assert_eq!(
+            env(&auth, &format!("GIT_CONFIG_VALUE_{}", n + 1)),
+            Some("false")
+        );
+    }
+
+    #[test]
+    fn scoped_credentials_go_only_where_a_scope_covers() {
+        let scoped = ScopedCredentials {
+            scopes: vec!["https://git.acme.com/team".into(), "ssh://git@h".into()],
+            credentials: Credentials {
+                password: Some("tok".into()),
+                ..Credentials::default()
+            },
+        };
+        assert!(!scoped.for_url("https://git.acme.com/team/app").is_empty());
+        assert!(!scoped.for_url("git@h:o/r.git").is_empty());
+        assert!(
+            scoped
+                .for_url("https://git.acme.com/teamevil/app")
+                .is_empty()
+        );
+        assert!(
+            scoped
+                .for_url("https://git.acme.com.evil.net/team/app")
+                .is_empty()
+        );
+        assert_eq!(
+            scoped.specificity_for("https://git.acme.com/team/a"),
+            Some(1)
+        );
+        let unscoped = ScopedCredentials {
+            scopes: vec![],
+            ..scoped
+        };
+        assert!(unscoped.for_url("https://git.acme.com/team/app").is_empty());
     }
 
     #[test]

@@ -6,10 +6,14 @@
 
 mod cache;
 mod creds;
+mod gc;
+mod scope;
 mod source;
 mod url;
 
 pub use cache::{CacheError, RepoCache, git_command};
-pub use creds::{Credentials, GitAuth};
+pub use creds::{CREDENTIALS_URL_ENV, Credentials, GitAuth, ScopedCredentials};
+pub use gc::{GcPolicy, GcReport, InUse};
+pub use scope::{UrlScope, best_match, scope_match};
 pub use source::{Materialized, Source, SourceError};
 pub use url::{normalize_url, redact, redact_url};

@@ -385,3 +385,43 @@ async fn empty_repository_has_no_default_revision() {
     assert!(matches!(err, CacheError::UnknownRevision { .. }), "{err:?}");
     std::fs::remove_dir_all(cache.root()).unwrap();
 }
+
+#[tokio::test]
+async fn credentials_never_follow_a_redirect_to_another_server() {
+    let home = GitServer::start();
+    let elsewhere = GitServer::start();
+    seed(&elsewhere, "shop");
+    // The repository host redirects (as a forge does for a renamed repo) to another server.
+    home.redirect_moved_to(&format!(
+        "http://127.0.0.1:{}/public/",
+        elsewhere.http_port()
+    ));
+    let (_cache, source) = source();
+    let result = source
+        .materialize(&home.http_moved_url("shop"), None, ".", &http_creds(&home))
+        .await;
+    assert!(
+        elsewhere.http_requests_with_authorization().is_empty(),
+        "credentials reached the redirect target: {:?}",
+        elsewhere.http_requests_with_authorization()
+    );
+    let err = result.unwrap_err();
+    assert!(
+        !home.http_requests_with_authorization().is_empty(),
+        "the credentials were not even sent to their own host"
+    );
+    let shown = err.to_string();
+    assert!(!shown.contains(&home.http_credentials().1), "{shown}");
+
+    // Without credentials there is nothing to leak: the redirect is followed.
+    let m = source
+        .materialize(
+            &home.http_moved_url("shop"),
+            None,
+            ".",
+            &Credentials::default(),
+        )
+        .await
+        .unwrap();
+    assert!(m.dir.join("base/cm.yaml").is_file());
+}

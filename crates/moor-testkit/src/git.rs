@@ -9,7 +9,7 @@ use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,18 @@ pub struct GitServer {
     http_password: String,
     http_stop: Option<tokio::sync::oneshot::Sender<()>>,
     http_thread: Option<JoinHandle<()>>,
+    http_seen: Arc<Seen>,
+}
+
+/// What the HTTP server saw, for tests about where credentials go.
+#[derive(Default)]
+struct Seen {
+    /// `host[:port]/path` of every request.
+    requests: Mutex<Vec<String>>,
+    /// `host[:port]/path` of every request that carried an `Authorization` header.
+    authorized: Mutex<Vec<String>>,
+    /// Where `/moved/...` redirects to (a URL prefix), when set.
+    redirect: Mutex<Option<String>>,
 }
 
 impl GitServer {
@@ -63,7 +75,9 @@ impl GitServer {
             password: http_password.clone(),
             backend: http_backend(),
             log: root.path().join("http-backend.log"),
+            seen: Arc::new(Seen::default()),
         });
+        let http_seen = cfg.seen.clone();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         // Its own thread and runtime: tests that block on `git` would otherwise starve it.
         let http_thread = std::thread::Builder::new()
@@ -80,8 +94,38 @@ impl GitServer {
             http_password,
             http_stop: Some(stop_tx),
             http_thread: Some(http_thread),
+            http_seen,
             sshd,
         }
+    }
+
+    /// Every HTTP request received so far, as `host[:port]/path` (the host as the client
+    /// spelled it: `127.0.0.1:PORT` or `localhost:PORT`).
+    pub fn http_requests(&self) -> Vec<String> {
+        self.http_seen.requests.lock().expect("seen lock").clone()
+    }
+
+    /// The HTTP requests so far that carried an `Authorization` header (whatever its value),
+    /// as `host[:port]/path`: a test that a credential never reached this server asserts this
+    /// is empty.
+    pub fn http_requests_with_authorization(&self) -> Vec<String> {
+        self.http_seen.authorized.lock().expect("seen lock").clone()
+    }
+
+    /// From now on `/moved/<rest>` answers `302 Found` to `<target><rest>` (query kept), the
+    /// way a forge redirects a renamed repository.
+    pub fn redirect_moved_to(&self, target: &str) {
+        *self.http_seen.redirect.lock().expect("seen lock") = Some(target.to_string());
+    }
+
+    /// `http://127.0.0.1:PORT/moved/<name>.git`: redirected as [`GitServer::redirect_moved_to`] says.
+    pub fn http_moved_url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/moved/{name}.git", self.http_port)
+    }
+
+    /// The HTTP port (for URLs spelled with another host name, e.g. `localhost`).
+    pub fn http_port(&self) -> u16 {
+        self.http_port
     }
 
     /// Directory holding the bare repositories (`<name>.git`).
@@ -352,6 +396,7 @@ struct HttpConfig {
     password: String,
     backend: Vec<String>,
     log: PathBuf,
+    seen: Arc<Seen>,
 }
 
 type Body = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -419,6 +464,25 @@ fn text_response(status: StatusCode, text: &str) -> Response<Body> {
 
 async fn handle(req: Request<Incoming>, cfg: &HttpConfig, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_string();
+    record(&req, cfg);
+    if let Some(rest) = path.strip_prefix("/moved/") {
+        let target = cfg.seen.redirect.lock().expect("seen lock").clone();
+        let Some(target) = target else {
+            return text_response(StatusCode::NOT_FOUND, "not found\n");
+        };
+        let query = req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        let mut resp = text_response(StatusCode::FOUND, "moved\n");
+        if let Ok(location) =
+            hyper::header::HeaderValue::from_str(&format!("{target}{rest}{query}"))
+        {
+            resp.headers_mut().insert(hyper::header::LOCATION, location);
+        }
+        return resp;
+    }
     let (path_info, user) = if let Some(rest) = path.strip_prefix("/public/") {
         (format!("/{rest}"), "anonymous".to_string())
     } else if let Some(rest) = path.strip_prefix("/private/") {
@@ -438,6 +502,24 @@ async fn handle(req: Request<Incoming>, cfg: &HttpConfig, peer: SocketAddr) -> R
         Ok(resp) => resp,
         Err(e) => text_response(StatusCode::BAD_GATEWAY, &format!("http-backend: {e}\n")),
     }
+}
+
+/// Notes the request as `host[:port]/path`, the host as the client named it (`Host`).
+fn record(req: &Request<Incoming>, cfg: &HttpConfig) {
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let path = format!("{host}{}", req.uri().path());
+    if req.headers().contains_key(hyper::header::AUTHORIZATION) {
+        cfg.seen
+            .authorized
+            .lock()
+            .expect("seen lock")
+            .push(path.clone());
+    }
+    cfg.seen.requests.lock().expect("seen lock").push(path);
 }
 
 fn authorized(req: &Request<Incoming>, cfg: &HttpConfig) -> bool {
