@@ -18,7 +18,7 @@ pub const IN_CLUSTER_NAME: &str = "in-cluster";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("failed to list cluster secrets: {0}")]
+    #[error("failed to list cluster secrets")]
     List(#[source] kube::Error),
     #[error("destination names no cluster: set destination.server or destination.name")]
     NoDestination,
