@@ -5,6 +5,7 @@
 //! Reading order: [`run`] wires things up; `reconcile::reconcile` is one app's reconcile.
 
 mod automation;
+mod cluster_config;
 mod clusters;
 mod context;
 pub mod crd;
@@ -81,6 +82,9 @@ pub struct ControllerOptions {
     /// Take objects that exist without any app's tracking id into an app (reported as adopted);
     /// false refuses them before any write.
     pub adopt: bool,
+    /// Commands that kubeconfigs of cluster Secrets may run (exec plugins, auth-provider
+    /// cmd-path); none by default.
+    pub allowed_exec_commands: Vec<String>,
     /// Limits and permissions of renders (remote bases and value files, sizes, timeout).
     pub render: RenderPolicy,
 }
@@ -139,9 +143,11 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     sources.on_render = Box::new(move |id| m.inc_render(id));
     sources.policy = opts.render.clone();
     let m = metrics.clone();
-    let clusters = clusters::Clusters::new(home.clone(), &opts.namespace, move |config, name| {
-        counted_client(config, name, &m)
-    });
+    let mut clusters =
+        clusters::Clusters::new(home.clone(), &opts.namespace, move |config, name| {
+            counted_client(config, name, &m)
+        });
+    clusters.allowed_commands = opts.allowed_exec_commands.clone();
     let recorder = Recorder::new(
         home.clone(),
         Reporter {

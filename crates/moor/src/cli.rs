@@ -264,6 +264,10 @@ pub struct ControllerArgs {
     /// (by default they are adopted, and reported as such).
     #[arg(long)]
     pub no_adopt: bool,
+    /// A command that kubeconfigs of cluster Secrets may run as an exec credential plugin or
+    /// auth-provider cmd-path, exactly as written there (repeatable; none by default).
+    #[arg(long)]
+    pub allow_exec_command: Vec<String>,
     #[command(flatten)]
     pub render_limits: RenderLimitArgs,
     /// Bound of the render cache in memory (estimated), e.g. 256MiB.

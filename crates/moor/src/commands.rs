@@ -192,6 +192,7 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
             },
         },
         adopt: !args.no_adopt,
+        allowed_exec_commands: args.allow_exec_command,
         render: moor_controller::RenderPolicy {
             allow_remote_value_files: args.render_limits.allow_remote_value_files,
             allow_remote_bases: args.render_limits.allow_remote_bases,
