@@ -20,7 +20,7 @@ use std::time::Duration;
 use moor_types::Manifest;
 use sha2::{Digest, Sha256};
 
-pub use confine::{confine, input_files};
+pub use confine::{check_relative, confine, input_files};
 pub use empty::unrendered_files;
 pub use error::RenderError;
 pub use helm::{HelmRenderer, helm_template};

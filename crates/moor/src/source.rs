@@ -49,6 +49,9 @@ pub async fn load_with(
     namespace: Option<&str>,
     creds: &Credentials,
 ) -> Result<Loaded> {
+    // The same rule as the controller's for spec.source.path, checked before fetching.
+    moor_render::check_relative("path", &args.path)
+        .with_context(|| format!("failed to load the source {}", redact_url(&args.repo)))?;
     let source = Source::new(RepoCache::new(RepoCache::default_root()));
     let m = source
         .materialize(&args.repo, args.revision.as_deref(), &args.path, creds)
