@@ -34,7 +34,7 @@ pub fn spawn(cache_root: PathBuf, stores: Vec<Store<Application>>, opts: GcOptio
                     "cache gc removed unused checkouts and repositories"
                 ),
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!("cache gc: {e}"),
+                Ok(Err(e)) => tracing::warn!("cache gc: {}", moor_types::error_chain(&e)),
                 Err(e) => tracing::warn!("cache gc panicked: {e}"),
             }
         }

@@ -56,7 +56,15 @@ async fn a_repository_secret_reaches_only_its_scheme_host_port_and_path() {
     let (user, password) = home.http_credentials();
     let scope = format!("http://127.0.0.1:{}/private", home.http_port());
     repo_secret(&client, &ns.name, &scope, &user, &password).await;
-    let _ctl = Controller::start(&ns.name, &["--namespace", &ns.name, "--poll-interval", "3s"]);
+    // Decoys whose URLs are string prefixes of other repos' URLs, but not scopes covering them:
+    // `/pub` is not `/public/`, and port 4123 is not port 41234.
+    let public_prefix = format!("http://127.0.0.1:{}/pub", home.http_port());
+    let port = other.http_port().to_string();
+    let port_prefix = format!("http://127.0.0.1:{}", &port[..port.len() - 1]);
+    for decoy in [&public_prefix, &port_prefix] {
+        repo_secret(&client, &ns.name, decoy, "decoy", "decoy-password").await;
+    }
+    let _ctl = Controller::start(&ns.name, &["--namespace", &ns.name]);
 
     let apps = [
         // Covered by the Secret: it must be used (the repo needs it).
@@ -91,7 +99,10 @@ async fn a_repository_secret_reaches_only_its_scheme_host_port_and_path() {
         Vec::<String>::new(),
         "credentials reached a look-alike host or a path outside the Secret's prefix"
     );
-    assert!(!other.http_requests().is_empty(), "the other server was not asked");
+    assert!(
+        !other.http_requests().is_empty(),
+        "the other server was not asked"
+    );
     assert_eq!(
         other.http_requests_with_authorization(),
         Vec::<String>::new(),
@@ -116,12 +127,11 @@ async fn the_controllers_env_credentials_reach_only_the_urls_they_are_scoped_to(
         ("MOOR_GIT_PASSWORD", password.as_str()),
         ("MOOR_GIT_CREDENTIALS_URL", scope.as_str()),
     ];
-    let _ctl = Controller::start_with_env(
-        &ns.name,
-        &["--namespace", &ns.name, "--poll-interval", "3s"],
-        &env,
-    );
-    for (name, url) in [("covered", home.http_auth_url("m")), ("other", other.http_url("m"))] {
+    let _ctl = Controller::start_with_env(&ns.name, &["--namespace", &ns.name], &env);
+    for (name, url) in [
+        ("covered", home.http_auth_url("m")),
+        ("other", other.http_url("m")),
+    ] {
         let dest = format!("{}-{name}", ns.name);
         let mut s = spec(&url, "app", &dest, json!({}));
         s["syncPolicy"]["syncOptions"] = json!(["CreateNamespace=true"]);
@@ -156,14 +166,14 @@ async fn app_diff_sends_the_operators_credentials_only_to_urls_the_operator_name
         &client,
         &ns.name,
         "theirs",
-        spec(&other.http_url("m"), "app", &ns.name, json!(null)),
+        manual(spec(&other.http_url("m"), "app", &ns.name, json!({}))),
     )
     .await;
     apply_app(
         &client,
         &ns.name,
         "ours",
-        spec(&home.http_auth_url("m"), "app", &ns.name, json!(null)),
+        manual(spec(&home.http_auth_url("m"), "app", &ns.name, json!({}))),
     )
     .await;
     let (user, password) = home.http_credentials();
@@ -173,9 +183,16 @@ async fn app_diff_sends_the_operators_credentials_only_to_urls_the_operator_name
         ("MOOR_GIT_PASSWORD", password.as_str()),
         ("MOOR_CACHE", cache_dir),
     ];
-    let scoped = [creds.as_slice(), &[("MOOR_GIT_CREDENTIALS_URL", scope.as_str())]].concat();
+    let scoped = [
+        creds.as_slice(),
+        &[("MOOR_GIT_CREDENTIALS_URL", scope.as_str())],
+    ]
+    .concat();
     let diff = |name: &str, env: &[(&str, &str)]| {
-        moor(&["app", "diff", name, "-n", &ns.name, "--color", "never"], env)
+        moor(
+            &["app", "diff", name, "-n", &ns.name, "--color", "never"],
+            env,
+        )
     };
 
     // Their app: rendered (it differs: nothing is applied), without the operator's credentials.
@@ -196,6 +213,12 @@ async fn app_diff_sends_the_operators_credentials_only_to_urls_the_operator_name
     assert!(r.code > 1, "{}\n{}", r.stdout, r.stderr);
     assert!(!r.stderr.contains(&password), "{}", r.stderr);
     assert_eq!(home.http_requests_with_authorization().len(), before);
+}
+
+/// `spec` without its sync policy: nothing syncs it.
+fn manual(mut spec: serde_json::Value) -> serde_json::Value {
+    spec.as_object_mut().unwrap().remove("syncPolicy");
+    spec
 }
 
 /// Deletes a destination namespace the app created (best effort; the test namespace's own
