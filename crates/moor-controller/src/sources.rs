@@ -267,11 +267,12 @@ impl Sources {
         opts.root = Some(root.clone());
         // The app names paths; none may leave its checkout (nor reach another one in the cache).
         let dir: PathBuf = moor_render::confine(&root, &root, "spec.source.path", &path)
-            .map_err(|e| err(e.to_string()))?;
+            .map_err(|e| err(moor_types::error_chain(&e)))?;
         for f in &opts.helm.value_files {
             if !f.starts_with("https://") && !f.starts_with("http://") {
                 let field = "spec.source.helm.valueFiles entry";
-                moor_render::confine(&root, &dir, field, f).map_err(|e| err(e.to_string()))?;
+                moor_render::confine(&root, &dir, field, f)
+                    .map_err(|e| err(moor_types::error_chain(&e)))?;
             }
         }
         if !dir.is_dir() {
@@ -305,7 +306,7 @@ impl Sources {
                 let digest = tokio::task::spawn_blocking(move || crate::inputs::digest(&d, &o))
                     .await
                     .map_err(|e| err(e.to_string()))?
-                    .map_err(|e| err(e.to_string()))?;
+                    .map_err(|e| err(moor_types::error_chain(&e)))?;
                 let mut digests = self.digests.lock().expect("digest lock");
                 if digests.len() >= RENDER_CACHE_MAX {
                     digests.clear();
