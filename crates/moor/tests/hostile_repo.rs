@@ -368,3 +368,102 @@ async fn controller_refuses_hostile_repositories_and_never_shows_the_secret() {
         "the secret is in the controller log"
     );
 }
+
+/// A fake kustomize: a render of a `slow*` directory never ends, any other floods its output.
+fn runaway_kustomize(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("kustomize");
+    let body =
+        "#!/bin/sh\ncase \"$2\" in\n  *slow*) exec sleep 600 ;;\n  *) exec yes 'a: 1' ;;\nesac\n";
+    std::fs::write(&p, body).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+fn runaway_tree(dir: &Path) {
+    for app in ["slow", "flood"] {
+        write(
+            dir,
+            &format!("{app}/kustomization.yaml"),
+            "resources: [cm.yaml]\n",
+        );
+        write(dir, &format!("{app}/cm.yaml"), &cm(app));
+    }
+}
+
+#[test]
+fn moor_render_kills_a_renderer_past_its_timeout_or_its_output_limit() {
+    let tools = tempfile::tempdir().unwrap();
+    let bin = runaway_kustomize(tools.path());
+    let tree = tempfile::tempdir().unwrap();
+    runaway_tree(tree.path());
+    let server = GitServer::start();
+    let url = server.create_repo("runaway", tree.path()).file_url();
+    let bin = bin.to_str().unwrap();
+    let start = std::time::Instant::now();
+    let r = render(
+        &url,
+        "slow",
+        &["--kustomize-bin", bin, "--render-timeout", "2s"],
+    );
+    assert_refused(&r, "kustomize timed out after 2s");
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+    let r = render(
+        &url,
+        "flood",
+        &["--kustomize-bin", bin, "--max-render-bytes", "1MiB"],
+    );
+    assert_refused(
+        &r,
+        "the output of kustomize build is larger than the render limit of 1048576 bytes",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn controller_kills_a_renderer_past_its_timeout_or_its_output_limit() {
+    let client = client().await;
+    let apps_ns = TestNamespace::create(&client, "runaway-apps").await;
+    let dest = TestNamespace::create(&client, "runaway-dest").await;
+    let tools = tempfile::tempdir().unwrap();
+    runaway_kustomize(tools.path());
+    let tree = tempfile::tempdir().unwrap();
+    runaway_tree(tree.path());
+    let server = GitServer::start();
+    let url = server.create_repo("runaway", tree.path()).file_url();
+    let path = format!(
+        "{}:{}",
+        tools.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let _ctl = Controller::start_with_env(
+        &apps_ns.name,
+        &["--render-timeout", "3s", "--max-render-bytes", "1MiB"],
+        &[("PATH", &path)],
+    );
+    for (app, expected) in [
+        ("slow", "kustomize timed out after 3s"),
+        (
+            "flood",
+            "the output of kustomize build is larger than the render limit of 1048576 bytes",
+        ),
+    ] {
+        let spec = json!({
+            "source": {"repoURL": url, "targetRevision": "main", "path": app},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": dest.name},
+            "syncPolicy": {"automated": {}}
+        });
+        apply_app(&client, &apps_ns.name, app, spec).await;
+        let a = wait_app(&client, &apps_ns.name, app, "refused", 90, |a| {
+            comparison_error(a).is_some()
+        })
+        .await;
+        let msg = comparison_error(&a).unwrap();
+        assert!(msg.contains(expected), "{app}: {msg}");
+        assert!(
+            get(&client, "v1", "ConfigMap", Some(&dest.name), app)
+                .await
+                .is_none(),
+            "{app} was applied"
+        );
+    }
+}
