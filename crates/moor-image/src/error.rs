@@ -34,7 +34,7 @@ pub enum ImageError {
         name: String,
         refs: Vec<String>,
     },
-    #[error("failed to {action} {:?}", .path)]
+    #[error("failed to {action} {}: {source}", .path.display())]
     Io {
         action: &'static str,
         path: PathBuf,

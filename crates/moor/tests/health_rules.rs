@@ -109,7 +109,7 @@ async fn application_cel_rule_turns_a_custom_resource_degraded_then_healthy() {
     let _ctl = Controller::start(&apps_ns.name, &[]);
     let mut s = spec(&repo.file_url(), "app", &dest.name, json!({"prune": true}));
     s["healthCheckExprs"] = json!([widget_rule()]);
-    s["pollInterval"] = json!("2s");
+    s["pollInterval"] = json!("10s");
     apply_app(&client, &apps_ns.name, "widgets", s).await;
 
     let a = wait_app(
@@ -230,7 +230,7 @@ async fn controller_configmap_rule_applies_to_apps_without_their_own() {
     let repo = server.create_repo(&unique_name("hr-cm"), src.path());
     let ctl = Controller::start(&apps_ns.name, &["--namespace", &ctl_ns.name]);
     let mut s = spec(&repo.file_url(), "app", &dest.name, json!({"prune": true}));
-    s["pollInterval"] = json!("2s");
+    s["pollInterval"] = json!("10s");
     apply_app(&client, &apps_ns.name, "widgets", s).await;
     let a = wait_app(
         &client,
@@ -369,7 +369,7 @@ async fn autoscaling_v1_hpa_health_comes_from_its_conditions_annotation() {
     let repo = server.create_repo(&unique_name("hr-hpa"), src.path());
     let _ctl = Controller::start(&apps_ns.name, &[]);
     let mut s = spec(&repo.file_url(), "app", &dest.name, json!({"prune": true}));
-    s["pollInterval"] = json!("2s");
+    s["pollInterval"] = json!("10s");
     apply_app(&client, &apps_ns.name, "hpa", s).await;
     // Until the autoscaler has looked at it, there is no annotation and it waits; after, its
     // verdict comes from the annotation's conditions (autoscaling/v1 has no status.conditions).
