@@ -154,7 +154,9 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
             reason: api_reason(&e),
         })
     })?;
-    Ok(result(if p.live.is_some() {
+    Ok(result(if p.adopts() {
+        Change::Adopted
+    } else if p.live.is_some() {
         Change::Configured
     } else {
         Change::Created

@@ -42,14 +42,14 @@ pub enum SyncError {
     Apply(ObjectError),
     #[error("failed to prune {0}")]
     Prune(ObjectError),
-    #[error("failed to {action} the inventory of app {app}: {source}")]
+    #[error("failed to {action} the inventory of app {app}")]
     Inventory {
         action: &'static str,
         app: String,
         #[source]
         source: kube::Error,
     },
-    #[error("failed to talk to the API server: {0}")]
+    #[error("failed to talk to the API server")]
     Kube(#[from] kube::Error),
     #[error("failed to sync: the comparison given holds no plan (only Engine::compare makes one)")]
     NotCompared,

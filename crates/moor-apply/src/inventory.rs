@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::Client;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use moor_types::{FIELD_MANAGER, LABEL_APP, ObjKey, SYSTEM_NAMESPACE};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -72,17 +72,17 @@ fn api(client: &Client) -> Api<ConfigMap> {
 }
 
 pub async fn load(client: &Client, app: &str) -> Result<Inventory, SyncError> {
-    let err = |source| SyncError::Inventory {
-        action: "read",
-        app: app.to_string(),
-        source,
-    };
+    Ok(read(client, app).await?.0)
+}
+
+/// The stored inventory and the resourceVersion of its ConfigMap (None when there is none yet).
+async fn read(client: &Client, app: &str) -> Result<(Inventory, Option<String>), SyncError> {
     let Some(cm) = api(client)
         .get_opt(&configmap_name(app))
         .await
-        .map_err(err)?
+        .map_err(inventory_error("read", app))?
     else {
-        return Ok(Inventory::new());
+        return Ok((Inventory::new(), None));
     };
     let raw = cm
         .data
@@ -90,51 +90,95 @@ pub async fn load(client: &Client, app: &str) -> Result<Inventory, SyncError> {
         .and_then(|d| d.get("objects"))
         .map(String::as_str)
         .unwrap_or("[]");
-    serde_json::from_str(raw).map_err(|e| {
-        err(kube::Error::Service(
+    let inv = serde_json::from_str(raw).map_err(|e| {
+        inventory_error("read", app)(kube::Error::Service(
             format!(
                 "inventory ConfigMap {SYSTEM_NAMESPACE}/{} is corrupt: {e}",
                 configmap_name(app)
             )
             .into(),
         ))
-    })
+    })?;
+    Ok((inv, cm.metadata.resource_version))
 }
 
-pub async fn store(
+fn inventory_error(action: &'static str, app: &str) -> impl Fn(kube::Error) -> SyncError {
+    let app = app.to_string();
+    move |source| SyncError::Inventory {
+        action,
+        app: app.clone(),
+        source,
+    }
+}
+
+/// Tries of [`update`] before it gives up on a contended inventory.
+const UPDATE_TRIES: usize = 20;
+
+/// Changes the app's inventory by `change`, applied to what is stored at the moment of the write
+/// (not to what this sync read at its start), under optimistic concurrency: the write carries the
+/// resourceVersion it read, and on a conflict (another sync of the same app wrote meanwhile) it
+/// reads again and re-applies `change`. So two syncs racing never lose each other's entries.
+pub async fn update(
     client: &Client,
     app: &str,
-    inv: &Inventory,
     revision: Option<&str>,
+    change: impl Fn(&mut Inventory),
 ) -> Result<(), SyncError> {
-    let err = |source| SyncError::Inventory {
-        action: "write",
-        app: app.to_string(),
-        source,
-    };
-    let pp = PatchParams::apply(FIELD_MANAGER).force();
-    let ns =
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}});
-    Api::<Namespace>::all(client.clone())
-        .patch(SYSTEM_NAMESPACE, &pp, &Patch::Apply(&ns))
-        .await
-        .map_err(err)?;
-    let name = configmap_name(app);
-    let cm = json!({
+    let err = inventory_error("write", app);
+    for _ in 0..UPDATE_TRIES {
+        let (stored, rv) = read(client, app).await?;
+        let mut inv = stored.clone();
+        change(&mut inv);
+        if inv == stored && rv.is_some() {
+            return Ok(());
+        }
+        let cm = configmap(app, &inv, revision, rv.as_deref());
+        let written = match rv {
+            Some(_) => {
+                api(client)
+                    .replace(&configmap_name(app), &PostParams::default(), &cm)
+                    .await
+            }
+            None => {
+                ensure_system_namespace(client).await.map_err(&err)?;
+                api(client).create(&PostParams::default(), &cm).await
+            }
+        };
+        match written {
+            Ok(_) => return Ok(()),
+            // 409: written (or created) by someone else since the read: read again.
+            Err(kube::Error::Api(s)) if s.code == 409 => continue,
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Err(err(kube::Error::Service(
+        format!("the inventory kept changing under {UPDATE_TRIES} tries to write it").into(),
+    )))
+}
+
+fn configmap(app: &str, inv: &Inventory, revision: Option<&str>, rv: Option<&str>) -> ConfigMap {
+    serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": SYSTEM_NAMESPACE,
+        "metadata": {"name": configmap_name(app), "namespace": SYSTEM_NAMESPACE,
+                     "resourceVersion": rv,
                      "labels": {"moor.dev/inventory": "true"},
                      "annotations": {LABEL_APP: app}},
         "data": {
             "objects": serde_json::to_string(inv).expect("inventory serializes"),
             "revision": revision.unwrap_or(""),
         }
-    });
-    api(client)
-        .patch(&name, &pp, &Patch::Apply(&cm))
+    }))
+    .expect("an inventory ConfigMap")
+}
+
+async fn ensure_system_namespace(client: &Client) -> Result<(), kube::Error> {
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    let ns =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}});
+    Api::<Namespace>::all(client.clone())
+        .patch(SYSTEM_NAMESPACE, &pp, &Patch::Apply(&ns))
         .await
-        .map_err(err)?;
-    Ok(())
+        .map(|_| ())
 }
 
 pub async fn remove(client: &Client, app: &str) -> Result<(), SyncError> {

@@ -19,6 +19,7 @@ mod wait;
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use moor_diff::ObjectDiff;
 use moor_types::{ANNOTATION_APPLIED_HASH, Change, HealthStatus, Manifest, ObjKey};
@@ -56,6 +57,9 @@ pub struct SyncOptions {
     pub ignore_differences: Vec<IgnoreRule>,
     /// A sync writes ignored fields at their live values instead of Git's.
     pub respect_ignore_differences: bool,
+    /// Objects that exist without any app's tracking id may be taken into the app (reported as
+    /// adopted). Off: such an object fails the sync before any write.
+    pub adopt: bool,
     /// How health is judged (user CEL rules over the built-in ones), for compare and waits.
     pub health_rules: moor_health::HealthRules,
 }
@@ -73,6 +77,7 @@ impl SyncOptions {
             revision: None,
             ignore_differences: vec![],
             respect_ignore_differences: false,
+            adopt: true,
             health_rules: moor_health::HealthRules::default(),
         }
     }
@@ -151,6 +156,8 @@ struct Plan {
     previous: Inventory,
     desired_entries: Inventory,
     stale: Vec<Entry>,
+    /// When planning began: prune spares objects that another sync applied after it.
+    started_at: Timestamp,
 }
 
 pub struct Engine {
@@ -195,6 +202,7 @@ impl Engine {
         opts: &SyncOptions,
         new_bodies: bool,
     ) -> Result<Plan, SyncError> {
+        let started_at = Timestamp::now();
         let started = std::time::Instant::now();
         let mut desired = prepare::prepare(
             &self.client,
@@ -215,6 +223,7 @@ impl Engine {
             &opts.app,
             opts.concurrency,
             new_bodies,
+            opts.adopt,
         )
         .await?;
         tracing::debug!(
@@ -231,6 +240,7 @@ impl Engine {
             previous,
             desired_entries,
             stale,
+            started_at,
         })
     }
 
@@ -275,6 +285,7 @@ impl Engine {
             previous,
             desired_entries,
             stale,
+            started_at,
         } = plan;
         let mut set = ChangeSet {
             app: opts.app.clone(),
@@ -286,18 +297,28 @@ impl Engine {
         if opts.dry_run {
             set.objects = planned.iter().map(would_change).collect();
             if opts.prune {
-                let pruned =
-                    prune::prune(&self.client, &self.resolver, &opts.app, stale, true).await?;
+                let pruned = prune::prune(
+                    &self.client,
+                    &self.resolver,
+                    &opts.app,
+                    stale,
+                    Some(started_at),
+                    true,
+                )
+                .await?;
                 set.objects.extend(pruned.results);
             }
             return Ok(set);
         }
 
         // Record ownership before writing, so a crash mid-sync still lets a later prune find
-        // everything this sync may have created.
-        let union: Inventory = previous.union(&desired_entries).cloned().collect();
-        if union != previous {
-            inventory::store(&self.client, &opts.app, &union, opts.revision.as_deref()).await?;
+        // everything this sync may have created. Added to what is stored now, not to what this
+        // sync read: a concurrent sync of the same app keeps its entries.
+        if !desired_entries.is_subset(&previous) {
+            inventory::update(&self.client, &opts.app, opts.revision.as_deref(), |inv| {
+                inv.extend(desired_entries.iter().cloned())
+            })
+            .await?;
         }
         let targets: Vec<prepare::Desired> = planned.iter().map(|p| p.d.clone()).collect();
         let started = std::time::Instant::now();
@@ -309,20 +330,33 @@ impl Engine {
         );
         self.resolver.forget_missing();
 
-        let mut kept: Inventory = desired_entries;
         if opts.prune {
-            let pruned =
-                prune::prune(&self.client, &self.resolver, &opts.app, stale, false).await?;
+            let pruned = prune::prune(
+                &self.client,
+                &self.resolver,
+                &opts.app,
+                stale.clone(),
+                Some(started_at),
+                false,
+            )
+            .await?;
             for r in &pruned.results {
                 progress(r);
             }
             set.objects.extend(pruned.results);
-            kept.extend(pruned.kept);
-        } else {
-            kept.extend(stale);
-        }
-        if kept != union {
-            inventory::store(&self.client, &opts.app, &kept, opts.revision.as_deref()).await?;
+            // Pruned, gone, or another app's: out of the inventory. Kept objects stay.
+            let gone: Vec<Entry> = stale
+                .into_iter()
+                .filter(|e| !pruned.kept.contains(e))
+                .collect();
+            if !gone.is_empty() {
+                inventory::update(&self.client, &opts.app, opts.revision.as_deref(), |inv| {
+                    gone.iter().for_each(|e| {
+                        inv.remove(e);
+                    })
+                })
+                .await?;
+            }
         }
         if opts.wait {
             let refs: Vec<_> = targets.iter().collect();
@@ -357,6 +391,7 @@ impl Engine {
             &self.resolver,
             &opts.app,
             plan.stale.clone(),
+            None,
             true,
         )
         .await?;
@@ -398,8 +433,15 @@ impl Engine {
                 )
             })
             .collect();
-        let would_prune =
-            prune::prune(&self.client, &self.resolver, &opts.app, stale.clone(), true).await?;
+        let would_prune = prune::prune(
+            &self.client,
+            &self.resolver,
+            &opts.app,
+            stale.clone(),
+            None,
+            true,
+        )
+        .await?;
         for r in would_prune
             .results
             .iter()
@@ -449,6 +491,7 @@ fn entry_of(p: &Planned) -> Entry {
 fn would_change(p: &Planned) -> ObjectResult {
     let change = match (&p.live, p.drifted) {
         (None, _) => Change::Created,
+        (Some(_), _) if p.adopts() => Change::Adopted,
         (Some(_), true) => Change::Configured,
         (Some(_), false) => Change::Unchanged,
     };

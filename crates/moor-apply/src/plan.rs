@@ -31,6 +31,16 @@ pub struct Planned {
     pub drifted: bool,
 }
 
+impl Planned {
+    /// The object exists but does not carry this app's tracking id: applying it adopts it
+    /// (ownership conflicts with other apps were refused before).
+    pub fn adopts(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| {
+            annotation(l, ANNOTATION_TRACKING) != annotation(&self.d.m.obj, ANNOTATION_TRACKING)
+        })
+    }
+}
+
 pub(crate) fn api_for(client: &Client, d: &Desired) -> Api<DynamicObject> {
     match d.api_namespace() {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &d.res.ar),
@@ -52,16 +62,18 @@ pub(crate) fn to_value(obj: DynamicObject, d: &Desired) -> Value {
 }
 
 /// Plans the sync of `desired` for `app`; every failing object is reported at once.
-/// `new_bodies`: keep the dry-run result of objects that do not exist yet.
+/// `new_bodies`: keep the dry-run result of objects that do not exist yet. `adopt`: objects
+/// that exist without any app's tracking id may be taken into the app.
 pub async fn plan(
     client: &Client,
     desired: Vec<Desired>,
     app: &str,
     concurrency: usize,
     new_bodies: bool,
+    adopt: bool,
 ) -> Result<Vec<Planned>, SyncError> {
     let mut live = fetch_live(client, &desired, concurrency).await?;
-    let mut errors = ownership_conflicts(&desired, &live, app);
+    let mut errors = ownership_conflicts(&desired, &live, app, adopt);
     if !errors.is_empty() {
         return Err(SyncError::Invalid(errors));
     }
@@ -195,16 +207,26 @@ pub(crate) async fn dry_run(
 }
 
 /// Another app's object is never taken over: that is a conflict, reported before any write.
+/// With `adopt` false, neither is an object that exists without any app's tracking id.
 fn ownership_conflicts(
     desired: &[Desired],
     live: &HashMap<ObjKey, Value>,
     app: &str,
+    adopt: bool,
 ) -> Vec<ObjectError> {
     desired
         .iter()
         .filter_map(|d| {
             let l = live.get(&d.key)?;
-            let owner = annotation(l, ANNOTATION_TRACKING).and_then(tracking_app)?;
+            let Some(owner) = annotation(l, ANNOTATION_TRACKING).and_then(tracking_app) else {
+                return (!adopt).then(|| ObjectError {
+                    key: d.key.clone(),
+                    origin: d.m.origin.clone(),
+                    reason: "exists and is not managed by moor; adopting existing objects is \
+                             turned off (--no-adopt)"
+                        .into(),
+                });
+            };
             (owner != app).then(|| ObjectError {
                 key: d.key.clone(),
                 origin: d.m.origin.clone(),

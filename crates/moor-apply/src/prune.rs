@@ -1,12 +1,14 @@
 //! Prune: delete objects that are in the app's last inventory and no longer desired, only when
 //! their tracking annotation names this very object of this app, in reverse apply order.
 
+use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
-use kube::core::ApiResource;
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::discovery::{Discovery, Scope, verbs};
 use moor_types::{
-    ANNOTATION_PRUNE, ANNOTATION_TRACKING, Change, kind_rank, prune_disabled, tracking_app,
-    tracking_id,
+    ANNOTATION_PRUNE, ANNOTATION_TRACKING, Change, FIELD_MANAGER, kind_rank, prune_disabled,
+    tracking_app, tracking_id,
 };
 use serde_json::Value;
 
@@ -22,25 +24,12 @@ pub struct Pruned {
     pub kept: Vec<Entry>,
 }
 
-/// Namespaced kinds checked before a Namespace is pruned: it is kept while it holds any of them
-/// that this app does not own.
-const NAMESPACE_CONTENT: &[(&str, &str, &str)] = &[
-    ("", "v1", "ConfigMap"),
-    ("", "v1", "Secret"),
-    ("", "v1", "Service"),
-    ("", "v1", "PersistentVolumeClaim"),
-    ("apps", "v1", "Deployment"),
-    ("apps", "v1", "StatefulSet"),
-    ("apps", "v1", "DaemonSet"),
-    ("batch", "v1", "Job"),
-    ("batch", "v1", "CronJob"),
-];
-
 pub async fn prune(
     client: &Client,
     resolver: &Resolver,
     app: &str,
     mut stale: Vec<Entry>,
+    since: Option<Timestamp>,
     dry_run: bool,
 ) -> Result<Pruned, SyncError> {
     // Reverse apply order: custom resources first, Namespaces last.
@@ -103,18 +92,24 @@ pub async fn prune(
             out.kept.push(entry);
             continue;
         }
+        if since.is_some_and(|t| applied_since(&live, t)) {
+            out.results.push(result(
+                Change::Skipped,
+                "not pruned: another sync of this app applied it after this sync began",
+            ));
+            out.kept.push(entry);
+            continue;
+        }
         let unmanaged = if key.kind == "Namespace" && key.group.is_empty() {
-            unmanaged_content(client, &entry.name, app)
-                .await
-                .map_err(|e| fail(api_reason(&e)))?
+            unmanaged_in_namespace(client, &entry.name, app).await
+        } else if key.kind == "CustomResourceDefinition" && key.group == "apiextensions.k8s.io" {
+            unmanaged_custom_resources(client, &live, app).await
         } else {
             None
         };
-        if let Some(other) = unmanaged {
-            let msg = format!(
-                "not pruned: the namespace still holds {other}, which this app does not own"
-            );
-            out.results.push(result(Change::Skipped, &msg));
+        if let Some(why) = unmanaged {
+            out.results
+                .push(result(Change::Skipped, &format!("not pruned: {why}")));
             out.kept.push(entry);
             continue;
         }
@@ -131,40 +126,121 @@ pub async fn prune(
     Ok(out)
 }
 
-/// The first object in namespace `ns` that `app` does not own, if any (`Kind name`).
-async fn unmanaged_content(
-    client: &Client,
-    ns: &str,
-    app: &str,
-) -> Result<Option<String>, kube::Error> {
-    for (group, version, kind) in NAMESPACE_CONTENT {
-        let ar = ApiResource::from_gvk(&gvk_of(
-            &if group.is_empty() {
-                version.to_string()
-            } else {
-                format!("{group}/{version}")
-            },
-            kind,
-        ));
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-        for obj in api.list(&ListParams::default()).await?.items {
-            let name = obj.metadata.name.clone().unwrap_or_default();
-            // Made by Kubernetes itself in every namespace.
-            if (*kind == "ConfigMap" && name == "kube-root-ca.crt")
-                || !obj
-                    .metadata
-                    .owner_references
-                    .as_deref()
-                    .unwrap_or_default()
-                    .is_empty()
-            {
+/// Whether moor applied `live` after `since` (its managedFields entry's time, which has whole
+/// seconds: only a later second counts, so the sync that applied an object moments before a
+/// commit removed it never keeps it alive by accident).
+fn applied_since(live: &Value, since: Timestamp) -> bool {
+    let since = since.as_second();
+    live.pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|m| m["manager"] == FIELD_MANAGER && m["operation"] == "Apply")
+        .filter_map(|m| m["time"].as_str()?.parse::<Timestamp>().ok())
+        .any(|t| t.as_second() > since)
+}
+
+/// Why the Namespace `ns` must stay, if it must: the first object in it that `app` does not
+/// own, of any namespaced type the API server serves (discovery, not a fixed list, so custom
+/// resources count too). A type that cannot be listed keeps the namespace as well: moor deletes
+/// nothing it cannot see is its own.
+async fn unmanaged_in_namespace(client: &Client, ns: &str, app: &str) -> Option<String> {
+    let discovery = match Discovery::new(client.clone()).run().await {
+        Ok(d) => d,
+        Err(e) => return Some(format!("the API server's types could not be listed: {e}")),
+    };
+    for group in discovery.groups() {
+        for (ar, caps) in group.recommended_resources() {
+            if caps.scope != Scope::Namespaced || !caps.supports_operation(verbs::LIST) {
                 continue;
             }
-            let v: Value = serde_json::to_value(&obj).expect("object serializes");
-            if annotation(&v, ANNOTATION_TRACKING).and_then(tracking_app) != Some(app) {
-                return Ok(Some(format!("{kind} {name}")));
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+            let items = match api.list(&ListParams::default()).await {
+                Ok(l) => l.items,
+                Err(e) if is_not_found(&e) => continue,
+                Err(e) => {
+                    return Some(format!(
+                        "its {} could not be listed to check they are this app's: {}",
+                        ar.plural,
+                        api_reason(&e)
+                    ));
+                }
+            };
+            if let Some(other) = items.iter().find(|o| !owned_or_builtin(o, &ar.kind, app)) {
+                return Some(format!(
+                    "the namespace still holds {} {}, which this app does not own",
+                    ar.kind,
+                    other.metadata.name.as_deref().unwrap_or("")
+                ));
             }
         }
     }
-    Ok(None)
+    None
+}
+
+/// Whether an object in a namespace being pruned is no reason to keep it: this app's, owned by
+/// another object (which is checked itself), or made by Kubernetes in every namespace.
+fn owned_or_builtin(obj: &DynamicObject, kind: &str, app: &str) -> bool {
+    let name = obj.metadata.name.as_deref().unwrap_or("");
+    let builtin = matches!(
+        (kind, name),
+        ("ConfigMap", "kube-root-ca.crt") | ("ServiceAccount", "default")
+    ) || matches!(kind, "Event" | "Endpoints");
+    let owned_by_object = !obj
+        .metadata
+        .owner_references
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty();
+    let tracked = obj
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_TRACKING))
+        .and_then(|v| tracking_app(v))
+        == Some(app);
+    builtin || owned_by_object || tracked
+}
+
+/// Why a CustomResourceDefinition must stay, if it must: deleting it deletes every custom
+/// resource of its kind, so one that this app does not own keeps it.
+async fn unmanaged_custom_resources(client: &Client, crd: &Value, app: &str) -> Option<String> {
+    let spec = &crd["spec"];
+    let (group, plural, kind) = (
+        spec["group"].as_str()?,
+        spec["names"]["plural"].as_str()?,
+        spec["names"]["kind"].as_str()?,
+    );
+    let version = spec["versions"]
+        .as_array()?
+        .iter()
+        .find(|v| v["storage"] == true)?["name"]
+        .as_str()?;
+    let ar =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    let items = match Api::<DynamicObject>::all_with(client.clone(), &ar)
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(l) => l.items,
+        Err(e) if is_not_found(&e) => return None,
+        Err(e) => {
+            return Some(format!(
+                "its {plural} could not be listed to check they are this app's: {}",
+                api_reason(&e)
+            ));
+        }
+    };
+    let other = items.iter().find(|o| !owned_or_builtin(o, kind, app))?;
+    Some(format!(
+        "{kind} {}{} still exists and is not this app's; deleting the CustomResourceDefinition \
+         would delete it",
+        other
+            .metadata
+            .namespace
+            .as_deref()
+            .map(|n| format!("{n}/"))
+            .unwrap_or_default(),
+        other.metadata.name.as_deref().unwrap_or("")
+    ))
 }

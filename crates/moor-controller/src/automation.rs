@@ -20,17 +20,19 @@ use moor_server::PushEvent;
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::context::RepoCredentials;
 use crate::status::now;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AutomationError {
-    #[error("failed to update ImageUpdateAutomation {0}: {1}")]
+    #[error("failed to update ImageUpdateAutomation {0}")]
     Status(String, #[source] kube::Error),
 }
 
 struct Ctx {
     client: Client,
-    key_dir: std::path::PathBuf,
+    /// The controller's repository credentials, for automations without `secretRef`.
+    creds: Arc<RepoCredentials>,
     /// Its own pushes are announced like a webhook, so the apps on that branch deploy at once.
     pushes: UnboundedSender<PushEvent>,
 }
@@ -40,7 +42,7 @@ struct Ctx {
 pub async fn run(
     client: Client,
     namespace: Option<String>,
-    key_dir: std::path::PathBuf,
+    creds: Arc<RepoCredentials>,
     pushes: UnboundedSender<PushEvent>,
 ) {
     let (autos, policies): (Api<ImageUpdateAutomation>, Api<ImagePolicy>) = match &namespace {
@@ -54,7 +56,7 @@ pub async fn run(
     let store = ctl.store();
     let ctx = Arc::new(Ctx {
         client,
-        key_dir,
+        creds,
         pushes,
     });
     ctl.watches(
@@ -77,7 +79,7 @@ pub async fn run(
     )
     .for_each(|r| {
         if let Err(e) = r {
-            tracing::debug!("image automation: {e}");
+            tracing::debug!("image automation: {}", moor_types::error_chain(&e));
         }
         future::ready(())
     })
@@ -197,7 +199,7 @@ async fn run_once(
         moor_image::plan_dir(root, &path, &edits).map(|p| p.files)
     })
     .await
-    .map_err(|e| ("GitOperationFailed", e.to_string()))?;
+    .map_err(|e| ("GitOperationFailed", moor_types::error_chain(&e)))?;
     let images: Vec<String> = outcome
         .files
         .iter()
@@ -219,14 +221,15 @@ async fn run_once(
 }
 
 /// Git credentials from `spec.secretRef` (username/password, or identity + known_hosts for ssh),
-/// else the controller's environment.
+/// which the automation names explicitly; else those of the controller's repository Secrets and
+/// environment that cover the repository URL, by the same rule as Applications' fetches.
 async fn credentials(
     auto: &ImageUpdateAutomation,
     ctx: &Ctx,
     ns: &str,
 ) -> Result<Credentials, String> {
     let Some(r) = &auto.spec.secret_ref else {
-        return Ok(Credentials::from_env());
+        return Ok(ctx.creds.for_url(&auto.spec.git.repo_url).await);
     };
     let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns)
         .get(&r.name)
@@ -238,7 +241,7 @@ async fn credentials(
             .map(|b| String::from_utf8_lossy(&b.0).to_string())
             .filter(|v| !v.is_empty())
     };
-    let file = |k: &str| crate::context::secret_file(&ctx.key_dir, &field(k)?, k);
+    let file = |k: &str| crate::context::secret_file(ctx.creds.key_dir(), &field(k)?, k);
     Ok(Credentials {
         username: field("username"),
         password: field("password"),

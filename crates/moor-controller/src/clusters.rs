@@ -18,7 +18,7 @@ pub const IN_CLUSTER_NAME: &str = "in-cluster";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("failed to list cluster secrets: {0}")]
+    #[error("failed to list cluster secrets")]
     List(#[source] kube::Error),
     #[error("destination names no cluster: set destination.server or destination.name")]
     NoDestination,
@@ -28,6 +28,11 @@ pub enum ClusterError {
     Unknown(String),
     #[error("failed to load the kubeconfig of cluster {name:?}: {cause}")]
     BadConfig { name: String, cause: String },
+    #[error("the kubeconfig of cluster {name:?} is not used: {cause}")]
+    Unsafe {
+        name: String,
+        cause: crate::cluster_config::UnsafeKubeconfig,
+    },
 }
 
 /// Builds a client for a cluster config (the controller adds its metrics layer).
@@ -47,6 +52,8 @@ pub struct Clusters {
     /// Built clients by secret name and resourceVersion, so a changed secret builds a new one.
     cache: Mutex<HashMap<String, (String, Cluster)>>,
     layer: Box<MakeClient>,
+    /// Commands a cluster Secret's kubeconfig may run (`--allow-exec-command`).
+    pub allowed_commands: Vec<String>,
 }
 
 impl Clusters {
@@ -65,6 +72,7 @@ impl Clusters {
             namespace: namespace.to_string(),
             cache: Mutex::new(HashMap::new()),
             layer: Box::new(make_client),
+            allowed_commands: vec![],
         }
     }
 
@@ -120,6 +128,12 @@ impl Clusters {
             let raw =
                 field("config").ok_or_else(|| bad("the secret has no `config` key".into()))?;
             let kc = Kubeconfig::from_yaml(&raw).map_err(|e| bad(e.to_string()))?;
+            crate::cluster_config::vet(&kc, &self.allowed_commands).map_err(|cause| {
+                ClusterError::Unsafe {
+                    name: name.clone(),
+                    cause,
+                }
+            })?;
             let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
                 .await
                 .map_err(|e| bad(e.to_string()))?;

@@ -11,7 +11,7 @@ use kube::api::{Api, ListParams};
 use kube::core::ApiResource;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
-use moor_git::{Credentials, normalize_url};
+use moor_git::{CREDENTIALS_URL_ENV, Credentials, ScopedCredentials};
 use moor_server::Metrics;
 use sha2::{Digest, Sha256};
 
@@ -33,12 +33,15 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
     pub poll_interval: Duration,
-    pub key_dir: PathBuf,
+    /// Floor of every app's poll interval (`--min-poll-interval`).
+    pub min_poll_interval: Duration,
+    /// Objects that exist without any app's tracking id may be adopted (`--no-adopt` turns it off).
+    pub adopt: bool,
     /// Controller-wide health rules (the `moor-health` ConfigMap), cached.
     pub health: crate::health_rules::ControllerRules,
     heals: Mutex<HashMap<String, HealState>>,
     failures: Mutex<HashMap<String, u32>>,
-    repo_secrets: tokio::sync::Mutex<Option<(Instant, Vec<Secret>)>>,
+    pub repo_creds: Arc<RepoCredentials>,
 }
 
 struct HealState {
@@ -67,6 +70,11 @@ impl Shared {
         poll_interval: Duration,
         key_dir: PathBuf,
     ) -> Shared {
+        let repo_creds = Arc::new(RepoCredentials::new(
+            home.clone(),
+            namespace.clone(),
+            key_dir,
+        ));
         Shared {
             home,
             namespace,
@@ -76,11 +84,12 @@ impl Shared {
             metrics,
             recorder,
             poll_interval,
-            key_dir,
+            min_poll_interval: crate::poll::DEFAULT_MIN_POLL_INTERVAL,
+            adopt: true,
             health: Default::default(),
             heals: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
-            repo_secrets: tokio::sync::Mutex::new(None),
+            repo_creds,
         }
     }
 
@@ -123,52 +132,113 @@ impl Shared {
         self.failures.lock().expect("failures lock").remove(app);
     }
 
-    /// Credentials for a repository: from a Secret labelled `moor.dev/secret-type: repository`
-    /// whose `url` is a prefix of the repo's (longest wins), else the controller's environment.
+    /// Credentials for a repository (see [`RepoCredentials::for_url`]).
     pub async fn credentials_for(&self, repo_url: &str) -> Credentials {
-        let secrets = {
-            let mut cache = self.repo_secrets.lock().await;
-            let fresh = cache.as_ref().is_some_and(|(t, _)| t.elapsed() < CREDS_TTL);
-            if !fresh {
-                let api: Api<Secret> = Api::namespaced(self.home.clone(), &self.namespace);
-                let list = api
-                    .list(&ListParams::default().labels(REPO_SECRET_LABEL))
-                    .await;
-                *cache = Some((Instant::now(), list.map(|l| l.items).unwrap_or_default()));
-            }
-            cache.as_ref().map(|(_, s)| s.clone()).unwrap_or_default()
-        };
-        let want = normalize_url(repo_url);
-        let field = |s: &Secret, k: &str| {
-            s.data
-                .as_ref()?
-                .get(k)
-                .map(|b| String::from_utf8_lossy(&b.0).to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let best = secrets
-            .iter()
-            .filter_map(|s| {
-                let url = normalize_url(&field(s, "url")?);
-                want.starts_with(&url).then_some((url.len(), s))
-            })
-            .max_by_key(|(len, _)| *len)
-            .map(|(_, s)| s);
-        let Some(s) = best else {
-            return Credentials::from_env();
-        };
-        Credentials {
-            username: field(s, "username"),
-            password: field(s, "password"),
-            ssh_key: field(s, "sshPrivateKey").and_then(|k| self.key_file(&k, "key")),
-            known_hosts: field(s, "knownHosts").and_then(|k| self.key_file(&k, "known_hosts")),
+        self.repo_creds.for_url(repo_url).await
+    }
+}
+
+/// The controller's git credentials: repository Secrets in its namespace and its own
+/// environment (`MOOR_GIT_*`, scoped by `MOOR_GIT_CREDENTIALS_URL`). Shared by the Application
+/// reconciler and image automation pushes, so both follow one rule.
+pub struct RepoCredentials {
+    client: Client,
+    namespace: String,
+    key_dir: PathBuf,
+    env: ScopedCredentials,
+    secrets: tokio::sync::Mutex<Option<(Instant, Vec<Secret>)>>,
+}
+
+/// Whose credentials won a lookup.
+enum Chosen<'a> {
+    Secret(&'a Secret),
+    Env,
+}
+
+impl RepoCredentials {
+    /// Reads the environment's credentials now; Secrets are listed on use (cached 30 s).
+    pub fn new(client: Client, namespace: String, key_dir: PathBuf) -> RepoCredentials {
+        let env = ScopedCredentials::from_env();
+        if !env.credentials.is_empty() && env.scopes.is_empty() {
+            tracing::warn!(
+                "MOOR_GIT_* credentials are set but {CREDENTIALS_URL_ENV} is not: \
+                 they are sent to no repository"
+            );
+        }
+        RepoCredentials {
+            client,
+            namespace,
+            key_dir,
+            env,
+            secrets: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// ssh needs files: secrets are written 0600 under the controller's cache, named by hash.
-    fn key_file(&self, contents: &str, suffix: &str) -> Option<PathBuf> {
-        secret_file(&self.key_dir, contents, suffix)
+    /// Credentials for a repository: of the repository Secrets (label
+    /// `moor.dev/secret-type: repository`) whose `url` covers `repo_url` (same scheme, host and
+    /// port, path prefix at a `/` boundary; see [`moor_git::scope_match`]) and the environment's
+    /// credentials when one of their scopes covers it, the most specific wins (a Secret over
+    /// the environment when equal, else Secrets by name). None when nothing covers it.
+    pub async fn for_url(&self, repo_url: &str) -> Credentials {
+        let mut secrets = self.secrets().await;
+        secrets.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        let urls: Vec<(String, &Secret)> = secrets
+            .iter()
+            .filter_map(|s| Some((field(s, "url")?, s)))
+            .collect();
+        let from_secret = urls
+            .iter()
+            .filter_map(|(url, s)| Some((moor_git::scope_match(url, repo_url)?, *s)))
+            .fold(None::<(usize, &Secret)>, |best, (n, s)| match best {
+                Some((m, _)) if m >= n => best,
+                _ => Some((n, s)),
+            });
+        let chosen = match (from_secret, self.env.specificity_for(repo_url)) {
+            (Some((n, s)), Some(e)) if n >= e => Chosen::Secret(s),
+            (_, Some(_)) => Chosen::Env,
+            (Some((_, s)), None) => Chosen::Secret(s),
+            (None, None) => return Credentials::default(),
+        };
+        match chosen {
+            Chosen::Env => self.env.for_url(repo_url),
+            Chosen::Secret(s) => Credentials {
+                username: field(s, "username"),
+                password: field(s, "password"),
+                ssh_key: field(s, "sshPrivateKey")
+                    .and_then(|k| secret_file(&self.key_dir, &k, "key")),
+                known_hosts: field(s, "knownHosts")
+                    .and_then(|k| secret_file(&self.key_dir, &k, "known_hosts")),
+            },
+        }
     }
+
+    /// Where ssh keys and known_hosts from Secrets are written (0600).
+    pub fn key_dir(&self) -> &Path {
+        &self.key_dir
+    }
+
+    /// The repository Secrets, listed at most every 30 s.
+    async fn secrets(&self) -> Vec<Secret> {
+        let mut cache = self.secrets.lock().await;
+        let fresh = cache.as_ref().is_some_and(|(t, _)| t.elapsed() < CREDS_TTL);
+        if !fresh {
+            let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+            let list = api
+                .list(&ListParams::default().labels(REPO_SECRET_LABEL))
+                .await;
+            *cache = Some((Instant::now(), list.map(|l| l.items).unwrap_or_default()));
+        }
+        cache.as_ref().map(|(_, s)| s.clone()).unwrap_or_default()
+    }
+}
+
+/// A non-empty string field of a Secret.
+fn field(s: &Secret, key: &str) -> Option<String> {
+    s.data
+        .as_ref()?
+        .get(key)
+        .map(|b| String::from_utf8_lossy(&b.0).to_string())
+        .filter(|v| !v.is_empty())
 }
 
 impl Ctx {

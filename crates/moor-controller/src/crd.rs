@@ -14,6 +14,11 @@ pub const VERSION: &str = "v1alpha1";
 pub const KIND: &str = "Application";
 /// Finalizer that makes deleting an Application delete (cascade) the objects it manages.
 pub const FINALIZER: &str = "moor.dev/resources-finalizer";
+/// Annotation asking the controller to fetch the source afresh and compare now (Argo CD's
+/// refresh); the controller removes it once the status reflects the fresh comparison.
+pub const REFRESH_ANNOTATION: &str = "moor.dev/refresh";
+/// Argo CD's refresh annotation, honoured the same way for manifests and tools moved from it.
+pub const ARGO_REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
 /// The in-cluster destination, as in Argo CD.
 pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 
@@ -163,6 +168,10 @@ pub struct Automated {
     pub prune: bool,
     #[serde(default)]
     pub self_heal: bool,
+    /// Argo CD's `allowEmpty`: an automated sync may leave the app with zero objects. Off by
+    /// default, so a broken generator or an emptied path never prunes a whole app.
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -355,14 +364,33 @@ pub struct HistoryEntry {
 }
 
 impl Application {
-    /// The app identity written into tracking annotations and labels: `namespace_name`, so
-    /// that Applications with one name in two namespaces never claim each other's objects.
-    pub fn app_id(&self) -> String {
-        format!(
-            "{}_{}",
-            self.metadata.namespace.as_deref().unwrap_or("default"),
-            self.metadata.name.as_deref().unwrap_or("")
-        )
+    /// The app identity written into tracking annotations, labels and the inventory's name:
+    /// `namespace_name` for moor.dev, `argo_namespace_name` for argoproj.io. So Applications
+    /// with one name in two namespaces, or in the two API groups, never claim each other's
+    /// objects; and as namespaces and names hold no `_`, no `moor sync --app NAME` (which
+    /// refuses `_`) can be taken for an Application.
+    pub fn app_id(&self, group: &str) -> String {
+        let ns = self.metadata.namespace.as_deref().unwrap_or("default");
+        let name = self.metadata.name.as_deref().unwrap_or("");
+        if group == ARGO_GROUP {
+            format!("argo_{ns}_{name}")
+        } else {
+            format!("{ns}_{name}")
+        }
+    }
+
+    /// The refresh annotations present on the app (moor's and Argo CD's).
+    pub fn refresh_requested(&self) -> Vec<&'static str> {
+        let annotations = self.metadata.annotations.as_ref();
+        [REFRESH_ANNOTATION, ARGO_REFRESH_ANNOTATION]
+            .into_iter()
+            .filter(|a| annotations.is_some_and(|m| m.contains_key(*a)))
+            .collect()
+    }
+
+    /// Whether a sync may leave the app with no objects (`syncPolicy.automated.allowEmpty`).
+    pub fn allows_empty(&self) -> bool {
+        self.automated().is_some_and(|a| a.allow_empty)
     }
 
     pub fn automated(&self) -> Option<&Automated> {

@@ -1,106 +1,28 @@
-//! The files a render reads: the app's directory (recursively), the local directories and files
-//! its kustomizations reference (resources, bases, components, and their own references), and
-//! Helm value files. Their digest decides whether a new commit needs a new render.
+//! The digest of the files a render reads (see [`moor_render::input_files`]: the app's
+//! directory, the local directories and files its kustomizations reference, Helm value files).
+//! It decides whether a new commit needs a new render. The walk that finds the files also
+//! refuses links and references leaving the checkout, so nothing outside it is ever read here.
 
-use std::collections::BTreeSet;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde_json::Value;
+use moor_render::{RenderError, RenderOptions};
 use sha2::{Digest, Sha256};
 
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
-/// Digest of every input file (path relative to `root`, and contents) of rendering `dir`.
-pub fn digest(root: &Path, dir: &Path, helm_value_files: &[String]) -> io::Result<String> {
-    let mut files = BTreeSet::new();
-    let mut seen_dirs = BTreeSet::new();
-    collect_dir(root, dir, &mut files, &mut seen_dirs)?;
-    for v in helm_value_files {
-        add_path(root, &dir.join(v), &mut files, &mut seen_dirs)?;
-    }
+/// Digest of every input file (path relative to the checkout `opts.root`, and contents) of
+/// rendering `dir`.
+pub fn digest(dir: &Path, opts: &RenderOptions) -> Result<String, RenderError> {
     let mut h = Sha256::new();
-    for f in &files {
-        let rel = f.strip_prefix(root).unwrap_or(f);
-        h.update(rel.to_string_lossy().as_bytes());
+    for (rel, real) in moor_render::input_files(dir, opts)? {
+        h.update(rel.as_bytes());
         h.update([0]);
-        h.update(std::fs::read(f)?);
+        let bytes = std::fs::read(&real).map_err(|source| RenderError::Io {
+            path: real.clone(),
+            source,
+        })?;
+        h.update(bytes);
         h.update([0]);
     }
     Ok(hex::encode(h.finalize()))
-}
-
-fn add_path(
-    root: &Path,
-    p: &Path,
-    files: &mut BTreeSet<PathBuf>,
-    dirs: &mut BTreeSet<PathBuf>,
-) -> io::Result<()> {
-    let Ok(p) = p.canonicalize() else {
-        return Ok(());
-    }; // missing: the renderer will say so
-    // Never read outside the checkout.
-    if !p.starts_with(root.canonicalize()?) {
-        return Ok(());
-    }
-    if p.is_dir() {
-        return collect_dir(root, &p, files, dirs);
-    }
-    files.insert(p);
-    Ok(())
-}
-
-fn collect_dir(
-    root: &Path,
-    dir: &Path,
-    files: &mut BTreeSet<PathBuf>,
-    dirs: &mut BTreeSet<PathBuf>,
-) -> io::Result<()> {
-    let dir = dir.canonicalize()?;
-    if !dirs.insert(dir.clone()) {
-        return Ok(());
-    }
-    let mut stack = vec![dir.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let e = e?;
-            let name = e.file_name();
-            if name.to_string_lossy().starts_with(".git") {
-                continue;
-            }
-            let ft = e.file_type()?;
-            if ft.is_dir() {
-                stack.push(e.path());
-            } else if ft.is_file() {
-                files.insert(e.path());
-            }
-        }
-    }
-    for k in KUSTOMIZATION_FILES {
-        let f = dir.join(k);
-        if !f.is_file() {
-            continue;
-        }
-        let text = std::fs::read_to_string(&f)?;
-        let Ok(doc) = serde_saphyr::from_str::<Value>(&text) else {
-            continue;
-        };
-        for field in ["resources", "bases", "components"] {
-            for entry in doc
-                .get(field)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(e) = entry.as_str() else { continue };
-                if e.contains("://") || e.starts_with("github.com/") {
-                    continue; // remote: not part of this commit
-                }
-                add_path(root, &dir.join(e), files, dirs)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -126,18 +48,43 @@ mod tests {
         );
         write(root, "other/x.yaml", "b: 1\n");
         let prod = root.join("overlays/prod");
-        let d1 = digest(root, &prod, &[]).unwrap();
+        let opts = RenderOptions {
+            root: Some(root.to_path_buf()),
+            allow_remote_bases: true,
+            ..Default::default()
+        };
+        let d1 = digest(&prod, &opts).unwrap();
         write(root, "other/x.yaml", "b: 2\n");
         assert_eq!(
             d1,
-            digest(root, &prod, &[]).unwrap(),
+            digest(&prod, &opts).unwrap(),
             "an unrelated change changed the digest"
         );
         write(root, "base/cm.yaml", "a: 2\n");
         assert_ne!(
             d1,
-            digest(root, &prod, &[]).unwrap(),
+            digest(&prod, &opts).unwrap(),
             "a change to the base did not change the digest"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn digest_never_reads_a_link_leaving_the_checkout() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("repo");
+        write(t.path(), "secret", "MOOR-SECRET-MARKER\n");
+        write(&root, "app/cm.yaml", "a: 1\n");
+        std::os::unix::fs::symlink(t.path().join("secret"), root.join("app/x.yaml")).unwrap();
+        let opts = RenderOptions {
+            root: Some(root.clone()),
+            ..Default::default()
+        };
+        let err = digest(&root.join("app"), &opts).unwrap_err().to_string();
+        assert!(
+            err.starts_with("symbolic link app/x.yaml points outside"),
+            "{err}"
+        );
+        assert!(!err.contains("MOOR-SECRET-MARKER"), "{err}");
     }
 }

@@ -5,11 +5,14 @@
 //! Reading order: [`run`] wires things up; `reconcile::reconcile` is one app's reconcile.
 
 mod automation;
+mod cluster_config;
 mod clusters;
 mod context;
 pub mod crd;
+mod gc;
 mod health_rules;
 mod inputs;
+mod poll;
 mod reconcile;
 mod retry;
 mod sources;
@@ -29,11 +32,14 @@ use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{Controller, controller, watcher};
 use kube::{Client, Config};
 use moor_git::{RepoCache, normalize_url};
-use moor_server::{Metrics, PushEvent, ServerState, WebhookConfig};
+use moor_server::{Metrics, PushEvent, ServerState, WebhookConfig, WebhookLimits};
 use tokio::sync::mpsc;
 
 pub use clusters::{CLUSTER_SECRET_LABEL, IN_CLUSTER_NAME};
 pub use context::REPO_SECRET_LABEL;
+pub use gc::GcOptions;
+pub use poll::DEFAULT_MIN_POLL_INTERVAL;
+pub use sources::{DEFAULT_RENDER_CACHE_BYTES, RenderPolicy};
 
 use crate::context::{Ctx, Shared};
 use crate::crd::{ARGO_GROUP, Application, MOOR_GROUP, api_resource};
@@ -41,12 +47,16 @@ use crate::watches::{AppKey, Watches};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControllerError {
-    #[error(
-        "the Application CRD {0} is not installed or not served: apply deploy/crds/ first ({1})"
-    )]
+    #[error("the Application CRD {0} is not installed or not served: apply deploy/crds/ first")]
     MissingCrd(String, #[source] kube::Error),
-    #[error("failed to listen on {0}: {1}")]
+    #[error("failed to listen on {0}")]
     Listen(SocketAddr, #[source] std::io::Error),
+    #[error(
+        "the poll interval {} is below the minimum of {}: polling that often would fetch every repository in a loop",
+        humantime::format_duration(*.0),
+        humantime::format_duration(*.1)
+    )]
+    PollIntervalTooShort(Duration, Duration),
 }
 
 pub struct ControllerOptions {
@@ -55,11 +65,28 @@ pub struct ControllerOptions {
     /// Only reconcile Applications in this namespace (default: all namespaces).
     pub app_namespace: Option<String>,
     pub poll_interval: Duration,
+    /// No app is polled more often than this (`spec.pollInterval` below it is raised to it).
+    pub min_poll_interval: Duration,
+    /// Webhooks and probes; also `/metrics` unless `metrics_addr` is given.
     pub webhook_addr: Option<SocketAddr>,
+    /// `/metrics` and probes on their own address, so that port can stay inside the cluster.
+    pub metrics_addr: Option<SocketAddr>,
     pub webhook: WebhookConfig,
+    /// Body size, concurrency and time bounds of webhook requests.
+    pub webhook_limits: WebhookLimits,
     pub argocd_compat: bool,
     pub concurrency: u16,
     pub cache_root: PathBuf,
+    /// Garbage collection of the repository cache.
+    pub cache_gc: GcOptions,
+    /// Take objects that exist without any app's tracking id into an app (reported as adopted);
+    /// false refuses them before any write.
+    pub adopt: bool,
+    /// Commands that kubeconfigs of cluster Secrets may run (exec plugins, auth-provider
+    /// cmd-path); none by default.
+    pub allowed_exec_commands: Vec<String>,
+    /// Limits and permissions of renders (remote bases and value files, sizes, timeout).
+    pub render: RenderPolicy,
 }
 
 /// Builds a client for a cluster config, with `moor_cluster_api_requests_total` counting.
@@ -74,8 +101,17 @@ pub fn counted_client(
         .map_err(|e| e.to_string())
 }
 
+/// The controller-wide poll interval may not be below the minimum (checked at start).
+pub fn check_poll_interval(poll: Duration, min: Duration) -> Result<(), ControllerError> {
+    if poll < min {
+        return Err(ControllerError::PollIntervalTooShort(poll, min));
+    }
+    Ok(())
+}
+
 /// Runs the controller until the process is stopped.
 pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), ControllerError> {
+    check_poll_interval(opts.poll_interval, opts.min_poll_interval)?;
     let metrics = Arc::new(Metrics::new());
     let home =
         counted_client(home_config, IN_CLUSTER_NAME, &metrics).expect("the home client builds");
@@ -105,10 +141,13 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     sources.on_fetch = Box::new(move |repo, secs| m.observe_git_fetch(repo, secs));
     let m = metrics.clone();
     sources.on_render = Box::new(move |id| m.inc_render(id));
+    sources.policy = opts.render.clone();
     let m = metrics.clone();
-    let clusters = clusters::Clusters::new(home.clone(), &opts.namespace, move |config, name| {
-        counted_client(config, name, &m)
-    });
+    let mut clusters =
+        clusters::Clusters::new(home.clone(), &opts.namespace, move |config, name| {
+            counted_client(config, name, &m)
+        });
+    clusters.allowed_commands = opts.allowed_exec_commands.clone();
     let recorder = Recorder::new(
         home.clone(),
         Reporter {
@@ -116,7 +155,7 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
             instance: std::env::var("POD_NAME").ok(),
         },
     );
-    let shared = Arc::new(Shared::new(
+    let mut shared = Shared::new(
         home.clone(),
         opts.namespace.clone(),
         clusters,
@@ -126,7 +165,10 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         recorder,
         opts.poll_interval,
         opts.cache_root.join("keys"),
-    ));
+    );
+    shared.adopt = opts.adopt;
+    shared.min_poll_interval = opts.min_poll_interval;
+    let shared = Arc::new(shared);
 
     // Per group: a controller on Applications plus explicit triggers (drift, webhooks).
     let mut loops = Vec::new();
@@ -153,12 +195,14 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
             .run(reconcile::reconcile, reconcile::error_policy, ctx)
             .for_each(|r| {
                 if let Err(e) = r {
-                    tracing::debug!("reconcile: {e}");
+                    tracing::debug!("reconcile: {}", moor_types::error_chain(&e));
                 }
                 future::ready(())
             });
         loops.push(ctl);
     }
+
+    gc::spawn(opts.cache_root.join("repos"), stores.clone(), opts.cache_gc.clone());
 
     // Owned-object events and webhook pushes both end as app triggers.
     let (push_tx, push_rx) = mpsc::unbounded_channel::<PushEvent>();
@@ -171,34 +215,25 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     ));
 
     let ready = Arc::new(AtomicBool::new(false));
-    if let Some(addr) = opts.webhook_addr {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| ControllerError::Listen(addr, e))?;
-        let state = ServerState {
-            metrics: metrics.clone(),
-            ready: ready.clone(),
-            webhook: opts.webhook,
-            pushes: push_tx.clone(),
-        };
-        tokio::spawn(async move {
-            if let Err(e) = moor_server::serve(listener, state).await {
-                tracing::error!("the webhook/metrics server stopped: {e}");
-            }
-        });
-    }
+    let state = ServerState {
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+        webhook: opts.webhook.clone(),
+        pushes: push_tx.clone(),
+    };
+    listen(&opts, state).await?;
     // Image automation (registry scans, policies, Git updates) when its CRDs are installed.
     if automation::installed(&home).await {
         let (c, ns) = (home.clone(), opts.app_namespace.clone());
         tokio::spawn(async move {
             if let Err(e) = moor_registry::run(c, ns, future::pending()).await {
-                tracing::error!("image scanning stopped: {e}");
+                tracing::error!("image scanning stopped: {}", moor_types::error_chain(&e));
             }
         });
         tokio::spawn(automation::run(
             home.clone(),
             opts.app_namespace.clone(),
-            opts.cache_root.join("keys"),
+            shared.repo_creds.clone(),
             push_tx.clone(),
         ));
     } else {
@@ -217,6 +252,35 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         tracing::info!("controller ready");
     });
     future::join_all(loops).await;
+    Ok(())
+}
+
+/// Serves webhooks, probes and metrics: all on the webhook address, or metrics (and probes) on
+/// their own address when one is given. Binds before returning, so a taken port fails the start.
+async fn listen(opts: &ControllerOptions, state: ServerState) -> Result<(), ControllerError> {
+    let limits = opts.webhook_limits;
+    let bind = |addr: SocketAddr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| ControllerError::Listen(addr, e))
+    };
+    let routers = match (opts.webhook_addr, opts.metrics_addr) {
+        (None, None) => vec![],
+        (Some(w), None) => vec![(w, moor_server::router_with(state, limits), "webhook/metrics")],
+        (None, Some(m)) => vec![(m, moor_server::metrics_router(state), "metrics")],
+        (Some(w), Some(m)) => vec![
+            (w, moor_server::webhook_router(state.clone(), limits), "webhook"),
+            (m, moor_server::metrics_router(state), "metrics"),
+        ],
+    };
+    for (addr, router, what) in routers {
+        let listener = bind(addr).await?;
+        tokio::spawn(async move {
+            if let Err(e) = moor_server::serve_router(listener, router).await {
+                tracing::error!("the {what} server on {addr} stopped: {e}");
+            }
+        });
+    }
     Ok(())
 }
 

@@ -9,18 +9,19 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use moor_apply::{ChangeSet, Comparison, SyncOptions};
-use moor_types::{Change, HealthStatus};
+use moor_types::{Change, HealthStatus, SyncStatus, error_chain};
 use serde_json::{Value, json};
 
 use crate::clusters::Cluster;
 use crate::context::Ctx;
 use crate::crd::*;
 use crate::retry;
+use crate::sources::Rendered;
 use crate::status::{self, now};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    #[error("failed to update Application {0}: {1}")]
+    #[error("failed to update Application {0}")]
     Update(String, #[source] kube::Error),
 }
 
@@ -44,14 +45,10 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, R
 
     let outcome = reconcile_app(&app, &ctx).await;
     write_status(&app, &api, &outcome).await?;
+    // After the status: whoever waits for the annotation to go sees the fresh comparison.
+    clear_refresh(&app, &api).await?;
     if outcome.clear_operation {
-        api.patch(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"operation": null})),
-        )
-        .await
-        .map_err(|e| ReconcileError::Update(format!("{ns}/{name}"), e))?;
+        clear_operation(&app, &api, &ctx.ar).await?;
     }
     for (type_, reason, note) in outcome.events {
         publish(&ctx, &app, type_, reason, note).await;
@@ -77,6 +74,9 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     out.status.observed_generation = app.metadata.generation;
     out.status.reconciled_at = Some(now());
     out.status.conditions.clear();
+    if let Some(msg) = poll_setting(app, ctx).problem {
+        status::condition(&mut out.status, "InvalidSpecWarning", &msg);
+    }
 
     if let Err(msg) = check_dependencies(app, ctx) {
         let waiting = !msg.starts_with("dependency cycle");
@@ -96,7 +96,9 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         .await
     {
         Ok(c) => c,
-        Err(e) => return failed_comparison(out, "InvalidSpecError", e.to_string(), ctx, app),
+        Err(e) => {
+            return failed_comparison(out, "InvalidSpecError", error_chain(&e), ctx, app);
+        }
     };
     // A health rule that does not compile is a spec error: stop before fetching or writing.
     let sh = &ctx.shared;
@@ -111,6 +113,11 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         .and_then(|o| o.sync.as_ref()?.revision.clone())
         .or_else(|| app.spec.source.target_revision.clone())
         .filter(|r| !r.is_empty());
+    // A sync, a rollback or a refresh resolves the revision against the remote as it is now,
+    // not as the last poll saw it (Argo CD does the same for every operation).
+    if operation.is_some() || !app.refresh_requested().is_empty() {
+        ctx.shared.sources.invalidate(&app.spec.source.repo_url);
+    }
     let creds = ctx.shared.credentials_for(&app.spec.source.repo_url).await;
     let commit = match ctx
         .shared
@@ -139,7 +146,8 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             );
         }
     };
-    let mut opts = sync_options(app, &commit);
+    let empty = empty_source(app, &rendered, &commit);
+    let mut opts = sync_options(app, ctx, &commit);
     opts.health_rules = health_rules;
     // CreateNamespace=true: the namespace must exist before the dry-run of what goes in it.
     if app.automated().is_some() || operation.is_some() {
@@ -155,7 +163,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             return degraded(
                 out,
                 "ComparisonError",
-                e.to_string(),
+                error_chain(&e),
                 ctx,
                 app,
                 operation.is_some(),
@@ -165,9 +173,10 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     watch_resources(ctx, &cluster, &comparison).await;
 
     let mut comparison = comparison;
-    if let Some((reason, retry_count)) =
-        sync_reason(app, ctx, &comparison, &commit, operation.is_some())
-    {
+    // An empty source only syncs when asked for by hand: automated, it would prune everything.
+    let reason = sync_reason(app, ctx, &comparison, &commit, operation.is_some())
+        .filter(|_| operation.is_some() || empty.is_none());
+    if let Some((reason, retry_count)) = reason {
         let prune = operation
             .as_ref()
             .and_then(|o| o.sync.as_ref()?.prune)
@@ -205,6 +214,10 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         out.requeue = out.requeue.min(wait.max(Duration::from_millis(200)));
     }
     status::apply_comparison(&mut out.status, &comparison, &commit);
+    if let Some(msg) = empty {
+        out.status.sync.status = SyncStatus::OutOfSync.to_string();
+        status::condition(&mut out.status, "ComparisonError", &msg);
+    }
     if app.automated().is_some()
         && !comparison.in_sync()
         && !app.automated().is_some_and(|a| a.self_heal)
@@ -223,22 +236,122 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     out
 }
 
-fn poll_interval(app: &Application, ctx: &Ctx) -> Duration {
-    app.spec
-        .poll_interval
-        .as_deref()
-        .and_then(|s| humantime::parse_duration(s.trim()).ok())
-        .unwrap_or(ctx.shared.poll_interval)
+/// Why a source that rendered no objects is not synced automatically, or None when it rendered
+/// something or the app allows empty (`syncPolicy.automated.allowEmpty`). A broken generator,
+/// a wrong path or an emptied directory would otherwise prune every object of the app.
+fn empty_source(app: &Application, rendered: &Rendered, commit: &str) -> Option<String> {
+    if !rendered.manifests.is_empty() || app.allows_empty() {
+        return None;
+    }
+    let source = &app.spec.source;
+    let files = moor_render::unrendered_files(&rendered.dir, &crate::sources::render_options(app));
+    Some(format!(
+        "path {} of {} at {commit} renders no objects; files found that no renderer took: {files}. \
+         Automated sync is skipped, as it would delete every object of the app: set \
+         syncPolicy.automated.allowEmpty=true to allow it, or sync by hand with prune",
+        source
+            .path
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("."),
+        moor_git::redact_url(&source.repo_url),
+    ))
 }
 
-fn sync_options(app: &Application, commit: &str) -> SyncOptions {
+/// Removes the operation this reconcile ran, and only that one: the patch tests that
+/// `operation` is still what it was, so an operation requested during the sync is kept and run
+/// next (a merge patch of null would silently drop it).
+async fn clear_operation(
+    app: &Application,
+    api: &Api<Application>,
+    ar: &kube::core::ApiResource,
+) -> Result<(), ReconcileError> {
+    let Some(ran) = &app.operation else {
+        return Ok(());
+    };
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let update = |e| ReconcileError::Update(name.clone(), e);
+    // The stored operation as it is, unknown fields included (Argo CD's have more than moor
+    // reads), so that the test below compares exactly.
+    let raw: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        api.clone().into_client(),
+        app.metadata.namespace.as_deref().unwrap_or_default(),
+        ar,
+    );
+    let Some(stored) = raw.get_opt(&name).await.map_err(update)? else {
+        return Ok(());
+    };
+    let stored = stored.data.get("operation").cloned().unwrap_or(Value::Null);
+    if serde_json::from_value::<Operation>(stored.clone())
+        .ok()
+        .as_ref()
+        != Some(ran)
+    {
+        tracing::info!("a new operation was requested on {name} during the sync: keeping it");
+        return Ok(());
+    }
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/operation", "value": stored},
+        {"op": "remove", "path": "/operation"},
+    ]))
+    .expect("a JSON patch");
+    match api
+        .patch(&name, &PatchParams::default(), &Patch::Json::<()>(patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        // The test failed: a new operation was requested meanwhile; it stays for the next pass.
+        Err(kube::Error::Api(s)) if s.code == 422 => {
+            tracing::info!("a new operation was requested on {name} during the sync: keeping it");
+            Ok(())
+        }
+        Err(e) => Err(update(e)),
+    }
+}
+
+/// Removes the refresh annotations the app carried when this reconcile began: the refresh is done.
+async fn clear_refresh(app: &Application, api: &Api<Application>) -> Result<(), ReconcileError> {
+    let requested = app.refresh_requested();
+    if requested.is_empty() {
+        return Ok(());
+    }
+    let nulls: serde_json::Map<String, Value> = requested
+        .into_iter()
+        .map(|a| (a.to_string(), Value::Null))
+        .collect();
+    let name = app.metadata.name.clone().unwrap_or_default();
+    api.patch(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": nulls}})),
+    )
+    .await
+    .map_err(|e| ReconcileError::Update(name, e))?;
+    Ok(())
+}
+
+fn poll_interval(app: &Application, ctx: &Ctx) -> Duration {
+    poll_setting(app, ctx).every
+}
+
+/// spec.pollInterval, or the controller's, never below the controller's minimum.
+fn poll_setting(app: &Application, ctx: &Ctx) -> crate::poll::PollInterval {
+    crate::poll::effective(
+        app.spec.poll_interval.as_deref(),
+        ctx.shared.poll_interval,
+        ctx.shared.min_poll_interval,
+    )
+}
+
+fn sync_options(app: &Application, ctx: &Ctx, commit: &str) -> SyncOptions {
     let ns = app
         .spec
         .destination
         .namespace
         .clone()
         .unwrap_or_else(|| "default".into());
-    let mut opts = SyncOptions::new(&app.app_id(), &ns);
+    let mut opts = SyncOptions::new(&app.app_id(&ctx.ar.group), &ns);
+    opts.adopt = ctx.shared.adopt;
     opts.revision = Some(commit.to_string());
     opts.ignore_differences = app.ignore_rules();
     opts.respect_ignore_differences = app.has_sync_option("RespectIgnoreDifferences=true");
@@ -312,7 +425,7 @@ fn sync_reason_automated(
     if pruning_only && !auto.prune {
         return None;
     }
-    if auto.self_heal && ctx.shared.heal_allowed(&app.app_id()) {
+    if auto.self_heal && ctx.shared.heal_allowed(&app.app_id(&ctx.ar.group)) {
         return Some(("self-heal of drifted objects".into(), 0));
     }
     None
@@ -368,7 +481,7 @@ fn record_sync(
             });
             status::add_history(&mut out.status, app, commit);
             ctx.shared.metrics.inc_sync("Succeeded");
-            ctx.shared.clear_failures(&app.app_id());
+            ctx.shared.clear_failures(&app.app_id(&ctx.ar.group));
             out.events.push((
                 EventType::Normal,
                 "SyncSucceeded",
@@ -376,7 +489,7 @@ fn record_sync(
             ));
         }
         Err(e) => {
-            let msg = e.to_string();
+            let msg = error_chain(&e);
             out.status.operation_state = Some(OperationState {
                 phase: "Failed".into(),
                 message: msg.clone(),
@@ -395,7 +508,7 @@ fn record_sync(
                 Some(policy) => retry::delay(policy, retry_count),
                 None => ctx
                     .shared
-                    .failure_backoff(&app.app_id())
+                    .failure_backoff(&app.app_id(&ctx.ar.group))
                     .min(poll_interval(app, ctx)),
             };
             out.events
@@ -421,7 +534,7 @@ fn failed_comparison(
     out.status.sync.status = "Unknown".into();
     out.requeue = ctx
         .shared
-        .failure_backoff(&app.app_id())
+        .failure_backoff(&app.app_id(&ctx.ar.group))
         .min(poll_interval(app, ctx));
     out
 }
@@ -607,14 +720,21 @@ async fn finalize(
         .for_destination(&app.spec.destination)
         .await
     {
-        let mut opts = sync_options(app, "");
+        let mut opts = sync_options(app, ctx, "");
         opts.prune = true;
         opts.revision = None;
         if let Err(e) = cluster.engine.sync(vec![], &opts, &|_| {}).await {
-            publish(ctx, app, EventType::Warning, "DeleteFailed", e.to_string()).await;
+            publish(
+                ctx,
+                app,
+                EventType::Warning,
+                "DeleteFailed",
+                error_chain(&e),
+            )
+            .await;
             return Ok(Action::requeue(Duration::from_secs(5)));
         }
-        let _ = cluster.engine.forget(&app.app_id()).await;
+        let _ = cluster.engine.forget(&app.app_id(&ctx.ar.group)).await;
     }
     let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
     api.patch(
@@ -672,6 +792,6 @@ async fn publish(ctx: &Ctx, app: &Application, type_: EventType, reason: &str, n
 }
 
 pub fn error_policy(app: Arc<Application>, err: &ReconcileError, ctx: Arc<Ctx>) -> Action {
-    tracing::warn!("{err}");
-    Action::requeue(ctx.shared.failure_backoff(&app.app_id()))
+    tracing::warn!("{}", error_chain(err));
+    Action::requeue(ctx.shared.failure_backoff(&app.app_id(&ctx.ar.group)))
 }

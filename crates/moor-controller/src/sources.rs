@@ -1,7 +1,7 @@
 //! Git and render economy: one fetch per repository URL per interval, shared by every app that
 //! uses it, and renders cached by (commit, path, render options).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,10 +37,105 @@ pub enum SourceError {
     },
 }
 
+/// What a repository may make a render do, from the controller's flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderPolicy {
+    /// Let Helm fetch `http(s)://` value files.
+    pub allow_remote_value_files: bool,
+    /// Let kustomize fetch remote bases and charts.
+    pub allow_remote_bases: bool,
+    /// A renderer running longer is killed.
+    pub timeout: Duration,
+    /// Limit on the bytes of one render (files read, tool output).
+    pub max_bytes: u64,
+    /// Limit on the objects of one app.
+    pub max_objects: usize,
+    /// Limit on the render cache's estimated size in memory.
+    pub cache_bytes: usize,
+}
+
+impl Default for RenderPolicy {
+    fn default() -> Self {
+        RenderPolicy {
+            allow_remote_value_files: false,
+            allow_remote_bases: false,
+            timeout: moor_render::DEFAULT_TIMEOUT,
+            max_bytes: moor_render::DEFAULT_MAX_BYTES,
+            max_objects: moor_render::DEFAULT_MAX_OBJECTS,
+            cache_bytes: DEFAULT_RENDER_CACHE_BYTES,
+        }
+    }
+}
+
+/// Default bound of the render cache: 256 MiB.
+pub const DEFAULT_RENDER_CACHE_BYTES: usize = 256 << 20;
+
+/// Renders by key, bounded in entries and in estimated bytes; the oldest go first.
+#[derive(Default)]
+struct RenderCache {
+    map: HashMap<String, (Arc<Vec<Manifest>>, usize)>,
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+impl RenderCache {
+    fn get(&self, key: &str) -> Option<Arc<Vec<Manifest>>> {
+        self.map.get(key).map(|(m, _)| m.clone())
+    }
+
+    /// Keeps `manifests` (of estimated `size`) unless it alone passes `max_bytes`, evicting
+    /// the oldest entries until both bounds hold.
+    fn insert(
+        &mut self,
+        key: String,
+        manifests: Arc<Vec<Manifest>>,
+        size: usize,
+        max_bytes: usize,
+    ) {
+        if size > max_bytes || self.map.contains_key(&key) {
+            return;
+        }
+        while self.map.len() >= RENDER_CACHE_MAX || self.bytes + size > max_bytes {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((_, n)) = self.map.remove(&old) {
+                self.bytes -= n;
+            }
+        }
+        self.bytes += size;
+        self.order.push_back(key.clone());
+        self.map.insert(key, (manifests, size));
+    }
+}
+
+/// Removes a render's in-flight entry however the render ends (success, error, cancellation),
+/// so a failed render never leaves one behind.
+struct InflightGuard<'a> {
+    inflight: &'a Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    key: String,
+    flight: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        let mut inflight = self.inflight.lock().expect("inflight lock");
+        // Only our own entry: a later render may have made a new one since.
+        if inflight
+            .get(&self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        {
+            inflight.remove(&self.key);
+        }
+    }
+}
+
 /// A rendered app source.
 #[derive(Clone)]
 pub struct Rendered {
     pub manifests: Arc<Vec<Manifest>>,
+    /// The app's directory in the checkout, to say what was there when nothing rendered.
+    pub dir: PathBuf,
 }
 
 type OnFetch = dyn Fn(&str, f64) + Send + Sync;
@@ -56,7 +151,7 @@ pub struct Sources {
     cache: RepoCache,
     interval: Duration,
     repos: Mutex<HashMap<String, RepoState>>,
-    renders: Mutex<HashMap<String, Arc<Vec<Manifest>>>>,
+    renders: Mutex<RenderCache>,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Digest of an app's render inputs per (commit, repo#path): computed once per commit.
     digests: Mutex<HashMap<(String, String), String>>,
@@ -64,6 +159,8 @@ pub struct Sources {
     pub on_fetch: Box<OnFetch>,
     /// Called on each actual render (cache miss), with `repo#path`.
     pub on_render: Box<dyn Fn(&str) + Send + Sync>,
+    /// Limits and permissions of every render.
+    pub policy: RenderPolicy,
 }
 
 const RENDER_CACHE_MAX: usize = 4096;
@@ -74,11 +171,12 @@ impl Sources {
             cache,
             interval,
             repos: Mutex::new(HashMap::new()),
-            renders: Mutex::new(HashMap::new()),
+            renders: Mutex::new(RenderCache::default()),
             inflight: Mutex::new(HashMap::new()),
             digests: Mutex::new(HashMap::new()),
             on_fetch: Box::new(|_, _| {}),
             on_render: Box::new(|_| {}),
+            policy: RenderPolicy::default(),
         }
     }
 
@@ -131,7 +229,7 @@ impl Sources {
                 Err(e) => {
                     return Err(SourceError::Fetch {
                         url: redact_url(url),
-                        cause: e.to_string(),
+                        cause: moor_types::error_chain(&e),
                     });
                 }
             }
@@ -142,7 +240,7 @@ impl Sources {
             .map_err(|e| SourceError::Resolve {
                 url: redact_url(url),
                 revision: revision.unwrap_or("HEAD").to_string(),
-                cause: e.to_string(),
+                cause: moor_types::error_chain(&e),
             })
     }
 
@@ -153,6 +251,7 @@ impl Sources {
         let source = &app.spec.source;
         let path = source.path.clone().unwrap_or_else(|| ".".into());
         let mut opts = render_options(app);
+        self.apply_policy(&mut opts);
         let id = format!("{}#{path}", redact_url(&normalize_url(&source.repo_url)));
         let err = |cause: String| SourceError::Render {
             url: redact_url(&source.repo_url),
@@ -164,8 +263,18 @@ impl Sources {
             .cache
             .checkout(&source.repo_url, commit)
             .await
-            .map_err(|e| err(e.to_string()))?;
-        let dir: PathBuf = root.join(&path);
+            .map_err(|e| err(moor_types::error_chain(&e)))?;
+        opts.root = Some(root.clone());
+        // The app names paths; none may leave its checkout (nor reach another one in the cache).
+        let dir: PathBuf = moor_render::confine(&root, &root, "spec.source.path", &path)
+            .map_err(|e| err(moor_types::error_chain(&e)))?;
+        for f in &opts.helm.value_files {
+            if !f.starts_with("https://") && !f.starts_with("http://") {
+                let field = "spec.source.helm.valueFiles entry";
+                moor_render::confine(&root, &dir, field, f)
+                    .map_err(|e| err(moor_types::error_chain(&e)))?;
+            }
+        }
         if !dir.is_dir() {
             return Err(SourceError::MissingPath {
                 url: redact_url(&source.repo_url),
@@ -178,7 +287,11 @@ impl Sources {
         if !dir.join("Chart.yaml").is_file() {
             opts.helm = Default::default();
         }
-        let digest_key = (commit.to_string(), id.clone());
+        // Value files are inputs too: apps sharing a path but not their value files differ.
+        let digest_key = (
+            commit.to_string(),
+            format!("{id}\0{}", opts.helm.value_files.join("\0")),
+        );
         let cached_digest = self
             .digests
             .lock()
@@ -188,11 +301,12 @@ impl Sources {
         let digest = match cached_digest {
             Some(d) => d,
             None => {
-                let (r, d, h) = (root.clone(), dir.clone(), opts.helm.value_files.clone());
-                let digest = tokio::task::spawn_blocking(move || crate::inputs::digest(&r, &d, &h))
+                let (d, o) = (dir.clone(), opts.clone());
+                // The digest walk also refuses links and references leaving the checkout.
+                let digest = tokio::task::spawn_blocking(move || crate::inputs::digest(&d, &o))
                     .await
                     .map_err(|e| err(e.to_string()))?
-                    .map_err(|e| err(format!("failed to read the render inputs: {e}")))?;
+                    .map_err(|e| err(moor_types::error_chain(&e)))?;
                 let mut digests = self.digests.lock().expect("digest lock");
                 if digests.len() >= RENDER_CACHE_MAX {
                     digests.clear();
@@ -203,8 +317,11 @@ impl Sources {
         };
         let key = moor_render::cache_key(&digest, &id, &opts);
         let cached = |key: &str| {
-            let hit = self.renders.lock().expect("render lock").get(key).cloned();
-            hit.map(|manifests| Rendered { manifests })
+            let hit = self.renders.lock().expect("render lock").get(key);
+            hit.map(|manifests| Rendered {
+                manifests,
+                dir: dir.clone(),
+            })
         };
         if let Some(hit) = cached(&key) {
             return Ok(hit);
@@ -217,25 +334,41 @@ impl Sources {
             .entry(key.clone())
             .or_default()
             .clone();
+        let _inflight = InflightGuard {
+            inflight: &self.inflight,
+            key: key.clone(),
+            flight: flight.clone(),
+        };
         let _turn = flight.lock().await;
         if let Some(hit) = cached(&key) {
             return Ok(hit);
         }
         (self.on_render)(&id);
-        let rendered = tokio::task::spawn_blocking(move || moor_render::render(&dir, &opts))
+        let render_dir = dir.clone();
+        let rendered = tokio::task::spawn_blocking(move || moor_render::render(&render_dir, &opts))
             .await
             .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()))
+            .and_then(|r| r.map_err(|e| moor_types::error_chain(&e)))
             .map_err(err)?;
+        let size = moor_render::estimated_size(&rendered);
         let manifests = Arc::new(rendered);
+        let max = self.policy.cache_bytes;
         let mut renders = self.renders.lock().expect("render lock");
-        if renders.len() >= RENDER_CACHE_MAX {
-            renders.clear();
-        }
-        renders.insert(key.clone(), manifests.clone());
+        renders.insert(key.clone(), manifests.clone(), size, max);
         drop(renders);
-        self.inflight.lock().expect("inflight lock").remove(&key);
-        Ok(Rendered { manifests })
+        Ok(Rendered { manifests, dir })
+    }
+}
+
+impl Sources {
+    /// Sets the controller's limits and permissions on `opts`.
+    fn apply_policy(&self, opts: &mut RenderOptions) {
+        let p = &self.policy;
+        opts.allow_remote_value_files = p.allow_remote_value_files;
+        opts.allow_remote_bases = p.allow_remote_bases;
+        opts.timeout = p.timeout;
+        opts.max_bytes = p.max_bytes;
+        opts.max_objects = p.max_objects;
     }
 }
 
@@ -256,5 +389,114 @@ pub fn render_options(app: &Application) -> RenderOptions {
             values: helm.values,
         },
         ..RenderOptions::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn manifests(n: usize) -> Arc<Vec<Manifest>> {
+        let m = Manifest::new(json!({"kind": "ConfigMap"}), Default::default());
+        Arc::new(vec![m; n])
+    }
+
+    #[test]
+    fn render_cache_is_bounded_in_bytes_oldest_first() {
+        let mut c = RenderCache::default();
+        for k in ["a", "b", "c"] {
+            c.insert(k.into(), manifests(1), 400, 1000);
+        }
+        assert!(c.get("a").is_none(), "the oldest was not evicted");
+        assert!(c.get("b").is_some() && c.get("c").is_some());
+        assert_eq!(c.bytes, 800);
+        // One render larger than the whole bound is not kept at all.
+        c.insert("huge".into(), manifests(1), 1001, 1000);
+        assert!(c.get("huge").is_none());
+        assert_eq!((c.map.len(), c.order.len(), c.bytes), (2, 2, 800));
+    }
+
+    fn git(dir: &std::path::Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn app(url: &str, path: &str, value_files: &[&str]) -> Application {
+        serde_json::from_value(json!({
+            "apiVersion": "moor.dev/v1alpha1", "kind": "Application",
+            "metadata": {"name": "a", "namespace": "n"},
+            "spec": {
+                "source": {"repoURL": url, "path": path, "helm": {"valueFiles": value_files}},
+                "destination": {"namespace": "d"}
+            }
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn failed_renders_leave_no_inflight_entry_and_paths_are_confined() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join("repo");
+        std::fs::create_dir_all(repo.join("bad")).unwrap();
+        std::fs::write(repo.join("bad/x.yaml"), "a: [\n").unwrap();
+        std::fs::create_dir_all(repo.join("chart/templates")).unwrap();
+        std::fs::write(repo.join("chart/Chart.yaml"), "name: c\n").unwrap();
+        git(&repo, &["init", "-q"]);
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-qm", "x"]);
+        let url = format!("file://{}", repo.display());
+        let sources = Sources::new(RepoCache::new(t.path().join("cache")), Duration::ZERO);
+        let creds = Credentials::default();
+        let commit = sources
+            .resolve(&url, None, &creds, Duration::ZERO)
+            .await
+            .unwrap();
+
+        let err = sources.render(&app(&url, "bad", &[]), &commit).await;
+        assert!(err.is_err());
+        assert!(
+            sources.inflight.lock().unwrap().is_empty(),
+            "a failed render left its in-flight entry"
+        );
+
+        for (path, values, expected) in [
+            (
+                "../repo",
+                vec![],
+                "spec.source.path \"../repo\" leaves the repository",
+            ),
+            (
+                "/etc",
+                vec![],
+                "spec.source.path \"/etc\" leaves the repository",
+            ),
+            (
+                "chart",
+                vec!["../../x.yaml"],
+                "spec.source.helm.valueFiles entry \"../../x.yaml\" leaves the repository",
+            ),
+        ] {
+            let Err(e) = sources.render(&app(&url, path, &values), &commit).await else {
+                panic!("{path} rendered")
+            };
+            assert!(e.to_string().contains(expected), "{e}");
+        }
     }
 }

@@ -23,8 +23,13 @@ pub struct AppKey {
 }
 
 impl AppKey {
-    /// Parses an app id (`namespace_name`, see `Application::app_id`).
+    /// Parses an app id (`namespace_name`, or `argo_namespace_name` for argoproj.io, see
+    /// `Application::app_id`). Names hold no `_`, so a second `_` marks the argoproj.io form.
     pub fn from_app_id(id: &str) -> Option<AppKey> {
+        let id = id
+            .strip_prefix("argo_")
+            .filter(|rest| rest.contains('_'))
+            .unwrap_or(id);
         let (ns, name) = id.split_once('_')?;
         (!ns.is_empty() && !name.is_empty()).then(|| AppKey {
             namespace: ns.into(),
@@ -100,13 +105,15 @@ mod tests {
                 name: "myapp".into()
             })
         );
-        assert_eq!(
-            AppKey::from_app_id("my_app_x"),
+        let key = |ns: &str, name: &str| {
             Some(AppKey {
-                namespace: "my".into(),
-                name: "app_x".into()
+                namespace: ns.into(),
+                name: name.into(),
             })
-        );
+        };
+        assert_eq!(AppKey::from_app_id("argo_team_web"), key("team", "web"));
+        // A moor.dev app in a namespace called argo.
+        assert_eq!(AppKey::from_app_id("argo_web"), key("argo", "web"));
         assert_eq!(AppKey::from_app_id("cliapp"), None);
     }
 }

@@ -34,7 +34,7 @@ pub enum ImageError {
         name: String,
         refs: Vec<String>,
     },
-    #[error("failed to {action} {}: {source}", .path.display())]
+    #[error("failed to {action} {:?}", .path)]
     Io {
         action: &'static str,
         path: PathBuf,

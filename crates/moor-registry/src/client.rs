@@ -22,9 +22,14 @@ pub const DOCKER_HUB: &str = "docker.io";
 /// Where Docker Hub's registry API is served.
 const DOCKER_HUB_API: &str = "registry-1.docker.io";
 /// A registry that keeps answering `next` is cut off here.
-const MAX_PAGES: usize = 10_000;
-/// Larger answers (a tag page, a token) are refused.
-const MAX_BODY: usize = 16 << 20;
+const MAX_PAGES: usize = 1000;
+/// Larger answers (a tag page, a token) are refused, while reading.
+const MAX_BODY: usize = 8 << 20;
+/// A repository with more tags is refused: with tags of at most [`MAX_TAG_LEN`] bytes, the
+/// list in memory stays under 13 MB whatever the registry sends.
+const MAX_TAGS: usize = 100_000;
+/// The OCI distribution spec's limit on a tag.
+const MAX_TAG_LEN: usize = 128;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
@@ -349,7 +354,18 @@ impl RegistryClient {
             let page: TagPage = serde_json::from_slice(&body).map_err(|e| {
                 self.protocol(image, format!("the tag list is not valid JSON: {e}"))
             })?;
-            tags.extend(page.tags.unwrap_or_default());
+            let page = page.tags.unwrap_or_default();
+            if let Some(long) = page.iter().find(|t| t.len() > MAX_TAG_LEN) {
+                let start: String = long.chars().take(40).collect();
+                return Err(self.protocol(
+                    image,
+                    format!("a tag is longer than {MAX_TAG_LEN} bytes ({start:?}...)"),
+                ));
+            }
+            if tags.len() + page.len() > MAX_TAGS {
+                return Err(self.protocol(image, format!("more than {MAX_TAGS} tags")));
+            }
+            tags.extend(page);
             match next {
                 None => return Ok(tags),
                 Some(next) if next.origin() == origin && next != url => url = next,
@@ -679,10 +695,14 @@ fn next_link(headers: &reqwest::header::HeaderMap, base: &Url) -> Option<Url> {
 }
 
 async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    let too_large = || format!("the answer is larger than {MAX_BODY} bytes");
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(format!("the answer is larger than {MAX_BODY} bytes"));
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
@@ -763,6 +783,105 @@ fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A hostile "registry" on loopback: answers every request with `answer(n)` (n counts
+    /// requests from 0): (extra headers, body). One request per connection.
+    async fn hostile_registry(
+        answer: impl Fn(usize) -> (String, Vec<u8>) + Send + Sync + 'static,
+    ) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(AtomicUsize::new(0));
+        let (n, answer) = (count.clone(), Arc::new(answer));
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (n, answer) = (n.clone(), answer.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => head.extend_from_slice(&buf[..k]),
+                        }
+                    }
+                    let (headers, body) = answer(n.fetch_add(1, Ordering::SeqCst));
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n{headers}\r\n",
+                        body.len()
+                    );
+                    let _ = conn.write_all(resp.as_bytes()).await;
+                    let _ = conn.write_all(&body).await;
+                });
+            }
+        });
+        (format!("127.0.0.1:{port}/app"), count)
+    }
+
+    async fn list(image: &str) -> Result<Vec<String>, RegistryError> {
+        let client = RegistryClient::new(ClientOptions {
+            insecure: true,
+            ..Default::default()
+        })
+        .unwrap();
+        client.list_tags(&ImageName::parse(image).unwrap()).await
+    }
+
+    fn next(n: usize) -> String {
+        format!("Link: </v2/app/tags/list?last=t{n}>; rel=\"next\"\r\n")
+    }
+
+    #[tokio::test]
+    async fn a_registry_paging_without_end_is_cut_off() {
+        let (image, requests) =
+            hostile_registry(|n| (next(n), format!(r#"{{"tags":["t{n}"]}}"#).into_bytes())).await;
+        let e = list(&image).await.unwrap_err().to_string();
+        assert!(e.contains(&format!("more than {MAX_PAGES} pages")), "{e}");
+        assert_eq!(requests.load(Ordering::SeqCst), MAX_PAGES);
+    }
+
+    #[tokio::test]
+    async fn an_oversized_tag_page_is_refused() {
+        let (image, _) = hostile_registry(|_| {
+            let mut body = br#"{"tags":[""#.to_vec();
+            body.resize(MAX_BODY + 1024, b'a');
+            body.extend_from_slice(br#""]}"#);
+            (String::new(), body)
+        })
+        .await;
+        let e = list(&image).await.unwrap_err().to_string();
+        assert!(e.contains(&format!("larger than {MAX_BODY} bytes")), "{e}");
+    }
+
+    #[tokio::test]
+    async fn too_many_tags_or_too_long_a_tag_are_refused() {
+        let (image, requests) = hostile_registry(|n| {
+            let tags: Vec<String> = (0..20_000).map(|i| format!("t{n}-{i}")).collect();
+            (next(n), serde_json::to_vec(&json_tags(&tags)).unwrap())
+        })
+        .await;
+        let e = list(&image).await.unwrap_err().to_string();
+        assert!(e.contains(&format!("more than {MAX_TAGS} tags")), "{e}");
+        assert_eq!(requests.load(Ordering::SeqCst), MAX_TAGS / 20_000 + 1);
+
+        let (image, _) = hostile_registry(|_| {
+            let tags = vec!["ok".to_string(), "x".repeat(MAX_TAG_LEN + 1)];
+            (
+                String::new(),
+                serde_json::to_vec(&json_tags(&tags)).unwrap(),
+            )
+        })
+        .await;
+        let e = list(&image).await.unwrap_err().to_string();
+        assert!(e.contains("longer than 128 bytes"), "{e}");
+    }
+
+    fn json_tags(tags: &[String]) -> serde_json::Value {
+        serde_json::json!({ "tags": tags })
+    }
 
     fn name(s: &str) -> (String, String) {
         let n = ImageName::parse(s).unwrap();

@@ -38,7 +38,7 @@ const ERROR_RETRY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("the {0} CRD is not installed or not served: apply deploy/crds/ first ({1})")]
+    #[error("the {0} CRD is not installed or not served: apply deploy/crds/ first")]
     MissingCrd(&'static str, #[source] kube::Error),
 }
 
@@ -96,7 +96,7 @@ pub async fn run(
         .run(reconcile_repo, error_policy, ctx.clone())
         .for_each(|r| {
             if let Err(e) = r {
-                tracing::debug!("ImageRepository reconcile: {e}");
+                tracing::debug!("ImageRepository reconcile: {}", moor_types::error_chain(&e));
             }
             future::ready(())
         });
@@ -110,7 +110,7 @@ pub async fn run(
         .run(reconcile_pol, error_policy, ctx)
         .for_each(|r| {
             if let Err(e) = r {
-                tracing::debug!("ImagePolicy reconcile: {e}");
+                tracing::debug!("ImagePolicy reconcile: {}", moor_types::error_chain(&e));
             }
             future::ready(())
         });
@@ -155,6 +155,6 @@ async fn reconcile_pol(policy: Arc<ImagePolicy>, ctx: Arc<Ctx>) -> Result<Action
 }
 
 fn error_policy<K>(_: Arc<K>, e: &ReconcileError, _: Arc<Ctx>) -> Action {
-    tracing::warn!("{e}");
+    tracing::warn!("{}", moor_types::error_chain(e));
     Action::requeue(ERROR_RETRY)
 }

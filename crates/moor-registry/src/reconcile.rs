@@ -44,14 +44,14 @@ const LATEST_TAGS: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    #[error("failed to write the status of {kind} {key}: {source}")]
+    #[error("failed to write the status of {kind} {key}")]
     WriteStatus {
         kind: &'static str,
         key: String,
         #[source]
         source: kube::Error,
     },
-    #[error("failed to read {what}: {source}")]
+    #[error("failed to read {what}")]
     Read {
         what: String,
         #[source]

@@ -51,13 +51,35 @@ pub fn confine(root: &Path, base: &Path, field: &str, path: &str) -> Result<Path
     })?;
     let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
     let start = base.strip_prefix(&root).map_err(|_| escapes())?;
-    let mut parts: Vec<std::ffi::OsString> = Vec::new();
+    let joined = root.join(lexical(start, field, path)?);
+    // A symlinked directory on the way can still lead out; a missing path reads nothing.
+    match joined.canonicalize() {
+        Ok(real) if !real.starts_with(&root) => Err(escapes()),
+        _ => Ok(joined),
+    }
+}
+
+/// Checks, before any checkout exists, that `path` (named by `field`, relative to the top of a
+/// repository) stays inside it: not absolute, no `..` climbing out. [`confine`] applies the same
+/// rule and also follows symlinks; the CLI checks flags with this one before fetching.
+pub fn check_relative(field: &str, path: &str) -> Result<(), RenderError> {
+    lexical(Path::new(""), field, path).map(|_| ())
+}
+
+/// `start` joined with `path`, `..` resolved without touching the disk; an error when the path
+/// is absolute or climbs above the (empty) top.
+fn lexical(start: &Path, field: &str, path: &str) -> Result<PathBuf, RenderError> {
+    let escapes = || RenderError::PathEscapes {
+        field: field.to_string(),
+        path: path.to_string(),
+    };
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
     for c in start
         .components()
         .chain(Path::new(path.trim()).components())
     {
         match c {
-            Component::Normal(p) => parts.push(p.to_os_string()),
+            Component::Normal(p) => parts.push(p),
             Component::CurDir => {}
             Component::ParentDir => {
                 parts.pop().ok_or_else(escapes)?;
@@ -65,12 +87,7 @@ pub fn confine(root: &Path, base: &Path, field: &str, path: &str) -> Result<Path
             Component::RootDir | Component::Prefix(_) => return Err(escapes()),
         }
     }
-    let joined: PathBuf = parts.iter().fold(root.clone(), |p, c| p.join(c));
-    // A symlinked directory on the way can still lead out; a missing path reads nothing.
-    match joined.canonicalize() {
-        Ok(real) if !real.starts_with(&root) => Err(escapes()),
-        _ => Ok(joined),
-    }
+    Ok(parts.iter().collect())
 }
 
 /// A remote reference: the URL shapes kustomize fetches (`https://`, `git::`, `git@host:`,

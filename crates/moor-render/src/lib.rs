@@ -6,6 +6,7 @@
 //! using each manifest's [`moor_types::Origin`].
 
 mod confine;
+mod empty;
 mod error;
 mod exec;
 mod helm;
@@ -19,7 +20,8 @@ use std::time::Duration;
 use moor_types::Manifest;
 use sha2::{Digest, Sha256};
 
-pub use confine::{confine, input_files};
+pub use confine::{check_relative, confine, input_files};
+pub use empty::unrendered_files;
 pub use error::RenderError;
 pub use helm::{HelmRenderer, helm_template};
 pub use kustomize::{KUSTOMIZATION_FILES, KustomizeRenderer, kustomization_file, kustomize_build};

@@ -147,7 +147,7 @@ fn render_file(
     *budget = budget
         .checked_sub(bytes.len() as u64)
         .ok_or_else(|| RenderError::TooLarge {
-            what: format!("the manifest files (reading {rel})"),
+            what: format!("{rel} with the files read before it"),
             limit,
         })?;
     let parse_err = |s: Syntax| RenderError::Parse {

@@ -366,7 +366,7 @@ fn files_past_the_byte_limit_are_refused() {
     refused(
         repo.render("app", &opts),
         &format!(
-            "the manifest files (reading b.yaml) is larger than the render limit of {} bytes",
+            "b.yaml with the files read before it is larger than the render limit of {} bytes",
             text.len() + 10
         ),
     );

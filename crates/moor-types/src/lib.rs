@@ -1,11 +1,13 @@
 //! Core types shared by every moor crate: object keys, rendered manifests, the sync and health
 //! enums, the annotations and labels moor writes, and the apply order. No I/O lives here.
 
+mod error;
 mod key;
 mod manifest;
 mod order;
 mod status;
 
+pub use error::error_chain;
 pub use key::ObjKey;
 pub use manifest::{Manifest, Origin};
 pub use order::{ApplyOrder, kind_rank, sync_wave};

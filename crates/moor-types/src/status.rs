@@ -45,6 +45,8 @@ impl fmt::Display for SyncStatus {
 pub enum Change {
     Created,
     Configured,
+    /// An object that existed before this app first applied it, now taken into the app.
+    Adopted,
     Unchanged,
     Pruned,
     Skipped,
@@ -55,6 +57,7 @@ impl fmt::Display for Change {
         f.write_str(match self {
             Change::Created => "created",
             Change::Configured => "configured",
+            Change::Adopted => "adopted",
             Change::Unchanged => "unchanged",
             Change::Pruned => "pruned",
             Change::Skipped => "skipped",

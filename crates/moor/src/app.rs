@@ -26,8 +26,8 @@ use crate::cli::{ClusterArgs, Color, SourceArgs};
 use crate::commands::{connect, print_diffs};
 use crate::source;
 
-#[path = "app_print.rs"]
 mod print;
+mod refresh;
 use print::{age, describe, for_output, operation_line, or_dash, print_as, short, table};
 
 /// Field manager of every write `moor app` makes, and the user named in `operation.initiatedBy`.
@@ -61,6 +61,8 @@ pub enum AppCommand {
     List(ListArgs),
     /// Show an Application: source, destination, sync, health and its objects.
     Get(GetArgs),
+    /// Ask the controller to fetch the source afresh and compare now; then show the Application.
+    Refresh(refresh::RefreshArgs),
     /// Ask the controller to sync an Application now.
     Sync(AppSyncArgs),
     /// Show how the cluster differs from the Application's source (rendered locally).
@@ -104,6 +106,9 @@ pub struct CreateArgs {
     /// With --auto-sync: revert changes made in the cluster.
     #[arg(long, requires = "auto_sync")]
     pub self_heal: bool,
+    /// With --auto-sync: allow a sync that leaves the app with no objects (off by default).
+    #[arg(long, requires = "auto_sync")]
+    pub allow_empty: bool,
     /// A sync option, e.g. CreateNamespace=true (repeatable).
     #[arg(long = "sync-option")]
     pub sync_options: Vec<String>,
@@ -126,6 +131,9 @@ pub struct GetArgs {
     pub name: String,
     #[arg(short, long, default_value = "table")]
     pub output: Output,
+    /// Ask the controller to fetch the source afresh and compare first (as `moor app refresh`).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Args)]
@@ -290,6 +298,7 @@ pub async fn run(args: AppArgs) -> Result<u8> {
         AppCommand::Create(a) => create(&apps, a).await,
         AppCommand::List(a) => list(&apps, a).await,
         AppCommand::Get(a) => get(&apps, a).await,
+        AppCommand::Refresh(a) => refresh::refresh(&apps, a).await,
         AppCommand::Sync(a) => sync(&apps, a).await,
         AppCommand::Diff(a) => diff(&apps, a).await,
         AppCommand::History(a) => history(&apps, a).await,
@@ -329,6 +338,7 @@ async fn create(apps: &Apps, args: CreateArgs) -> Result<u8> {
                 automated: args.auto_sync.then_some(Automated {
                     prune: args.prune,
                     self_heal: args.self_heal,
+                    allow_empty: args.allow_empty,
                 }),
                 sync_options: args.sync_options,
                 retry: None,
@@ -421,7 +431,11 @@ async fn list(apps: &Apps, args: ListArgs) -> Result<u8> {
 }
 
 async fn get(apps: &Apps, args: GetArgs) -> Result<u8> {
-    let app = apps.get(&args.name).await?;
+    let app = if args.refresh {
+        refresh::request_refresh(apps, &args.name, Duration::from_secs(120)).await?
+    } else {
+        apps.get(&args.name).await?
+    };
     if args.output != Output::Table {
         return print_as(&for_output(app), args.output);
     }
@@ -617,8 +631,11 @@ async fn diff(apps: &Apps, args: AppDiffArgs) -> Result<u8> {
         );
     }
     let source_args = source_args(&app, args.kustomize_bin, args.helm_bin);
-    let loaded = source::load(&source_args, Some(&namespace)).await?;
-    let mut opts = SyncOptions::new(&app.app_id(), &namespace);
+    // The repository URL is the Application's, not the operator's: MOOR_GIT_* credentials go
+    // only to URLs the operator named in MOOR_GIT_CREDENTIALS_URL.
+    let creds = moor_git::ScopedCredentials::from_env().for_url(&source_args.repo);
+    let loaded = source::load_with(&source_args, Some(&namespace), &creds).await?;
+    let mut opts = SyncOptions::new(&app.app_id(&apps.group), &namespace);
     opts.revision = loaded.revision.clone();
     opts.ignore_differences = app.ignore_rules();
     let diffs = Engine::new(client).diff(loaded.manifests, &opts).await?;
@@ -662,8 +679,11 @@ fn source_args(
         helm_values: helm.values,
         kustomize_bin,
         helm_bin,
-        // Credentials come from the environment (MOOR_GIT_*), as for the controller.
+        // A diff writes nothing: an empty render shows every object the app would lose.
+        allow_empty: true,
+        // Not used: `diff` picks credentials scoped to the app's repository URL.
         git: Default::default(),
+        render_limits: Default::default(),
     }
 }
 

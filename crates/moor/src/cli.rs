@@ -29,7 +29,7 @@ pub enum Command {
     /// Make the cluster match Git: validate, dry-run, apply what drifted, prune, wait.
     Sync(SyncArgs),
     /// Manage Applications, the objects the controller syncs from Git.
-    App(crate::commands::app::AppArgs),
+    App(crate::app::AppArgs),
     /// Run the Application controller (out of cluster with a kubeconfig, or in cluster).
     Controller(ControllerArgs),
     /// Write new image references into the manifests in Git (the CI deploy step).
@@ -71,8 +71,48 @@ pub struct SourceArgs {
     pub kustomize_bin: Option<PathBuf>,
     #[arg(long, env = "MOOR_HELM_BIN")]
     pub helm_bin: Option<PathBuf>,
+    /// Accept a path that renders no objects (with --prune, a sync then deletes everything the
+    /// app owns). Without it, an empty render is an error listing the files found.
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub git: GitCredentialArgs,
+    #[command(flatten)]
+    pub render_limits: RenderLimitArgs,
+}
+
+/// What a repository may make a render do; the same flags for the CLI and the controller.
+#[derive(Args, Clone, Debug)]
+pub struct RenderLimitArgs {
+    /// Let Helm fetch http(s):// value files named by the source (off: a repository or an
+    /// Application could make moor fetch any URL).
+    #[arg(long)]
+    pub allow_remote_value_files: bool,
+    /// Let kustomize fetch remote bases and charts (https://, git::, github.com/...); off by
+    /// default, as Flux's --no-remote-bases.
+    #[arg(long)]
+    pub allow_remote_bases: bool,
+    /// A renderer (kustomize, helm) running longer is killed.
+    #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
+    pub render_timeout: Duration,
+    /// Largest render: manifest files read or renderer output (e.g. 64MiB).
+    #[arg(long, default_value = "64MiB", value_parser = moor_server::parse_byte_size)]
+    pub max_render_bytes: usize,
+    /// Most objects one source may render.
+    #[arg(long, default_value_t = moor_render::DEFAULT_MAX_OBJECTS)]
+    pub max_render_objects: usize,
+}
+
+impl Default for RenderLimitArgs {
+    fn default() -> Self {
+        RenderLimitArgs {
+            allow_remote_value_files: false,
+            allow_remote_bases: false,
+            render_timeout: moor_render::DEFAULT_TIMEOUT,
+            max_render_bytes: moor_render::DEFAULT_MAX_BYTES as usize,
+            max_render_objects: moor_render::DEFAULT_MAX_OBJECTS,
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -83,8 +123,8 @@ pub struct ClusterArgs {
     /// The kubeconfig context to use.
     #[arg(long)]
     pub context: Option<String>,
-    /// The app that owns the synced objects.
-    #[arg(long)]
+    /// The app that owns the synced objects (lowercase letters, digits, '-' and '.').
+    #[arg(long, value_parser = cli_app_name)]
     pub app: String,
     /// Namespace for namespaced objects that have none (default: the context's namespace).
     #[arg(short, long)]
@@ -106,6 +146,10 @@ pub struct DiffArgs {
     /// Colour the diff: auto (when stdout is a terminal), always or never.
     #[arg(long, default_value = "auto")]
     pub color: Color,
+    /// Show the diff as `moor sync --create-namespace` would make it: a missing destination
+    /// namespace as new, instead of an error.
+    #[arg(long)]
+    pub create_namespace: bool,
 }
 
 #[derive(Args)]
@@ -120,6 +164,10 @@ pub struct SyncArgs {
     /// Validate and dry-run everything, report what would change, write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Create the destination namespace (--namespace) if it does not exist. It is not owned by
+    /// the app, so never pruned. Without it, a missing namespace is an error before any write.
+    #[arg(long)]
+    pub create_namespace: bool,
     /// Wait until every object is healthy.
     #[arg(long)]
     pub wait: bool,
@@ -168,9 +216,24 @@ pub struct ControllerArgs {
     /// How often each app is compared with Git without any other trigger (per-app: spec.pollInterval).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub poll_interval: Duration,
-    /// Address for webhooks, /metrics, /healthz and /readyz, e.g. 0.0.0.0:8080.
+    /// No app is polled more often than this; a shorter --poll-interval is refused and a
+    /// shorter spec.pollInterval is raised to it (with a condition).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub min_poll_interval: Duration,
+    /// Address for webhooks, /healthz and /readyz (and /metrics unless --metrics-addr is given),
+    /// e.g. 0.0.0.0:8080.
     #[arg(long)]
     pub webhook_addr: Option<std::net::SocketAddr>,
+    /// Address for /metrics, /healthz and /readyz only, e.g. 0.0.0.0:9090; the webhook address
+    /// then serves no metrics.
+    #[arg(long)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Largest webhook body read (e.g. 1MiB); larger ones get 413 before any signature check.
+    #[arg(long, default_value = "1MiB", value_parser = moor_server::parse_byte_size)]
+    pub webhook_max_body: usize,
+    /// Webhook requests handled at once; more get 503 at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub webhook_max_in_flight: u16,
     /// Secret of GitHub webhooks (X-Hub-Signature-256).
     #[arg(long, env = "MOOR_GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
     pub github_secret: Option<String>,
@@ -189,6 +252,27 @@ pub struct ControllerArgs {
     /// Cache of repositories and checkouts (default: $MOOR_CACHE or ~/.cache/moor).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// How often unused checkouts and repositories are removed from the cache.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub cache_gc_interval: Duration,
+    /// Checkouts and repositories used within this time are never removed (a render may be
+    /// reading them); besides those, the apps' current commits and the 5 most recently used
+    /// checkouts per repository are kept.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub cache_gc_min_idle: Duration,
+    /// Refuse to take objects that already exist without any app's tracking id into an app
+    /// (by default they are adopted, and reported as such).
+    #[arg(long)]
+    pub no_adopt: bool,
+    /// A command that kubeconfigs of cluster Secrets may run as an exec credential plugin or
+    /// auth-provider cmd-path, exactly as written there (repeatable; none by default).
+    #[arg(long)]
+    pub allow_exec_command: Vec<String>,
+    #[command(flatten)]
+    pub render_limits: RenderLimitArgs,
+    /// Bound of the render cache in memory (estimated), e.g. 256MiB.
+    #[arg(long, default_value = "256MiB", value_parser = moor_server::parse_byte_size)]
+    pub render_cache_bytes: usize,
 }
 
 /// Git credentials by flag; each one given overrides the environment's (MOOR_GIT_*).
@@ -224,5 +308,24 @@ impl GitCredentialArgs {
             c.known_hosts = self.known_hosts.clone();
         }
         c
+    }
+}
+
+/// `--app`: a DNS-style name, so it can never be taken for the id of an Application managed by
+/// the controller (`namespace_name`, which always holds a `_`) and claim its objects.
+fn cli_app_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid app name: use lowercase letters, digits, '-' and '.', starting \
+             and ending with a letter or digit ('_' is kept for Applications of the controller)"
+        ))
     }
 }

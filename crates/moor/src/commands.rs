@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::KubeConfigOptions;
 use kube::{Client, Config};
 use moor_apply::{Engine, ObjectResult, SyncOptions};
 use moor_types::{ApplyOrder, Change};
@@ -11,10 +11,10 @@ use moor_types::{ApplyOrder, Change};
 use crate::cli::{
     ClusterArgs, Color, Command, ControllerArgs, DiffArgs, OutputFormat, RenderArgs, SyncArgs,
 };
+use crate::namespace::{self, Missing};
 use crate::{output, source};
 
-#[path = "app.rs"]
-pub mod app;
+use crate::app;
 #[path = "image.rs"]
 pub mod image;
 
@@ -42,7 +42,14 @@ async fn render(args: RenderArgs) -> Result<u8> {
 
 async fn diff(args: DiffArgs) -> Result<u8> {
     let (client, namespace) = connect(&args.cluster).await?;
-    let loaded = source::load(&args.source, Some(&namespace)).await?;
+    let mut loaded = source::load(&args.source, Some(&namespace)).await?;
+    // With --create-namespace the diff shows the Namespace a sync would create.
+    let missing = if args.create_namespace {
+        Missing::Pretend
+    } else {
+        Missing::Refuse
+    };
+    namespace::prepare(&client, &mut loaded.manifests, &namespace, missing).await?;
     let mut opts = SyncOptions::new(&args.cluster.app, &namespace);
     opts.revision = loaded.revision.clone();
     let diffs = Engine::new(client).diff(loaded.manifests, &opts).await?;
@@ -71,7 +78,7 @@ pub(crate) fn print_diffs(diffs: &[moor_diff::ObjectDiff], color: Color) -> Resu
 
 async fn sync(args: SyncArgs) -> Result<u8> {
     let (client, namespace) = connect(&args.cluster).await?;
-    let loaded = source::load(&args.source, Some(&namespace)).await?;
+    let mut loaded = source::load(&args.source, Some(&namespace)).await?;
     let mut opts = SyncOptions::new(&args.cluster.app, &namespace);
     opts.prune = args.prune;
     opts.dry_run = args.dry_run;
@@ -85,9 +92,19 @@ async fn sync(args: SyncArgs) -> Result<u8> {
             eprintln!("  {} {}", r.change, r.key);
         }
     };
-    let set = Engine::new(client)
+    let missing = match (args.create_namespace, args.dry_run) {
+        (false, _) => Missing::Refuse,
+        (true, false) => Missing::Create,
+        (true, true) => Missing::Pretend,
+    };
+    // Before the engine's first write, so a missing namespace is reported once, not per object.
+    let created = namespace::prepare(&client, &mut loaded.manifests, &namespace, missing).await?;
+    let mut set = Engine::new(client)
         .sync(loaded.manifests, &opts, &progress)
         .await?;
+    if let Some(row) = created {
+        note_namespace(&mut set, row);
+    }
     let mut out = std::io::stdout().lock();
     match args.output {
         OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&set)?)?,
@@ -96,21 +113,23 @@ async fn sync(args: SyncArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// The namespace row of `--create-namespace`, first (it is created first): the one made outside
+/// the engine, in place of the engine's own dry-run row of it.
+fn note_namespace(set: &mut moor_apply::ChangeSet, row: ObjectResult) {
+    set.objects.retain(|o| o.key != row.key);
+    set.objects.insert(0, row);
+}
+
 /// A client configured like kubectl: --kubeconfig, else KUBECONFIG, else ~/.kube/config; --context.
 pub(crate) async fn connect(args: &ClusterArgs) -> Result<(Client, String)> {
     let options = KubeConfigOptions {
         context: args.context.clone(),
         ..Default::default()
     };
-    let config = match &args.kubeconfig {
-        Some(path) => {
-            let kc = Kubeconfig::read_from(path)
-                .with_context(|| format!("failed to read kubeconfig {}", path.display()))?;
-            Config::from_custom_kubeconfig(kc, &options).await
-        }
-        None => Config::from_kubeconfig(&options).await,
-    }
-    .context("failed to load the kubeconfig")?;
+    let kc = crate::kubeconfig::require(args.kubeconfig.as_deref())?;
+    let config = Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .context("failed to load the kubeconfig")?;
     let namespace = args
         .namespace
         .clone()
@@ -120,15 +139,19 @@ pub(crate) async fn connect(args: &ClusterArgs) -> Result<(Client, String)> {
 }
 
 async fn controller(args: ControllerArgs) -> Result<u8> {
+    // Settings first: a refused one fails at once, before any cluster is looked for.
+    let min_poll = min_poll_interval(args.min_poll_interval)?;
+    moor_controller::check_poll_interval(args.poll_interval, min_poll)?;
     let options = KubeConfigOptions {
         context: args.context.clone(),
         ..Default::default()
     };
     let config = match &args.kubeconfig {
         Some(path) => {
-            let kc = Kubeconfig::read_from(path)
-                .with_context(|| format!("failed to read kubeconfig {}", path.display()))?;
-            Config::from_custom_kubeconfig(kc, &options).await?
+            let kc = crate::kubeconfig::require(Some(path))?;
+            Config::from_custom_kubeconfig(kc, &options)
+                .await
+                .context("failed to load the kubeconfig")?
         }
         // Like kubectl, then in-cluster with the pod's ServiceAccount.
         None => Config::infer()
@@ -145,7 +168,14 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
         namespace: args.namespace,
         app_namespace: args.app_namespace,
         poll_interval: args.poll_interval,
+        min_poll_interval: min_poll,
         webhook_addr: args.webhook_addr,
+        metrics_addr: args.metrics_addr,
+        webhook_limits: moor_server::WebhookLimits {
+            max_body_bytes: args.webhook_max_body,
+            max_in_flight: args.webhook_max_in_flight.into(),
+            ..Default::default()
+        },
         webhook: moor_server::WebhookConfig {
             github_secret: args.github_secret,
             gitlab_token: args.gitlab_token,
@@ -154,7 +184,34 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
         argocd_compat: args.argocd_compat,
         concurrency: args.concurrency.max(1),
         cache_root,
+        cache_gc: moor_controller::GcOptions {
+            interval: args.cache_gc_interval.max(std::time::Duration::from_secs(1)),
+            policy: moor_git::GcPolicy {
+                min_idle: args.cache_gc_min_idle,
+                ..Default::default()
+            },
+        },
+        adopt: !args.no_adopt,
+        allowed_exec_commands: args.allow_exec_command,
+        render: moor_controller::RenderPolicy {
+            allow_remote_value_files: args.render_limits.allow_remote_value_files,
+            allow_remote_bases: args.render_limits.allow_remote_bases,
+            timeout: args.render_limits.render_timeout,
+            max_bytes: args.render_limits.max_render_bytes as u64,
+            max_objects: args.render_limits.max_render_objects,
+            cache_bytes: args.render_cache_bytes,
+        },
     };
     moor_controller::run(config, opts).await?;
     Ok(0)
+}
+
+/// `--min-poll-interval` may lower the floor (tests, demos), but never to a loop.
+fn min_poll_interval(d: std::time::Duration) -> Result<std::time::Duration> {
+    anyhow::ensure!(
+        d >= std::time::Duration::from_secs(1),
+        "--min-poll-interval {} is below 1s: the controller would fetch every repository in a loop",
+        humantime::format_duration(d)
+    );
+    Ok(d)
 }

@@ -1,7 +1,10 @@
 //! `moor`: render, diff and sync Kubernetes manifests from Git into a cluster.
 
+mod app;
 mod cli;
 mod commands;
+mod kubeconfig;
+mod namespace;
 mod output;
 mod source;
 
@@ -25,7 +28,8 @@ fn main() -> ExitCode {
     match rt.block_on(commands::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Each cause once, even from libraries that repeat their cause in their message.
+            eprintln!("error: {}", moor_types::error_chain(e.as_ref()));
             ExitCode::from(2)
         }
     }

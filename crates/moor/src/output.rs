@@ -64,11 +64,14 @@ pub fn change_table(set: &ChangeSet) -> String {
     let counts: Vec<String> = [
         Change::Created,
         Change::Configured,
+        Change::Adopted,
         Change::Unchanged,
         Change::Pruned,
         Change::Skipped,
     ]
     .iter()
+    // Adoption is rare: counted only when it happened.
+    .filter(|c| **c != Change::Adopted || set.count(**c) > 0)
     .map(|c| format!("{} {c}", set.count(*c)))
     .collect();
     let prefix = if set.dry_run {

@@ -556,23 +556,21 @@ async fn diff_renders_the_source_locally() {
         r.stdout
     );
 
-    // Synced under that id, nothing differs; a change in the source shows again.
-    moor_ok(
-        &[
-            "sync",
-            "--repo",
-            repo,
-            "--path",
-            "app",
-            "--include",
-            "settings.yaml",
-            "--app",
-            &app_id,
-            "-n",
-            &ns.name,
-        ],
-        &[],
-    );
+    // Synced under that id (as the controller would, through the engine: `moor sync --app`
+    // refuses ids of the controller's Applications), nothing differs; a change shows again.
+    let opts = moor_render::RenderOptions {
+        include: vec!["settings.yaml".into()],
+        ..Default::default()
+    };
+    let manifests = moor_render::render(&dir.path().join("app"), &opts).unwrap();
+    moor_apply::Engine::new(client.clone())
+        .sync(
+            manifests,
+            &moor_apply::SyncOptions::new(&app_id, &ns.name),
+            &|_| {},
+        )
+        .await
+        .unwrap();
     let r = moor(&["app", "diff", &name, "-n", &ns.name], &[]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     write(dir.path(), "app/settings.yaml", &cm("safe"));

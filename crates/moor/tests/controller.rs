@@ -168,16 +168,16 @@ async fn webhook_applies_a_commit_within_two_seconds_and_polling_without_it() {
         "webhook to applied took {took:?}"
     );
 
-    // Without a webhook: the app's poll interval (3 s here) picks the commit up.
+    // Without a webhook: the app's poll interval (10 s, the shortest allowed) picks the commit up.
     let mut s = spec(&url, "overlays/staging", &ns, json!({"prune": true}));
-    s["pollInterval"] = json!("3s");
+    s["pollInterval"] = json!("10s");
     apply_app(&client, &apps_ns.name, "web", s).await;
     bump("newTag: 1.0.2", "newTag: 1.0.3");
     work.commit_and_push("staging 1.0.3");
     let start = Instant::now();
     eventually(
         "the polled commit to be applied",
-        Duration::from_secs(15),
+        Duration::from_secs(40),
         || async {
             (image_of(&client, &ns, "myapp").await.as_deref() == Some("registry.local/myapp:1.0.3"))
                 .then_some(())
@@ -185,7 +185,7 @@ async fn webhook_applies_a_commit_within_two_seconds_and_polling_without_it() {
     )
     .await;
     println!(
-        "commit to applied by polling (3 s interval): {:?}",
+        "commit to applied by polling (10 s interval): {:?}",
         start.elapsed()
     );
 

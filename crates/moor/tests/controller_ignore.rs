@@ -45,7 +45,11 @@ async fn replicas_scaled_by_another_manager_are_left_alone(rule: serde_json::Val
     write(src.path(), "app/web.yaml", &deployment("nginx:1.0"));
     let server = GitServer::start();
     let repo = server.create_repo(&unique_name("ign"), src.path());
-    let _ctl = Controller::start(&apps_ns.name, &[]);
+    // Polled every 2 s (below the default floor, so the floor is lowered too).
+    let _ctl = Controller::start(
+        &apps_ns.name,
+        &["--poll-interval", "2s", "--min-poll-interval", "1s"],
+    );
     let mut s = spec(
         &repo.file_url(),
         "app",
@@ -54,7 +58,6 @@ async fn replicas_scaled_by_another_manager_are_left_alone(rule: serde_json::Val
     );
     s["ignoreDifferences"] = json!([rule]);
     s["syncPolicy"]["syncOptions"] = json!(["RespectIgnoreDifferences=true"]);
-    s["pollInterval"] = json!("2s");
     apply_app(&client, &apps_ns.name, "web", s).await;
     let first = repo.head();
     wait_app(&client, &apps_ns.name, "web", "Synced", 60, |a| {

@@ -497,7 +497,11 @@ async fn malformed_manifest_leaves_the_cluster_as_it_was_and_the_app_degraded() 
     let server = GitServer::start();
     let repo = server.create_repo("r", src.path());
     let url = server.http_url("r");
-    let ctl = Controller::start(&apps.name, &[]);
+    // Polled every second (below the default floor, so the floor is lowered too).
+    let ctl = Controller::start(
+        &apps.name,
+        &["--poll-interval", "1s", "--min-poll-interval", "1s"],
+    );
     apply_app(
         &client,
         &apps.name,
@@ -542,15 +546,8 @@ async fn malformed_manifest_leaves_the_cluster_as_it_was_and_the_app_degraded() 
     );
 
     // The git server goes away: the last good state stays and a condition says why.
+    // The controller polls every second here, so the next fetch finds the server gone.
     drop(server);
-    let mut s = spec(
-        &url,
-        "app",
-        &dest.name,
-        json!({"prune": true, "selfHeal": true}),
-    );
-    s["pollInterval"] = json!("1s");
-    apply_app(&client, &apps.name, "app", s).await;
     let a = wait_app(
         &client,
         &apps.name,
@@ -747,10 +744,18 @@ async fn api_server_gone_for_30_seconds_is_retried_and_recovered_from() {
     let url = server.file_url("r");
     let ctl = Controller::start(
         "apps",
-        &["--kubeconfig", &cluster.kubeconfig, "--log-format", "json"],
+        &[
+            "--kubeconfig",
+            &cluster.kubeconfig,
+            "--log-format",
+            "json",
+            "--poll-interval",
+            "2s",
+            "--min-poll-interval",
+            "1s",
+        ],
     );
-    let mut s = spec(&url, "app", "dest", json!({"prune": true}));
-    s["pollInterval"] = json!("2s");
+    let s = spec(&url, "app", "dest", json!({"prune": true}));
     apply_app(&client, "apps", "app", s).await;
     let first = repo.head();
     wait_app(&client, "apps", "app", "Synced", 60, |a| {

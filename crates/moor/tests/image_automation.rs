@@ -203,7 +203,10 @@ async fn image_set_from_ci_is_deployed_by_the_controller_and_a_rerun_commits_not
         ("MOOR_GIT_USERNAME", user.as_str()),
         ("MOOR_GIT_PASSWORD", password.as_str()),
     ];
-    let _ctl = Controller::start(&ns.name, &["--poll-interval", "3s"]);
+    let _ctl = Controller::start(
+        &ns.name,
+        &["--poll-interval", "3s", "--min-poll-interval", "1s"],
+    );
     // The controller reads the same repository anonymously over file://.
     let dest = format!("staging-{suffix}");
     apply_app(

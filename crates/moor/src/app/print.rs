@@ -61,6 +61,9 @@ pub(super) fn describe(app: &Application) -> String {
                 if a.self_heal {
                     opts.push("self-heal");
                 }
+                if a.allow_empty {
+                    opts.push("allow-empty");
+                }
                 if opts.is_empty() {
                     "automated".into()
                 } else {

@@ -56,6 +56,11 @@ pub fn ensure_crds() {
 impl Controller {
     /// Starts a controller for Applications in `app_namespace`, with a generic webhook token.
     pub fn start(app_namespace: &str, extra: &[&str]) -> Controller {
+        Controller::start_with_env(app_namespace, extra, &[])
+    }
+
+    /// [`Controller::start`] with extra environment variables.
+    pub fn start_with_env(app_namespace: &str, extra: &[&str], env: &[(&str, &str)]) -> Controller {
         ensure_crds();
         let cache = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -76,6 +81,7 @@ impl Controller {
             .env("MOOR_WEBHOOK_TOKEN", &token)
             .env("MOOR_LOG", "info,kube=warn")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(logfile)
             .spawn()
@@ -99,6 +105,11 @@ impl Controller {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The process id of the controller (for /proc/PID/status).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn log_text(&self) -> String {

@@ -1,0 +1,66 @@
+//! `moor app refresh` and `moor app get --refresh`: Argo CD's refresh. The CLI sets the refresh
+//! annotation; the controller fetches the source afresh, compares, writes the status and then
+//! removes the annotation, so the annotation's going is the signal that the status is fresh.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use kube::ResourceExt;
+use moor_controller::crd::{Application, REFRESH_ANNOTATION};
+use serde_json::json;
+
+use super::{Apps, GetArgs, get};
+
+#[derive(Args)]
+pub struct RefreshArgs {
+    pub name: String,
+    /// How long to wait for the controller to refresh, e.g. 30s or 2m.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    #[arg(short, long, default_value = "table")]
+    pub output: super::Output,
+}
+
+/// Refreshes, then shows the app as `moor app get` does.
+pub(super) async fn refresh(apps: &Apps, args: RefreshArgs) -> Result<u8> {
+    request_refresh(apps, &args.name, args.timeout).await?;
+    get(
+        apps,
+        GetArgs {
+            name: args.name,
+            output: args.output,
+            refresh: false,
+        },
+    )
+    .await
+}
+
+/// Asks the controller for a fresh fetch and comparison of `name` and waits until it is done.
+pub(super) async fn request_refresh(
+    apps: &Apps,
+    name: &str,
+    timeout: Duration,
+) -> Result<Application> {
+    apps.patch(
+        name,
+        json!({"metadata": {"annotations": {REFRESH_ANNOTATION: "normal"}}}),
+    )
+    .await?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let app = apps.get(name).await?;
+        if !app.annotations().contains_key(REFRESH_ANNOTATION) {
+            return Ok(app);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "timed out after {} waiting for the controller to refresh application {}/{name} \
+                 (is the controller running?)",
+                humantime::format_duration(timeout),
+                apps.namespace
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
