@@ -2,6 +2,8 @@
 //! record every `Authorization` header they receive, the real controller and the real CLI.
 
 mod common;
+#[path = "../../moor-registry/tests/common/mod.rs"]
+mod registry;
 
 use common::apps::{apply_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
@@ -213,6 +215,113 @@ async fn app_diff_sends_the_operators_credentials_only_to_urls_the_operator_name
     assert!(r.code > 1, "{}\n{}", r.stdout, r.stderr);
     assert!(!r.stderr.contains(&password), "{}", r.stderr);
     assert_eq!(home.http_requests_with_authorization().len(), before);
+}
+
+/// Applies a moor.dev image automation resource.
+async fn apply_kind(
+    client: &kube::Client,
+    ns: &str,
+    kind: &str,
+    plural: &str,
+    spec: serde_json::Value,
+) {
+    use kube::api::{DynamicObject, Patch, PatchParams};
+    use kube::core::{ApiResource, GroupVersionKind};
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("moor.dev", "v1alpha1", kind),
+        plural,
+    );
+    let name = spec["name"].as_str().unwrap_or("app").to_string();
+    let mut body = spec.clone();
+    body.as_object_mut().unwrap().remove("name");
+    let obj = json!({"apiVersion": "moor.dev/v1alpha1", "kind": kind,
+        "metadata": {"name": name, "namespace": ns}, "spec": body});
+    Api::<DynamicObject>::namespaced_with(client.clone(), ns, &ar)
+        .patch(
+            &name,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply {kind} {name}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_automation_pushes_use_only_credentials_that_cover_the_repo() {
+    registry::require_registry();
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "autoscope").await;
+    let reg = registry::Registry::start();
+    reg.push("team/app", "1.2.0").await;
+    let image = reg.image("team/app");
+    let (home, other) = (GitServer::start(), GitServer::start());
+    let src = tempfile::tempdir().unwrap();
+    let deployment = format!(
+        "image: {image}:1.0.0 # {{\"$imagepolicy\": \"{}:app\"}}\n",
+        ns.name
+    );
+    common::write(src.path(), "app/values.yaml", &deployment);
+    let home_repo = home.create_repo("m", src.path());
+    let other_repo = other.create_repo("m", src.path());
+    let (user, password) = home.http_credentials();
+    let scope = format!("http://127.0.0.1:{}/private", home.http_port());
+    repo_secret(&client, &ns.name, &scope, &user, &password).await;
+    // The controller also has environment credentials, scoped to nothing: they go nowhere.
+    let env = [
+        ("MOOR_GIT_USERNAME", "env-user"),
+        ("MOOR_GIT_PASSWORD", "env-password"),
+    ];
+    let _ctl = Controller::start_with_env(&ns.name, &["--namespace", &ns.name], &env);
+    apply_kind(
+        &client,
+        &ns.name,
+        "ImageRepository",
+        "imagerepositories",
+        json!({"image": image, "interval": "2s", "insecure": true}),
+    )
+    .await;
+    apply_kind(
+        &client,
+        &ns.name,
+        "ImagePolicy",
+        "imagepolicies",
+        json!({"imageRepositoryRef": {"name": "app"}, "policy": {"semver": {"range": ">=1.0.0"}}}),
+    )
+    .await;
+    for (name, url) in [
+        ("home", home.http_auth_url("m")),
+        ("other", other.http_url("m")),
+    ] {
+        apply_kind(
+            &client,
+            &ns.name,
+            "ImageUpdateAutomation",
+            "imageupdateautomations",
+            json!({
+            "name": name,
+            "git": {"repoURL": url, "branch": "main",
+                "commit": {"author": {"name": "moor-bot", "email": "bot@moor.dev"}}},
+            "update": {"path": "app"}, "interval": "2s"}),
+        )
+        .await;
+    }
+    let (home_before, other_before) = (home_repo.head(), other_repo.head());
+    moor_testkit::eventually(
+        "both automations to push",
+        std::time::Duration::from_secs(90),
+        || async {
+            (home_repo.head() != home_before && other_repo.head() != other_before).then_some(())
+        },
+    )
+    .await;
+    let allowed = format!("127.0.0.1:{}/private/", home.http_port());
+    assert!(!home.http_requests_with_authorization().is_empty());
+    assert_eq!(authorized_outside(&home, &allowed), Vec::<String>::new());
+    assert_eq!(
+        other.http_requests_with_authorization(),
+        Vec::<String>::new(),
+        "an automation push sent credentials to a repo they do not cover"
+    );
 }
 
 /// `spec` without its sync policy: nothing syncs it.
