@@ -183,3 +183,34 @@ fn app_of_apps_is_as_healthy_as_its_children() {
         Degraded
     );
 }
+
+/// User rules in the style of Flux's CEL cheat sheet (macros over `status.conditions`) judge real
+/// objects, and replace the built-in rule of their kind.
+#[test]
+fn flux_style_cel_rules_judge_fixtures() {
+    let rule = moor_health::HealthCheckExpr {
+        api_version: "cert-manager.io/v1".into(),
+        kind: "Certificate".into(),
+        current: "status.conditions.filter(e, e.type == 'Ready').all(e, e.status == 'True')".into(),
+        in_progress: None,
+        failed: Some(
+            "has(self.status.conditions) && self.status.conditions.exists(e, e.type == 'Ready' \
+             && e.status == 'False')"
+                .into(),
+        ),
+    };
+    let rules = moor_health::HealthRules::compile(&[rule]).unwrap();
+    let ready = rules.health(&load("certificate-ready"));
+    assert_eq!(ready.status, Healthy, "{ready}");
+    assert!(
+        ready.message.contains("Certificate is up to date"),
+        "{ready}"
+    );
+    // Built in, an issuing certificate is Progressing; this rule calls any Ready=False failed.
+    let issuing = rules.health(&load("certificate-issuing"));
+    assert_eq!(issuing.status, Degraded, "{issuing}");
+    assert!(issuing.message.contains("failed is true"), "{issuing}");
+    // Other kinds keep their built-in rules.
+    assert_eq!(rules.health(&load("pod-crashloop")).status, Degraded);
+    assert_eq!(rules.health(&load("deployment-healthy")).status, Healthy);
+}
