@@ -33,6 +33,10 @@ pub struct GcPolicy {
     pub keep_recent: usize,
     /// Nothing used more recently than this is removed.
     pub min_idle: Duration,
+    /// A bare repository no app uses is removed once it has not been fetched for this long:
+    /// at least the fetch interval, so that whoever skips a fetch because the last one is
+    /// recent still finds the repository.
+    pub repo_min_idle: Duration,
 }
 
 impl Default for GcPolicy {
@@ -40,6 +44,7 @@ impl Default for GcPolicy {
         GcPolicy {
             keep_recent: 5,
             min_idle: Duration::from_secs(600),
+            repo_min_idle: Duration::from_secs(600),
         }
     }
 }
@@ -75,8 +80,9 @@ pub struct GcReport {
 
 impl RepoCache {
     /// Removes checkouts and bare repositories not in `in_use`, keeping per repository the
-    /// `keep_recent` most recently used checkouts, and anything used within `min_idle`. A bare
-    /// repository being fetched is left for the next collection. Blocking: file system work.
+    /// `keep_recent` most recently used checkouts, anything used within `min_idle`, and bare
+    /// repositories fetched within `repo_min_idle`. A bare repository being fetched is left
+    /// for the next collection. Blocking: file system work.
     pub fn gc(&self, in_use: &InUse, policy: &GcPolicy) -> Result<GcReport, CacheError> {
         let mut report = GcReport::default();
         let checkouts = self.root.join(CHECKOUTS);
@@ -164,7 +170,8 @@ impl RepoCache {
         let Ok(lock) = fs::File::open(dir.with_extension("lock")) else {
             return false;
         };
-        if lock.try_lock().is_err() || !idle(dir, policy.min_idle) {
+        let min_idle = policy.min_idle.max(policy.repo_min_idle);
+        if lock.try_lock().is_err() || !idle(dir, min_idle) {
             return false;
         }
         // The lock file stays: removing it while someone waits on it would let two fetches in.

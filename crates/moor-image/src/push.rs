@@ -1,11 +1,13 @@
 //! Clone, edit, commit, push; when the branch moved meanwhile, fetch, re-apply the edit on the
 //! new head and push again (bounded, with jittered backoff).
 //!
-//! moor-git keeps its credential plumbing private, so the same scheme is set up here: https
-//! credentials go to git as an `http.<origin>/.extraHeader` through `GIT_CONFIG_COUNT`/
-//! `GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` (never in argv, never in the clone's config), ssh
-//! keys and known_hosts through `GIT_SSH_COMMAND`; git's output is scrubbed with
-//! [`moor_git::redact`] and URLs are shown through [`moor_git::redact_url`].
+//! Credentials reach git through [`moor_git::GitAuth`], as for fetches: https credentials as an
+//! `http.<origin>/.extraHeader` through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/
+//! `GIT_CONFIG_VALUE_n` (never in argv, never in the clone's config) with redirects not
+//! followed, ssh keys and known_hosts through `GIT_SSH_COMMAND`; git's output is scrubbed with
+//! [`moor_git::redact`] and URLs are shown through [`moor_git::redact_url`]. Which credentials
+//! a push gets is the caller's choice, by [`moor_git::scope_match`]'s rule where the URL is not
+//! the operator's own.
 
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;

@@ -188,6 +188,8 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
             interval: args.cache_gc_interval.max(std::time::Duration::from_secs(1)),
             policy: moor_git::GcPolicy {
                 min_idle: args.cache_gc_min_idle,
+                // Sources skip a fetch within the poll interval: the repo must still be there.
+                repo_min_idle: args.cache_gc_min_idle.max(args.poll_interval * 2),
                 ..Default::default()
             },
         },
