@@ -170,7 +170,7 @@ pub struct Automated {
     pub self_heal: bool,
     /// Argo CD's `allowEmpty`: an automated sync may leave the app with zero objects. Off by
     /// default, so a broken generator or an emptied path never prunes a whole app.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_empty: bool,
 }
 

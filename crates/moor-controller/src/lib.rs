@@ -9,6 +9,7 @@ mod cluster_config;
 mod clusters;
 mod context;
 pub mod crd;
+mod finalizer;
 mod gc;
 mod health_rules;
 mod inputs;

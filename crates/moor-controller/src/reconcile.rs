@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::clusters::Cluster;
 use crate::context::Ctx;
 use crate::crd::*;
+use crate::finalizer;
 use crate::retry;
 use crate::sources::Rendered;
 use crate::status::{self, now};
@@ -39,9 +40,9 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, R
     let ns = app.metadata.namespace.clone().unwrap_or_default();
     let api: Api<Application> = Api::namespaced_with(ctx.shared.home.clone(), &ns, &ctx.ar);
     if app.metadata.deletion_timestamp.is_some() {
-        return finalize(&app, &api, &ctx).await;
+        return finalizer::finalize(&app, &api, &ctx).await;
     }
-    ensure_finalizer(&app, &api).await?;
+    finalizer::ensure(&app, &api).await?;
 
     let outcome = reconcile_app(&app, &ctx).await;
     write_status(&app, &api, &outcome).await?;
@@ -311,23 +312,38 @@ async fn clear_operation(
 
 /// Removes the refresh annotations the app carried when this reconcile began: the refresh is done.
 async fn clear_refresh(app: &Application, api: &Api<Application>) -> Result<(), ReconcileError> {
-    let requested = app.refresh_requested();
-    if requested.is_empty() {
+    let annotations = app.metadata.annotations.clone().unwrap_or_default();
+    // Each removal tests the value this reconcile saw: a reconcile working from an older copy
+    // of the app never removes a refresh requested after it began (the CLI writes a new value
+    // per request), which would make `moor app refresh` return with a stale status.
+    let ops: Vec<Value> = app
+        .refresh_requested()
+        .into_iter()
+        .flat_map(|a| {
+            let path = format!(
+                "/metadata/annotations/{}",
+                a.replace('~', "~0").replace('/', "~1")
+            );
+            [
+                json!({"op": "test", "path": path, "value": annotations[a]}),
+                json!({"op": "remove", "path": path}),
+            ]
+        })
+        .collect();
+    if ops.is_empty() {
         return Ok(());
     }
-    let nulls: serde_json::Map<String, Value> = requested
-        .into_iter()
-        .map(|a| (a.to_string(), Value::Null))
-        .collect();
     let name = app.metadata.name.clone().unwrap_or_default();
-    api.patch(
-        &name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"annotations": nulls}})),
-    )
-    .await
-    .map_err(|e| ReconcileError::Update(name, e))?;
-    Ok(())
+    let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops)).expect("a JSON patch");
+    match api
+        .patch(&name, &PatchParams::default(), &Patch::Json::<()>(patch))
+        .await
+    {
+        // 422: a newer request replaced the value; the next reconcile serves it.
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 422 => Ok(()),
+        Err(e) => Err(ReconcileError::Update(name, e)),
+    }
 }
 
 fn poll_interval(app: &Application, ctx: &Ctx) -> Duration {
@@ -343,7 +359,7 @@ fn poll_setting(app: &Application, ctx: &Ctx) -> crate::poll::PollInterval {
     )
 }
 
-fn sync_options(app: &Application, ctx: &Ctx, commit: &str) -> SyncOptions {
+pub(crate) fn sync_options(app: &Application, ctx: &Ctx, commit: &str) -> SyncOptions {
     let ns = app
         .spec
         .destination
@@ -686,70 +702,6 @@ async fn create_namespace(app: &Application, cluster: &Cluster) {
     }
 }
 
-async fn ensure_finalizer(app: &Application, api: &Api<Application>) -> Result<(), ReconcileError> {
-    let mut finalizers = app.metadata.finalizers.clone().unwrap_or_default();
-    if finalizers.iter().any(|f| f == FINALIZER) {
-        return Ok(());
-    }
-    finalizers.push(FINALIZER.to_string());
-    let name = app.metadata.name.clone().unwrap_or_default();
-    api.patch(
-        &name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"finalizers": finalizers}})),
-    )
-    .await
-    .map_err(|e| ReconcileError::Update(name, e))?;
-    Ok(())
-}
-
-/// Deletion with the finalizer: prune everything the app owns, then let the object go.
-async fn finalize(
-    app: &Application,
-    api: &Api<Application>,
-    ctx: &Ctx,
-) -> Result<Action, ReconcileError> {
-    let name = app.metadata.name.clone().unwrap_or_default();
-    let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
-    if !finalizers.iter().any(|f| f == FINALIZER) {
-        return Ok(Action::await_change());
-    }
-    if let Ok(cluster) = ctx
-        .shared
-        .clusters
-        .for_destination(&app.spec.destination)
-        .await
-    {
-        let mut opts = sync_options(app, ctx, "");
-        opts.prune = true;
-        opts.revision = None;
-        if let Err(e) = cluster.engine.sync(vec![], &opts, &|_| {}).await {
-            publish(
-                ctx,
-                app,
-                EventType::Warning,
-                "DeleteFailed",
-                error_chain(&e),
-            )
-            .await;
-            return Ok(Action::requeue(Duration::from_secs(5)));
-        }
-        let _ = cluster.engine.forget(&app.app_id(&ctx.ar.group)).await;
-    }
-    let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
-    api.patch(
-        &name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"finalizers": rest}})),
-    )
-    .await
-    .map_err(|e| ReconcileError::Update(name.clone(), e))?;
-    ctx.shared
-        .metrics
-        .remove_app(&name, app.metadata.namespace.as_deref().unwrap_or(""));
-    Ok(Action::await_change())
-}
-
 async fn write_status(
     app: &Application,
     api: &Api<Application>,
@@ -777,7 +729,13 @@ async fn write_status(
     Ok(())
 }
 
-async fn publish(ctx: &Ctx, app: &Application, type_: EventType, reason: &str, note: String) {
+pub(crate) async fn publish(
+    ctx: &Ctx,
+    app: &Application,
+    type_: EventType,
+    reason: &str,
+    note: String,
+) {
     let ev = Event {
         type_,
         reason: reason.into(),

@@ -489,6 +489,9 @@ fn refuse_if_running(app: &Application) -> Result<()> {
 
 /// What identifies the operation a command requested, to recognise it in status.operationState.
 struct Requested {
+    /// Written into `initiatedBy.requestID`: tells our operation from one that ran just before
+    /// (startedAt has whole seconds, so two syncs within a second look alike by time).
+    id: String,
     /// No operation that started before this is ours.
     since: Timestamp,
     revision: Option<String>,
@@ -504,10 +507,15 @@ async fn request_operation(
 ) -> Result<Requested> {
     // Whole seconds: startedAt is RFC 3339 with second precision.
     let local = Timestamp::from_second(Timestamp::now().as_second())?;
+    let id = format!(
+        "{}-{}",
+        std::process::id(),
+        Timestamp::now().as_nanosecond()
+    );
     extra["operation"] = json!({
         // null clears a revision left by an earlier request that was never run.
         "sync": {"revision": revision, "prune": prune},
-        "initiatedBy": {"username": MANAGER},
+        "initiatedBy": {"username": MANAGER, "requestID": id},
     });
     let patched = apps.patch(name, extra).await?;
     // The API server's clock, as it recorded our write: immune to skew between this machine and
@@ -521,6 +529,7 @@ async fn request_operation(
         .filter_map(|m| m.time.as_ref().map(|t| t.0))
         .max();
     Ok(Requested {
+        id,
         since: server.map_or(local, |s| s.min(local)),
         revision: revision.map(str::to_string),
     })
@@ -577,6 +586,15 @@ async fn wait_for_operation(
 /// (for a controller that leaves startedAt out) it is for the same revision and the controller
 /// has cleared the request.
 fn is_requested(os: &OperationState, requested: &Requested, cleared: bool) -> bool {
+    let id = os
+        .operation
+        .as_ref()
+        .and_then(|o| o.initiated_by.as_ref())
+        .and_then(|i| i.get("requestID"))
+        .and_then(|v| v.as_str());
+    if let Some(id) = id {
+        return id == requested.id;
+    }
     match os.started_at.as_deref() {
         Some(t) => t
             .parse::<Timestamp>()
@@ -845,6 +863,7 @@ mod tests {
     fn requested_operation_is_recognised_by_start_time_or_revision() {
         let since: Timestamp = "2025-03-05T10:00:00Z".parse().unwrap();
         let req = Requested {
+            id: "42-1".into(),
             since,
             revision: Some("abc".into()),
         };
@@ -867,5 +886,17 @@ mod tests {
         });
         assert!(is_requested(&os, &req, true));
         assert!(!is_requested(&os, &req, false), "request not yet cleared");
+
+        // With a request id, only the id decides: an operation of the same second that an
+        // earlier request started is not ours.
+        let op = |id: &str| moor_controller::crd::Operation {
+            sync: None,
+            initiated_by: Some(json!({"username": "moor-cli", "requestID": id})),
+        };
+        os.started_at = Some("2025-03-05T10:00:00Z".into());
+        os.operation = Some(op("41-9"));
+        assert!(!is_requested(&os, &req, true));
+        os.operation = Some(op("42-1"));
+        assert!(is_requested(&os, &req, false));
     }
 }

@@ -278,7 +278,12 @@ async fn sync_sets_the_operation() {
         &[],
     );
     assert!(r.stdout.contains("requested"), "{}", r.stdout);
-    let app = app_json(&client, &ns.name, &name).await;
+    let mut app = app_json(&client, &ns.name, &name).await;
+    // Each request carries an id of its own, so `--wait` tells it from an earlier one.
+    let id = app["operation"]["initiatedBy"]
+        .as_object_mut()
+        .and_then(|i| i.remove("requestID"));
+    assert!(id.is_some_and(|id| id.as_str().is_some_and(|s| !s.is_empty())));
     assert_eq!(
         app["operation"],
         json!({"sync": {"revision": "v1.2.0", "prune": true},
@@ -287,7 +292,11 @@ async fn sync_sets_the_operation() {
 
     // A new request replaces one the controller has not run yet, revision included.
     moor_ok(&["app", "sync", &name, "-n", &ns.name], &[]);
-    let app = app_json(&client, &ns.name, &name).await;
+    let mut app = app_json(&client, &ns.name, &name).await;
+    app["operation"]["initiatedBy"]
+        .as_object_mut()
+        .and_then(|i| i.remove("requestID"))
+        .expect("a request id");
     assert_eq!(
         app["operation"],
         json!({"sync": {"prune": false}, "initiatedBy": {"username": "moor-cli"}})
@@ -373,7 +382,11 @@ async fn history_and_rollback_set_the_operation_and_turn_auto_sync_off() {
     );
 
     moor_ok(&["app", "rollback", &name, "1", "-n", &ns.name], &[]);
-    let app = app_json(&client, &ns.name, &name).await;
+    let mut app = app_json(&client, &ns.name, &name).await;
+    app["operation"]["initiatedBy"]
+        .as_object_mut()
+        .and_then(|i| i.remove("requestID"))
+        .expect("a request id");
     assert_eq!(
         app["operation"],
         json!({"sync": {"revision": old, "prune": false},

@@ -42,9 +42,15 @@ pub(super) async fn request_refresh(
     name: &str,
     timeout: Duration,
 ) -> Result<Application> {
+    // A value of its own per request: the controller removes exactly the value it served.
+    let token = format!(
+        "{}-{}",
+        std::process::id(),
+        k8s_openapi::jiff::Timestamp::now().as_nanosecond()
+    );
     apps.patch(
         name,
-        json!({"metadata": {"annotations": {REFRESH_ANNOTATION: "normal"}}}),
+        json!({"metadata": {"annotations": {REFRESH_ANNOTATION: token}}}),
     )
     .await?;
     let deadline = tokio::time::Instant::now() + timeout;

@@ -1,0 +1,105 @@
+//! moor's finalizer on Applications: added before anything is applied, removed once the app's
+//! objects are pruned on deletion. Both writes are JSON patches that test what they change first
+//! (as kube-runtime's finalizer helper does), so another controller's finalizer is never lost.
+
+use std::time::Duration;
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use serde_json::{Value, json};
+
+use crate::context::Ctx;
+use crate::crd::{Application, FINALIZER};
+use moor_types::error_chain;
+
+use crate::reconcile::{ReconcileError, publish, sync_options};
+
+/// Adds moor's finalizer with a JSON patch that first tests the list it saw, so a finalizer
+/// another controller adds at the same moment is never overwritten (a merge patch of the whole
+/// list would drop it); a failed test is a conflict and the reconcile is retried.
+pub async fn ensure(app: &Application, api: &Api<Application>) -> Result<(), ReconcileError> {
+    let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
+    if finalizers.iter().any(|f| f == FINALIZER) {
+        return Ok(());
+    }
+    let ops = if finalizers.is_empty() {
+        json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": null},
+            {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
+        ])
+    } else {
+        json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": finalizers},
+            {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER},
+        ])
+    };
+    json_patch_app(app, api, ops).await
+}
+
+/// Removes moor's finalizer by its index, testing that the index still holds it.
+async fn remove(app: &Application, api: &Api<Application>) -> Result<(), ReconcileError> {
+    let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
+    let Some(i) = finalizers.iter().position(|f| f == FINALIZER) else {
+        return Ok(());
+    };
+    let path = format!("/metadata/finalizers/{i}");
+    let ops = json!([
+        {"op": "test", "path": path, "value": FINALIZER},
+        {"op": "remove", "path": path},
+    ]);
+    json_patch_app(app, api, ops).await
+}
+
+async fn json_patch_app(
+    app: &Application,
+    api: &Api<Application>,
+    ops: Value,
+) -> Result<(), ReconcileError> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let patch: json_patch::Patch = serde_json::from_value(ops).expect("a JSON patch");
+    api.patch(&name, &PatchParams::default(), &Patch::Json::<()>(patch))
+        .await
+        .map_err(|e| ReconcileError::Update(name, e))?;
+    Ok(())
+}
+
+/// Deletion with the finalizer: prune everything the app owns, then let the object go.
+pub async fn finalize(
+    app: &Application,
+    api: &Api<Application>,
+    ctx: &Ctx,
+) -> Result<Action, ReconcileError> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
+    if !finalizers.iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    if let Ok(cluster) = ctx
+        .shared
+        .clusters
+        .for_destination(&app.spec.destination)
+        .await
+    {
+        let mut opts = sync_options(app, ctx, "");
+        opts.prune = true;
+        opts.revision = None;
+        if let Err(e) = cluster.engine.sync(vec![], &opts, &|_| {}).await {
+            publish(
+                ctx,
+                app,
+                EventType::Warning,
+                "DeleteFailed",
+                error_chain(&e),
+            )
+            .await;
+            return Ok(Action::requeue(Duration::from_secs(5)));
+        }
+        let _ = cluster.engine.forget(&app.app_id(&ctx.ar.group)).await;
+    }
+    remove(app, api).await?;
+    ctx.shared
+        .metrics
+        .remove_app(&name, app.metadata.namespace.as_deref().unwrap_or(""));
+    Ok(Action::await_change())
+}
