@@ -50,7 +50,7 @@ const CASES: &[(&str, HealthStatus, &str)] = &[
     ("hpa-v1-healthy", Healthy, "the HPA was able to successfully calculate a replica count"),
     ("hpa-v1-new", Progressing, "waiting for the autoscaler to compute metrics"),
     ("hpa-v1-no-metrics", Degraded, "scaling inactive: FailedGetResourceMetric: the HPA was unable to compute"),
-    ("ingress-pending", Progressing, "publish an address; none may be running in this cluster"),
+    ("ingress-pending", Progressing, "publish an address (none since it was created at 2025-03-02T10:14:08Z); none may be running in this cluster"),
     ("ingress-ready", Healthy, "address"),
     ("job-complete", Healthy, "job completed"),
     ("job-failed", Degraded, "BackoffLimitExceeded: Job has reached the specified backoff limit"),

@@ -333,6 +333,7 @@ async fn ingress_wait_timeout_says_how_long_and_that_no_ingress_controller_may_r
         format!(
             "Ingress {ns}/web: Progressing: waiting for an ingress controller to publish an address"
         ),
+        "(none since it was created at ".to_string(),
         "none may be running in this cluster".to_string(),
         "moor.dev/health: ignore".to_string(),
     ] {
