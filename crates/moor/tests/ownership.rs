@@ -411,7 +411,7 @@ async fn a_namespace_or_crd_holding_objects_the_app_does_not_own_is_not_pruned()
     let set = sync_json(dir.path(), &app, &owned_ns, &["--prune"]);
     let (change, message) = change_of(&set, "Namespace", &owned_ns);
     assert_eq!(change, "skipped", "{set}");
-    assert!(message.contains(&format!("Widget foreign")), "{message}");
+    assert!(message.contains("Widget foreign"), "{message}");
     let (change, message) = change_of(
         &set,
         "CustomResourceDefinition",
