@@ -185,7 +185,9 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
         concurrency: args.concurrency.max(1),
         cache_root,
         cache_gc: moor_controller::GcOptions {
-            interval: args.cache_gc_interval.max(std::time::Duration::from_secs(1)),
+            interval: args
+                .cache_gc_interval
+                .max(std::time::Duration::from_secs(1)),
             policy: moor_git::GcPolicy {
                 min_idle: args.cache_gc_min_idle,
                 // Sources skip a fetch within the poll interval: the repo must still be there.
