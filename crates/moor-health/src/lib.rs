@@ -222,6 +222,25 @@ mod tests {
     }
 
     #[test]
+    fn waiting_reasons_named_like_kubelet_errors_are_degraded() {
+        let pod = |reason: &str| {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                "status": {"phase": "Pending", "containerStatuses": [
+                    {"name": "c", "ready": false, "state": {"waiting": {"reason": reason}}}]}})
+        };
+        for bad in ["ErrSomethingNew", "PreStartHookError", "SomeNewBackOff"] {
+            assert_eq!(health(&pod(bad)).status, HealthStatus::Degraded, "{bad}");
+        }
+        for fine in ["ContainerCreating", "PodInitializing"] {
+            assert_eq!(
+                health(&pod(fine)).status,
+                HealthStatus::Progressing,
+                "{fine}"
+            );
+        }
+    }
+
+    #[test]
     fn kinds_are_matched_by_group_too() {
         // A custom resource that happens to be called Deployment must not get Deployment rules.
         let d = json!({"apiVersion": "example.com/v1", "kind": "Deployment",

@@ -82,7 +82,7 @@ const CASES: &[(&str, HealthStatus, &str)] = &[
     ("replicaset-replica-failure", Degraded, "FailedCreate: pods \"web-5c8f9d7b6-x2k9p\""),
     ("rolebinding-plain", Healthy, ""),
     ("rollout-degraded", Degraded, "RolloutAborted: Rollout aborted update to revision 6"),
-    ("rollout-healthy", Healthy, ""),
+    ("rollout-healthy", Healthy, "rollout is healthy"),
     ("rollout-new-generation", Progressing, "observe generation 8 (observed 7)"),
     ("rollout-paused", Suspended, "rollout is paused: CanaryPauseStep"),
     ("rollout-progressing", Progressing, "more replicas need to be updated"),

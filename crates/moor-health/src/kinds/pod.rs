@@ -20,6 +20,15 @@ const BAD_WAITING: &[&str] = &[
     "RunContainerError",
 ];
 
+/// A listed reason, or one named like the kubelet names its errors (`Err...`, `...Error`,
+/// `...BackOff`), as Argo CD reads them: new error reasons need no new release.
+fn is_bad_waiting(reason: &str) -> bool {
+    BAD_WAITING.contains(&reason)
+        || reason.starts_with("Err")
+        || reason.ends_with("Error")
+        || reason.ends_with("BackOff")
+}
+
 pub(super) fn health(obj: &Value) -> Option<Health> {
     let phase = str_at(obj, "/status/phase").unwrap_or("");
     let restart = str_at(obj, "/spec/restartPolicy").unwrap_or("Always");
@@ -96,7 +105,7 @@ fn stuck_container(statuses: &[Container]) -> Option<Health> {
     statuses.iter().find_map(|c| {
         let waiting = c.state?.get("waiting")?;
         let reason = waiting.get("reason").and_then(Value::as_str)?;
-        if !BAD_WAITING.contains(&reason) {
+        if !is_bad_waiting(reason) {
             return None;
         }
         let kind = if c.init {

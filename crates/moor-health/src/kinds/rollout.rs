@@ -19,7 +19,11 @@ pub(super) fn health(obj: &Value) -> Option<Health> {
     }
     let message = str_at(obj, "/status/message").unwrap_or("");
     Some(match str_at(obj, "/status/phase") {
-        Some("Healthy") => Health::healthy(message),
+        Some("Healthy") => Health::healthy(if message.is_empty() {
+            "rollout is healthy"
+        } else {
+            message
+        }),
         Some("Degraded") => Health::degraded(message),
         Some("Paused") => Health::suspended(with_detail("rollout is paused", message)),
         Some("Progressing") => Health::progressing(message),
