@@ -91,13 +91,14 @@ fn lexical(start: &Path, field: &str, path: &str) -> Result<PathBuf, RenderError
 }
 
 /// A remote reference: the URL shapes kustomize fetches (`https://`, `git::`, `git@host:`,
-/// `github.com/org/repo`), or anything with a URL scheme.
+/// `github.com/org/repo`, Azure's `_git/`), anything with a scheme or a `host:port`. Wider than
+/// kustomize's own rules on purpose: only entries that do not exist locally are asked.
 fn is_remote(entry: &str) -> bool {
     let first = entry.split('/').next().unwrap_or_default();
-    entry.contains("://")
-        || entry.starts_with("git::")
+    entry.contains(':')
         || entry.starts_with("git@")
         || entry.contains("?ref=")
+        || entry.contains("_git/")
         || (first.contains('.') && first != "." && first != ".." && entry.contains('/'))
 }
 
@@ -311,7 +312,9 @@ impl Walk<'_> {
         }
         for field in REFERENCE_FIELDS {
             let entries = doc.get(field).and_then(Value::as_array);
-            for entry in entries.into_iter().flatten().filter_map(Value::as_str) {
+            let entries = entries.into_iter().flatten().filter_map(Value::as_str);
+            // A multi-line entry is a generator's or transformer's config inline, not a path.
+            for entry in entries.filter(|e| !e.contains('\n')) {
                 if is_remote(entry) && !dir.join(entry).exists() {
                     if self.opts.allow_remote_bases {
                         continue;
@@ -399,6 +402,8 @@ mod tests {
             "git::https://example.com/x",
             "git@github.com:org/repo.git",
             "github.com/org/repo/base",
+            "localhost:8080/org/repo",
+            "dev.azure.com/org/_git/repo",
         ] {
             assert!(is_remote(r), "{r}");
         }
