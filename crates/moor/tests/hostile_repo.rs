@@ -467,3 +467,90 @@ async fn controller_kills_a_renderer_past_its_timeout_or_its_output_limit() {
         );
     }
 }
+
+/// Serves `body` to every HTTP request on a free local port, for the life of the test.
+fn serve(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body.as_bytes());
+        }
+    });
+    port
+}
+
+fn values_chart(dir: &Path) {
+    write(
+        dir,
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: chart\nversion: 0.1.0\n",
+    );
+    write(
+        dir,
+        "chart/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: remote-values\ndata:\n  from: {{ .Values.from | default \"chart\" | quote }}\n",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remote_value_files_are_fetched_only_with_the_flag() {
+    let client = client().await;
+    let apps_ns = TestNamespace::create(&client, "remote-values-apps").await;
+    let dest = TestNamespace::create(&client, "remote-values-dest").await;
+    let values_url = format!("http://127.0.0.1:{}/values.yaml", serve("from: remote\n"));
+    let tree = tempfile::tempdir().unwrap();
+    values_chart(tree.path());
+    let server = GitServer::start();
+    let url = server.create_repo("values", tree.path()).file_url();
+
+    let args = ["--helm-values-file", values_url.as_str()];
+    assert_refused(
+        &render(&url, "chart", &args),
+        "remote value files are disabled",
+    );
+    let r = render(
+        &url,
+        "chart",
+        &[&args[..], &["--allow-remote-value-files"]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("from: remote"), "{}", r.stdout);
+
+    let _ctl = Controller::start(&apps_ns.name, &["--allow-remote-value-files"]);
+    let spec = json!({
+        "source": {"repoURL": url, "targetRevision": "main", "path": "chart",
+                   "helm": {"valueFiles": [values_url]}},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": dest.name},
+        "syncPolicy": {"automated": {}}
+    });
+    apply_app(&client, &apps_ns.name, "remote", spec).await;
+    wait_app(
+        &client,
+        &apps_ns.name,
+        "remote",
+        "Synced",
+        90,
+        synced_healthy,
+    )
+    .await;
+    let cm = get(
+        &client,
+        "v1",
+        "ConfigMap",
+        Some(&dest.name),
+        "remote-values",
+    )
+    .await
+    .unwrap();
+    assert_eq!(cm["data"]["from"], "remote");
+}
