@@ -554,3 +554,45 @@ async fn remote_value_files_are_fetched_only_with_the_flag() {
     .unwrap();
     assert_eq!(cm["data"]["from"], "remote");
 }
+
+#[test]
+fn kustomize_remote_bases_are_fetched_only_with_the_flag() {
+    let server = GitServer::start();
+    let base = tempfile::tempdir().unwrap();
+    write(
+        base.path(),
+        "base/kustomization.yaml",
+        "resources: [cm.yaml]\n",
+    );
+    write(base.path(), "base/cm.yaml", &cm("from-remote-base"));
+    server.create_repo("base", base.path());
+    let tree = tempfile::tempdir().unwrap();
+    let remote = format!("{}//base?ref=main", server.http_url("base"));
+    write(
+        tree.path(),
+        "app/kustomization.yaml",
+        &format!("resources:\n- {remote}\n"),
+    );
+    let url = server.create_repo("app", tree.path()).file_url();
+    assert_refused(
+        &render(&url, "app", &[]),
+        &format!("app/kustomization.yaml references the remote {remote}"),
+    );
+    assert!(
+        server
+            .http_requests()
+            .iter()
+            .all(|r| !r.contains("base.git")),
+        "the remote base was fetched while refused"
+    );
+    let r = render(&url, "app", &["--allow-remote-bases"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("from-remote-base"), "{}", r.stdout);
+    assert!(
+        server
+            .http_requests()
+            .iter()
+            .any(|r| r.contains("base.git")),
+        "the server does not record fetches of the base, so the check above proves nothing"
+    );
+}
