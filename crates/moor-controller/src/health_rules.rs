@@ -82,7 +82,7 @@ impl ControllerRules {
 
 /// Every usable rule of the ConfigMap, keys in name order; what is not usable is logged.
 fn compile_configmap(namespace: &str, cm: &ConfigMap) -> HealthRules {
-    let mut usable = Vec::new();
+    let mut all = HealthRules::default();
     for (key, text) in cm.data.iter().flatten() {
         let exprs = match serde_saphyr::from_str::<OneOrMany>(text) {
             Ok(OneOrMany::Many(list)) => list,
@@ -95,18 +95,13 @@ fn compile_configmap(namespace: &str, cm: &ConfigMap) -> HealthRules {
                 continue;
             }
         };
-        // One at a time, so that one bad rule does not take the good ones with it.
-        for (i, e) in exprs.iter().enumerate() {
-            match HealthRules::compile(std::slice::from_ref(e)) {
-                Ok(_) => usable.push(e.clone()),
-                Err(err) => tracing::error!(
-                    "ConfigMap {namespace}/{CONFIGMAP} key {key}: rule {} left out: {err}",
-                    i + 1
-                ),
-            }
+        let (rules, errors) = HealthRules::compile_usable(&exprs);
+        for err in errors {
+            tracing::error!("ConfigMap {namespace}/{CONFIGMAP} key {key}: left out: {err}");
         }
+        all = all.then(&rules);
     }
-    HealthRules::compile(&usable).unwrap_or_default()
+    all
 }
 
 /// The rules `app` is judged by, or why its own rules cannot be used (naming the rule and the

@@ -112,6 +112,24 @@ impl HealthRules {
         })
     }
 
+    /// Compiles every rule of `exprs` that compiles, and says why each other one does not (its
+    /// number is its place in `exprs`): for lists no one caller owns, where one bad rule must not
+    /// take the good ones with it.
+    pub fn compile_usable(exprs: &[HealthCheckExpr]) -> (HealthRules, Vec<RuleError>) {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for (i, e) in exprs.iter().enumerate() {
+            match compile_one(i + 1, e) {
+                Ok(r) => rules.push(Arc::new(r)),
+                Err(err) => errors.push(err),
+            }
+        }
+        let rules = HealthRules {
+            rules: Arc::new(rules),
+        };
+        (rules, errors)
+    }
+
     /// These rules, then `fallback`'s for the kinds these have no rule for: an Application's own
     /// rules win over the controller-wide ones.
     pub fn then(&self, fallback: &HealthRules) -> HealthRules {
@@ -368,6 +386,22 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn usable_rules_are_kept_and_each_bad_one_named_by_its_place() {
+        let mut bad = widget_rule();
+        bad.current = "status.phase ==".into();
+        let mut gadget = widget_rule();
+        gadget.kind = "Gadget".into();
+        let (rules, errors) = HealthRules::compile_usable(&[widget_rule(), bad, gadget]);
+        assert_eq!(
+            format!("{rules:?}"),
+            r#"["example.com/v1 Widget", "example.com/v1 Gadget"]"#
+        );
+        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("health rule 2 (example.com/v1 Widget): the current"));
     }
 
     #[test]

@@ -261,7 +261,7 @@ async fn controller_configmap_rule_applies_to_apps_without_their_own() {
     let log = ctl.log_text();
     assert!(
         log.contains(
-            "key broken.yaml: rule 1 left out: health rule 1 (v1 Secret): the current expression"
+            "key broken.yaml: left out: health rule 1 (v1 Secret): the current expression"
         ),
         "the bad ConfigMap rule is not named in the log:\n{log}"
     );
