@@ -31,6 +31,7 @@ pub const HEALTH_IGNORE: &str = "ignore";
 pub struct HealthCheckExpr {
     /// `group/version` (or `v1` for the core group) of the objects the rule is for.
     pub api_version: String,
+    /// Kind of the objects the rule is for.
     pub kind: String,
     /// True when the object is healthy.
     pub current: String,
@@ -45,6 +46,7 @@ pub struct HealthCheckExpr {
 /// A rule that cannot be used, named by its kind and by which expression is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
+    /// A CEL expression that does not parse.
     #[error(
         "health rule {index} ({api_version} {kind}): the {field} expression {expr:?} does not compile: {reason}"
     )]
@@ -59,6 +61,7 @@ pub enum RuleError {
     #[error(
         "health rule {index}: apiVersion, kind and current are required (got apiVersion {api_version:?}, kind {kind:?})"
     )]
+    /// A rule without apiVersion, kind or current.
     Incomplete {
         index: usize,
         api_version: String,
