@@ -26,6 +26,8 @@ const CRDS: [&str; 3] = [
 
 /// Applies the image CRDs (idempotent, server-side) and waits until they are served.
 fn ensure_crds() {
+    // kubectl takes KUBECONFIG from the environment: only the checked test cluster's.
+    moor_testkit::kubeconfig_path();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
     let mut apply = Command::new("kubectl");
     apply.args(["apply", "--server-side", "--force-conflicts"]);

@@ -4,5 +4,8 @@
 pub mod cluster;
 pub mod git;
 
-pub use cluster::{TestNamespace, client, eventually, kubeconfig_path, unique_name};
+pub use cluster::{
+    Refused, TestNamespace, check_test_kubeconfig, client, eventually, kubeconfig_path,
+    second_kubeconfig_path, unique_name,
+};
 pub use git::{GitServer, Repo, WorkTree};

@@ -410,8 +410,8 @@ spec:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_controller_deploys_the_same_app_to_two_clusters() {
-    let second_kc = std::env::var("MOOR_TEST_SECOND_KUBECONFIG")
-        .expect("MOOR_TEST_SECOND_KUBECONFIG is not set: run through scripts/test, which starts the second control plane");
+    // Checked to be a second cluster scripts/test started, like the first.
+    let second_kc = moor_testkit::second_kubeconfig_path();
     let client = client().await;
     let second = {
         let kc = kube::config::Kubeconfig::read_from(&second_kc).unwrap();

@@ -13,6 +13,7 @@ use moor_testkit::{GitServer, TestNamespace, client, eventually, unique_name};
 use serde_json::json;
 
 fn kubectl(args: &[&str], stdin: &str) -> std::process::Output {
+    moor_testkit::kubeconfig_path(); // kubectl reads KUBECONFIG: only the checked test cluster's
     let mut child = Command::new("kubectl")
         .args(args)
         .stdin(Stdio::piped())

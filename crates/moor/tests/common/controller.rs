@@ -25,6 +25,8 @@ pub fn free_port() -> u16 {
 
 /// Applies the Application CRDs (idempotent, server-side).
 pub fn ensure_crds() {
+    // kubectl takes KUBECONFIG from the environment: only the checked test cluster's.
+    moor_testkit::kubeconfig_path();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
     let out = Command::new("kubectl")
         .args(["apply", "--server-side", "--force-conflicts", "-f"])
