@@ -284,7 +284,25 @@ async fn drift_is_out_of_sync_within_a_second_and_self_heal_restores_it() {
         .collect();
     assert_eq!(drifted.len(), 1, "{a}");
     assert_eq!(drifted[0]["kind"], "Deployment");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A positive signal that the controller looked again after the drift (a refresh it served:
+    // fetch, compare, status), instead of a sleep: the drift is still reported and still there.
+    let refreshed = moor(
+        &[
+            "app",
+            "refresh",
+            "watched",
+            "-n",
+            &apps_ns.name,
+            "-o",
+            "json",
+        ],
+        &[],
+    )
+    .json();
+    assert_eq!(
+        refreshed["status"]["sync"]["status"], "OutOfSync",
+        "{refreshed}"
+    );
     let d = get(&client, "apps/v1", "Deployment", Some(&watch_ns), "myapp")
         .await
         .unwrap();

@@ -191,7 +191,17 @@ async fn rollback_brings_back_an_earlier_revision_and_turns_automated_sync_off()
         "automated sync still on: {}",
         a["spec"]
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A positive signal that the controller looked again after the rollback (a refresh it
+    // served: fetch, compare, status) rather than a sleep: Git's newer commit is still not applied.
+    let refreshed = moor_ok(
+        &["app", "refresh", "shop", "-n", &apps.name, "-o", "json"],
+        &[],
+    )
+    .json();
+    assert_eq!(
+        refreshed["status"]["sync"]["status"], "OutOfSync",
+        "{refreshed}"
+    );
     assert_eq!(
         image(
             get(&client, "apps/v1", "Deployment", Some(&ns), "myapp")
@@ -232,18 +242,37 @@ async fn kill_9_during_a_500_object_sync_then_restart_ends_synced_with_a_complet
         &ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap")),
     );
     let lp = ListParams::default().labels("moor.dev/app");
-    eventually(
-        "the sync to be under way",
-        Duration::from_secs(60),
-        || async {
-            let n = cms.list(&lp).await.ok()?.items.len();
-            (n >= 20).then_some(())
-        },
-    )
-    .await;
+    // Polled tightly (not every 200 ms as `eventually` does) so the kill lands mid-sync.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while cms.list(&lp).await.map_or(0, |l| l.items.len()) < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sync did not start within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     ctl.kill();
     let applied = cms.list(&lp).await.unwrap().items.len();
     println!("killed with {applied} of 500 objects applied");
+    // The test is about a sync cut short: the kill must have landed before the last object.
+    assert!(
+        applied < 500,
+        "the sync had finished before the kill ({applied} of 500 applied): nothing was cut short"
+    );
+    let a = get(
+        &client,
+        "moor.dev/v1alpha1",
+        "Application",
+        Some(&apps.name),
+        "big",
+    )
+    .await
+    .unwrap();
+    assert_ne!(
+        a["status"]["sync"]["status"], "Synced",
+        "the app was Synced before the kill: {}",
+        a["status"]
+    );
 
     // While the controller is down, Git moves on: new values, and 100 objects removed.
     let work = repo.clone_work();
@@ -764,13 +793,33 @@ async fn api_server_gone_for_30_seconds_is_retried_and_recovered_from() {
     .await;
 
     // The API server dies; Git moves on meanwhile; 30 s later the control plane comes back.
-    let _ = std::process::Command::new("kill")
-        .args(["-9", &cluster.pid("kube-apiserver")])
-        .status();
+    let apiserver = cluster.pid("kube-apiserver");
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &apiserver])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "kill -9 {apiserver} failed");
+    // Proof the outage is real: the process is gone and the API server answers nobody.
+    eventually(
+        "the killed kube-apiserver to be gone",
+        Duration::from_secs(10),
+        || async { (!std::path::Path::new(&format!("/proc/{apiserver}")).exists()).then_some(()) },
+    )
+    .await;
+    let down = || async {
+        tokio::time::timeout(Duration::from_secs(5), client.apiserver_version())
+            .await
+            .map_or(true, |r| r.is_err())
+    };
+    assert!(down().await, "the API server still answers after kill -9");
     let work = repo.clone_work();
     work.write("app/cm.yaml", cm("cm", "2"));
     let second = work.commit_and_push("v2 during the outage");
     tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(
+        down().await,
+        "the API server came back before the test restarted it"
+    );
     cluster_up("outage");
     let a = wait_app(
         &client,
