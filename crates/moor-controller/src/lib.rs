@@ -203,7 +203,11 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         loops.push(ctl);
     }
 
-    gc::spawn(opts.cache_root.join("repos"), stores.clone(), opts.cache_gc.clone());
+    gc::spawn(
+        opts.cache_root.join("repos"),
+        stores.clone(),
+        opts.cache_gc.clone(),
+    );
 
     // Owned-object events and webhook pushes both end as app triggers.
     let (push_tx, push_rx) = mpsc::unbounded_channel::<PushEvent>();
@@ -267,10 +271,18 @@ async fn listen(opts: &ControllerOptions, state: ServerState) -> Result<(), Cont
     };
     let routers = match (opts.webhook_addr, opts.metrics_addr) {
         (None, None) => vec![],
-        (Some(w), None) => vec![(w, moor_server::router_with(state, limits), "webhook/metrics")],
+        (Some(w), None) => vec![(
+            w,
+            moor_server::router_with(state, limits),
+            "webhook/metrics",
+        )],
         (None, Some(m)) => vec![(m, moor_server::metrics_router(state), "metrics")],
         (Some(w), Some(m)) => vec![
-            (w, moor_server::webhook_router(state.clone(), limits), "webhook"),
+            (
+                w,
+                moor_server::webhook_router(state.clone(), limits),
+                "webhook",
+            ),
             (m, moor_server::metrics_router(state), "metrics"),
         ],
     };
