@@ -233,11 +233,22 @@ async fn regression_an_emptied_source_is_never_pruned_automatically_unless_allow
         ],
         &[],
     );
+    let after = get(
+        &client,
+        "moor.dev/v1alpha1",
+        "Application",
+        Some(&apps_ns.name),
+        "kept",
+    )
+    .await
+    .unwrap();
     for name in ["a", "b"] {
         assert!(
             get(&client, "v1", "ConfigMap", Some(&kept.name), name)
                 .await
-                .is_none()
+                .is_none(),
+            "{name} not pruned by a sync by hand with prune: {}",
+            after["status"]["operationState"]
         );
     }
 }

@@ -33,12 +33,10 @@ pub(super) fn refuse_if_running(app: &Application) -> Result<()> {
 
 /// What identifies the operation a command requested, to recognise it in status.operationState.
 pub(super) struct Requested {
-    /// Written into `initiatedBy.requestID`: tells our operation from one that ran just before
-    /// (startedAt has whole seconds, so two syncs within a second look alike by time).
+    /// Written into `initiatedBy.requestID` and copied by the controller into the operation it
+    /// records: the only sure way to tell our operation from another one (an automated sync or
+    /// an earlier request) of the same second, as startedAt has whole seconds.
     id: String,
-    /// No operation that started before this is ours.
-    since: Timestamp,
-    revision: Option<String>,
 }
 
 /// Writes `operation` (and `extra`, e.g. a spec change) in one merge patch.
@@ -49,8 +47,6 @@ pub(super) async fn request_operation(
     revision: Option<&str>,
     prune: bool,
 ) -> Result<Requested> {
-    // Whole seconds: startedAt is RFC 3339 with second precision.
-    let local = Timestamp::from_second(Timestamp::now().as_second())?;
     let id = format!(
         "{}-{}",
         std::process::id(),
@@ -61,22 +57,8 @@ pub(super) async fn request_operation(
         "sync": {"revision": revision, "prune": prune},
         "initiatedBy": {"username": MANAGER, "requestID": id},
     });
-    let patched = apps.patch(name, extra).await?;
-    // The API server's clock, as it recorded our write: immune to skew between this machine and
-    // the cluster, where the controller stamps startedAt.
-    let server = patched
-        .metadata
-        .managed_fields
-        .iter()
-        .flatten()
-        .filter(|m| m.manager.as_deref() == Some(MANAGER))
-        .filter_map(|m| m.time.as_ref().map(|t| t.0))
-        .max();
-    Ok(Requested {
-        id,
-        since: server.map_or(local, |s| s.min(local)),
-        revision: revision.map(str::to_string),
-    })
+    apps.patch(name, extra).await?;
+    Ok(Requested { id })
 }
 
 /// Polls until the requested operation has finished. 0: Succeeded; 2: Failed, Error or timeout.
@@ -91,7 +73,7 @@ pub(super) async fn wait_for_operation(
     loop {
         let app = apps.get(name).await?;
         let state = app.status.as_ref().and_then(|s| s.operation_state.as_ref());
-        let ours = state.filter(|os| is_requested(os, &requested, app.operation.is_none()));
+        let ours = state.filter(|os| is_requested(os, &requested));
         if let Some(os) = ours {
             let now = (os.phase.clone(), os.message.clone());
             if shown.as_ref() != Some(&now) {
@@ -129,29 +111,13 @@ pub(super) async fn wait_for_operation(
 /// Whether `os` records the operation we requested: it started no earlier than the request, or
 /// (for a controller that leaves startedAt out) it is for the same revision and the controller
 /// has cleared the request.
-fn is_requested(os: &OperationState, requested: &Requested, cleared: bool) -> bool {
-    let id = os
-        .operation
+fn is_requested(os: &OperationState, requested: &Requested) -> bool {
+    os.operation
         .as_ref()
         .and_then(|o| o.initiated_by.as_ref())
         .and_then(|i| i.get("requestID"))
-        .and_then(|v| v.as_str());
-    if let Some(id) = id {
-        return id == requested.id;
-    }
-    match os.started_at.as_deref() {
-        Some(t) => t
-            .parse::<Timestamp>()
-            .is_ok_and(|started| started >= requested.since),
-        None => {
-            let rev = os
-                .operation
-                .as_ref()
-                .and_then(|o| o.sync.as_ref())
-                .and_then(|s| s.revision.clone());
-            cleared && requested.revision.is_some() && rev == requested.revision
-        }
-    }
+        .and_then(|v| v.as_str())
+        == Some(requested.id.as_str())
 }
 
 #[cfg(test)]
@@ -159,43 +125,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requested_operation_is_recognised_by_start_time_or_revision() {
-        let since: Timestamp = "2025-03-05T10:00:00Z".parse().unwrap();
-        let req = Requested {
-            id: "42-1".into(),
-            since,
-            revision: Some("abc".into()),
-        };
-        let mut os = OperationState {
+    fn only_the_operation_carrying_our_request_id_is_ours() {
+        let req = Requested { id: "42-1".into() };
+        let state = |initiated_by: serde_json::Value| OperationState {
             phase: "Succeeded".into(),
-            started_at: Some("2025-03-05T09:59:59Z".into()),
+            started_at: Some("2025-03-05T10:00:00Z".into()),
+            operation: Some(moor_controller::crd::Operation {
+                sync: None,
+                initiated_by: Some(initiated_by),
+            }),
             ..OperationState::default()
         };
-        assert!(!is_requested(&os, &req, true), "an earlier operation");
-        os.started_at = Some("2025-03-05T10:00:00Z".into());
-        assert!(is_requested(&os, &req, false));
-        os.started_at = None;
-        assert!(!is_requested(&os, &req, true), "no revision recorded");
-        os.operation = Some(moor_controller::crd::Operation {
-            sync: Some(moor_controller::crd::SyncOperation {
-                revision: Some("abc".into()),
-                prune: None,
-            }),
-            initiated_by: None,
-        });
-        assert!(is_requested(&os, &req, true));
-        assert!(!is_requested(&os, &req, false), "request not yet cleared");
-
-        // With a request id, only the id decides: an operation of the same second that an
-        // earlier request started is not ours.
-        let op = |id: &str| moor_controller::crd::Operation {
-            sync: None,
-            initiated_by: Some(json!({"username": "moor-cli", "requestID": id})),
-        };
-        os.started_at = Some("2025-03-05T10:00:00Z".into());
-        os.operation = Some(op("41-9"));
-        assert!(!is_requested(&os, &req, true));
-        os.operation = Some(op("42-1"));
-        assert!(is_requested(&os, &req, false));
+        // An automated sync, or another request, of the very same second is not ours.
+        assert!(!is_requested(&state(json!({"automated": true})), &req));
+        assert!(!is_requested(
+            &state(json!({"username": "moor-cli", "requestID": "41-9"})),
+            &req
+        ));
+        assert!(!is_requested(&state(json!({"username": "moor-cli"})), &req));
+        assert!(is_requested(
+            &state(json!({"username": "moor-cli", "requestID": "42-1"})),
+            &req
+        ));
     }
 }
