@@ -5,7 +5,6 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use kube::discovery::{Discovery, Scope, verbs};
 use moor_types::{
     ANNOTATION_PRUNE, ANNOTATION_TRACKING, Change, FIELD_MANAGER, kind_rank, prune_disabled,
     tracking_app, tracking_id,
@@ -101,7 +100,7 @@ pub async fn prune(
             continue;
         }
         let unmanaged = if key.kind == "Namespace" && key.group.is_empty() {
-            unmanaged_in_namespace(client, &entry.name, app).await
+            unmanaged_in_namespace(client, resolver, &entry.name, app, !dry_run).await
         } else if key.kind == "CustomResourceDefinition" && key.group == "apiextensions.k8s.io" {
             unmanaged_custom_resources(client, &live, app).await
         } else {
@@ -144,35 +143,36 @@ fn applied_since(live: &Value, since: Timestamp) -> bool {
 /// own, of any namespaced type the API server serves (discovery, not a fixed list, so custom
 /// resources count too). A type that cannot be listed keeps the namespace as well: moor deletes
 /// nothing it cannot see is its own.
-async fn unmanaged_in_namespace(client: &Client, ns: &str, app: &str) -> Option<String> {
-    let discovery = match Discovery::new(client.clone()).run().await {
-        Ok(d) => d,
+async fn unmanaged_in_namespace(
+    client: &Client,
+    resolver: &Resolver,
+    ns: &str,
+    app: &str,
+    fresh: bool,
+) -> Option<String> {
+    let types = match resolver.namespaced_types(client, fresh).await {
+        Ok(t) => t,
         Err(e) => return Some(format!("the API server's types could not be listed: {e}")),
     };
-    for group in discovery.groups() {
-        for (ar, caps) in group.recommended_resources() {
-            if caps.scope != Scope::Namespaced || !caps.supports_operation(verbs::LIST) {
-                continue;
-            }
-            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-            let items = match api.list(&ListParams::default()).await {
-                Ok(l) => l.items,
-                Err(e) if is_not_found(&e) => continue,
-                Err(e) => {
-                    return Some(format!(
-                        "its {} could not be listed to check they are this app's: {}",
-                        ar.plural,
-                        api_reason(&e)
-                    ));
-                }
-            };
-            if let Some(other) = items.iter().find(|o| !owned_or_builtin(o, &ar.kind, app)) {
+    for ar in types {
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+        let items = match api.list(&ListParams::default()).await {
+            Ok(l) => l.items,
+            Err(e) if is_not_found(&e) => continue,
+            Err(e) => {
                 return Some(format!(
-                    "the namespace still holds {} {}, which this app does not own",
-                    ar.kind,
-                    other.metadata.name.as_deref().unwrap_or("")
+                    "its {} could not be listed to check they are this app's: {}",
+                    ar.plural,
+                    api_reason(&e)
                 ));
             }
+        };
+        if let Some(other) = items.iter().find(|o| !owned_or_builtin(o, &ar.kind, app)) {
+            return Some(format!(
+                "the namespace still holds {} {}, which this app does not own",
+                ar.kind,
+                other.metadata.name.as_deref().unwrap_or("")
+            ));
         }
     }
     None

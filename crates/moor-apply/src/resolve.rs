@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use kube::Client;
 use kube::core::{ApiResource, GroupVersionKind};
@@ -24,7 +25,12 @@ pub struct Resolved {
 #[derive(Default)]
 pub struct Resolver {
     cache: Mutex<HashMap<GroupVersionKind, Option<Resolved>>>,
+    /// Every namespaced type that can be listed, from a full discovery, and when it was made.
+    namespaced: Mutex<Option<(Instant, Vec<ApiResource>)>>,
 }
+
+/// How long a full discovery serves comparisons (a real prune always makes a fresh one).
+const NAMESPACED_TTL: Duration = Duration::from_secs(300);
 
 pub fn gvk_of(api_version: &str, kind: &str) -> GroupVersionKind {
     let (group, version) = match api_version.rsplit_once('/') {
@@ -61,6 +67,34 @@ impl Resolver {
     }
 
     /// Forgets what was learned, e.g. after CRDs were established.
+    /// Every namespaced type the API server serves and can list (preferred versions). `fresh`:
+    /// discover now, as a prune about to delete a Namespace must; otherwise a discovery made in
+    /// the last few minutes serves, so a comparison that re-checks a kept Namespace on every
+    /// reconcile does not rediscover the whole API each time.
+    pub async fn namespaced_types(
+        &self,
+        client: &Client,
+        fresh: bool,
+    ) -> Result<Vec<ApiResource>, kube::Error> {
+        if !fresh
+            && let Some((at, types)) = self.namespaced.lock().expect("resolver lock").as_ref()
+            && at.elapsed() < NAMESPACED_TTL
+        {
+            return Ok(types.clone());
+        }
+        let discovery = discovery::Discovery::new(client.clone()).run().await?;
+        let types: Vec<ApiResource> = discovery
+            .groups()
+            .flat_map(|g| g.recommended_resources())
+            .filter(|(_, caps)| {
+                caps.scope == Scope::Namespaced && caps.supports_operation(discovery::verbs::LIST)
+            })
+            .map(|(ar, _)| ar)
+            .collect();
+        *self.namespaced.lock().expect("resolver lock") = Some((Instant::now(), types.clone()));
+        Ok(types)
+    }
+
     pub fn forget_missing(&self) {
         self.cache
             .lock()

@@ -15,32 +15,12 @@ use kube::api::{Api, PostParams};
 use moor_testkit::{GitServer, TestNamespace, client, unique_name};
 use serde_json::{Value, json};
 
-/// A cluster-scoped kind no controller looks after: its health is whatever the rules say.
+/// A kind no controller looks after: its health is whatever the rules say.
 const WIDGET_GROUP: &str = "healthrules.moor-test.dev";
 
 /// Creates the Widget CRD once (idempotent) and waits until it is served.
 fn ensure_widget_crd() {
-    let crd = format!(
-        r#"apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.{WIDGET_GROUP}
-spec:
-  group: {WIDGET_GROUP}
-  scope: Namespaced
-  names: {{plural: widgets, singular: widget, kind: Widget}}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
-            status: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
-"#
-    );
+    let crd = common::widget_crd(WIDGET_GROUP);
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "crd.yaml", &crd);
     kubectl(&[

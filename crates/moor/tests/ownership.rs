@@ -347,26 +347,6 @@ spec:
     assert!(app["operation"].is_null(), "{app}");
 }
 
-fn widget_crd(group: &str) -> String {
-    format!(
-        r#"apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.{group}
-spec:
-  group: {group}
-  scope: Namespaced
-  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
-"#
-    )
-}
-
 /// Creates a Widget that no app owns, waiting for its CRD to be served.
 async fn foreign_widget(client: &Client, group: &str, ns: &str, name: &str) {
     let ar = kube::core::ApiResource::from_gvk_with_plural(
@@ -397,7 +377,7 @@ async fn a_namespace_or_crd_holding_objects_the_app_does_not_own_is_not_pruned()
         "ns.yaml",
         &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {owned_ns}\n"),
     );
-    write(dir.path(), "crd.yaml", &widget_crd(&group));
+    write(dir.path(), "crd.yaml", &common::widget_crd(&group));
     write(dir.path(), "keep.yaml", &cm("keep", "1"));
     let app = unique_name("own");
     sync_json(dir.path(), &app, &owned_ns, &[]);

@@ -125,3 +125,25 @@ pub fn rv(obj: &Value) -> String {
         .unwrap()
         .to_string()
 }
+
+/// A namespaced `Widget` CRD in `group` that keeps any fields: a custom kind no controller
+/// looks after, for tests of custom resources (prune, health rules).
+pub fn widget_crd(group: &str) -> String {
+    format!(
+        r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+"#
+    )
+}
