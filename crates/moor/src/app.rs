@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{Args, Subcommand, ValueEnum};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
@@ -17,12 +16,12 @@ use moor_apply::{Engine, SyncOptions};
 use moor_controller::IN_CLUSTER_NAME;
 use moor_controller::crd::{
     ARGO_GROUP, AppRef, Application, ApplicationSpec, Automated, Destination, FINALIZER,
-    IN_CLUSTER, MOOR_GROUP, Source, SyncPolicy, api_resource,
+    IN_CLUSTER, Source, SyncPolicy, api_resource,
 };
 
 use serde_json::json;
 
-use crate::cli::{ClusterArgs, Color, SourceArgs};
+use crate::cli::{ClusterArgs, SourceArgs};
 use crate::commands::{connect, print_diffs};
 use crate::source;
 
@@ -35,188 +34,10 @@ use print::{age, describe, for_output, or_dash, print_as, short, table};
 /// Field manager of every write `moor app` makes, and the user named in `operation.initiatedBy`.
 const MANAGER: &str = "moor-cli";
 
-#[derive(Args)]
-pub struct AppArgs {
-    /// Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config).
-    #[arg(long, global = true)]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use.
-    #[arg(long, global = true)]
-    pub context: Option<String>,
-    /// Namespace of the Application (default: the context's namespace).
-    #[arg(short, long, global = true)]
-    pub namespace: Option<String>,
-    /// API group of the Application resource (argoproj.io when the controller runs with
-    /// --argocd-compat).
-    #[arg(long, global = true, hide = true, default_value = MOOR_GROUP,
-        value_parser = clap::builder::PossibleValuesParser::new([MOOR_GROUP, ARGO_GROUP]))]
-    pub group: String,
-    #[command(subcommand)]
-    pub command: AppCommand,
-}
-
-#[derive(Subcommand)]
-pub enum AppCommand {
-    /// Create an Application (or update it with --upsert).
-    Create(CreateArgs),
-    /// List the Applications of the namespace.
-    List(ListArgs),
-    /// Show an Application: source, destination, sync, health and its objects.
-    Get(GetArgs),
-    /// Ask the controller to fetch the source afresh and compare now; then show the Application.
-    Refresh(refresh::RefreshArgs),
-    /// Ask the controller to sync an Application now.
-    Sync(AppSyncArgs),
-    /// Show how the cluster differs from the Application's source (rendered locally).
-    /// Exit 0: in sync; 1: differences; >1: error.
-    Diff(AppDiffArgs),
-    /// List the revisions an Application was synced to.
-    History(HistoryArgs),
-    /// Sync an Application back to a revision of its history (turns auto-sync off).
-    Rollback(RollbackArgs),
-    /// Delete an Application and, unless --cascade=false, the objects it manages.
-    Delete(DeleteArgs),
-}
-
-#[derive(Args)]
-pub struct CreateArgs {
-    pub name: String,
-    /// Git repository URL.
-    #[arg(long)]
-    pub repo: String,
-    /// Branch, tag or commit (default: the remote's HEAD).
-    #[arg(long)]
-    pub revision: Option<String>,
-    /// Directory inside the repository.
-    #[arg(long)]
-    pub path: Option<String>,
-    /// API server URL of the destination cluster [default: https://kubernetes.default.svc].
-    #[arg(long, conflicts_with = "dest_name")]
-    pub dest_server: Option<String>,
-    /// Name of the destination cluster (instead of --dest-server).
-    #[arg(long)]
-    pub dest_name: Option<String>,
-    /// Namespace for the app's namespaced objects that have none.
-    #[arg(long)]
-    pub dest_namespace: Option<String>,
-    /// Sync automatically whenever Git or the cluster changes.
-    #[arg(long)]
-    pub auto_sync: bool,
-    /// With --auto-sync: delete objects that left Git.
-    #[arg(long, requires = "auto_sync")]
-    pub prune: bool,
-    /// With --auto-sync: revert changes made in the cluster.
-    #[arg(long, requires = "auto_sync")]
-    pub self_heal: bool,
-    /// With --auto-sync: allow a sync that leaves the app with no objects (off by default).
-    #[arg(long, requires = "auto_sync")]
-    pub allow_empty: bool,
-    /// A sync option, e.g. CreateNamespace=true (repeatable).
-    #[arg(long = "sync-option")]
-    pub sync_options: Vec<String>,
-    /// An Application (NAME or NAMESPACE/NAME) that must be synced and healthy first (repeatable).
-    #[arg(long = "depends-on")]
-    pub depends_on: Vec<String>,
-    /// Update the Application if it exists (server-side apply), instead of failing.
-    #[arg(long)]
-    pub upsert: bool,
-}
-
-#[derive(Args)]
-pub struct ListArgs {
-    #[arg(short, long, default_value = "table")]
-    pub output: Output,
-}
-
-#[derive(Args)]
-pub struct GetArgs {
-    pub name: String,
-    #[arg(short, long, default_value = "table")]
-    pub output: Output,
-    /// Ask the controller to fetch the source afresh and compare first (as `moor app refresh`).
-    #[arg(long)]
-    pub refresh: bool,
-}
-
-#[derive(Args)]
-pub struct WaitArgs {
-    /// Wait until the controller has run the operation; exit 2 if it fails.
-    #[arg(long)]
-    pub wait: bool,
-    /// Bound on --wait, e.g. 90s or 5m.
-    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-}
-
-#[derive(Args)]
-pub struct AppSyncArgs {
-    pub name: String,
-    /// Commit, branch or tag to sync (default: the app's target revision).
-    #[arg(long)]
-    pub revision: Option<String>,
-    /// Delete objects this app applied before that are no longer in Git.
-    #[arg(long)]
-    pub prune: bool,
-    #[command(flatten)]
-    pub wait: WaitArgs,
-}
-
-#[derive(Args)]
-pub struct AppDiffArgs {
-    pub name: String,
-    /// Kubeconfig of the destination cluster, when it is not the cluster the app lives in.
-    #[arg(long)]
-    pub dest_kubeconfig: Option<PathBuf>,
-    /// Context in --dest-kubeconfig.
-    #[arg(long, requires = "dest_kubeconfig")]
-    pub dest_context: Option<String>,
-    /// Colour the diff: auto (when stdout is a terminal), always or never.
-    #[arg(long, default_value = "auto")]
-    pub color: Color,
-    #[arg(long, env = "MOOR_KUSTOMIZE_BIN")]
-    pub kustomize_bin: Option<PathBuf>,
-    #[arg(long, env = "MOOR_HELM_BIN")]
-    pub helm_bin: Option<PathBuf>,
-}
-
-#[derive(Args)]
-pub struct HistoryArgs {
-    pub name: String,
-}
-
-#[derive(Args)]
-pub struct RollbackArgs {
-    pub name: String,
-    /// The history ID to go back to (see `moor app history`).
-    pub id: i64,
-    /// Delete objects that are not in that revision.
-    #[arg(long)]
-    pub prune: bool,
-    #[command(flatten)]
-    pub wait: WaitArgs,
-}
-
-#[derive(Args)]
-pub struct DeleteArgs {
-    pub name: String,
-    /// Delete the app's objects too (true), or leave them in the cluster (false).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set,
-        num_args = 0..=1, default_missing_value = "true")]
-    pub cascade: bool,
-    /// Wait until the Application is gone (after its objects, with --cascade).
-    #[arg(long)]
-    pub wait: bool,
-    /// Bound on --wait, e.g. 90s or 5m.
-    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Output {
-    Table,
-    Json,
-    Yaml,
-}
+use crate::cli::app::{
+    AppArgs, AppCommand, AppDiffArgs, AppSyncArgs, CreateArgs, DeleteArgs, GetArgs, HistoryArgs,
+    ListArgs, Output, RollbackArgs,
+};
 
 /// The Applications of one namespace.
 struct Apps {

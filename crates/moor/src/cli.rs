@@ -1,7 +1,12 @@
+//! Every argument of the `moor` command line; the subcommands with many have a module here.
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub mod app;
+pub mod image;
 
 #[derive(Parser)]
 #[command(
@@ -29,13 +34,13 @@ pub enum Command {
     /// Make the cluster match Git: validate, dry-run, apply what drifted, prune, wait.
     Sync(SyncArgs),
     /// Manage Applications, the objects the controller syncs from Git.
-    App(crate::app::AppArgs),
+    App(app::AppArgs),
     /// Run the Application controller (out of cluster with a kubeconfig, or in cluster).
     Controller(ControllerArgs),
     /// Write new image references into the manifests in Git (the CI deploy step).
-    Image(crate::commands::image::ImageArgs),
+    Image(image::ImageArgs),
     /// Copy the image references of one path to another (e.g. staging to production), in one commit.
-    Promote(crate::commands::image::PromoteArgs),
+    Promote(image::PromoteArgs),
 }
 
 #[derive(Args, Clone)]

@@ -15,8 +15,7 @@ use crate::namespace::{self, Missing};
 use crate::{output, source};
 
 use crate::app;
-#[path = "image.rs"]
-pub mod image;
+mod image;
 
 /// Runs a command; the value is the process exit code.
 pub async fn run(cli: crate::cli::Cli) -> Result<u8> {

@@ -5,22 +5,12 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use clap::Args;
 use kube::ResourceExt;
 use moor_controller::crd::{Application, REFRESH_ANNOTATION};
 use serde_json::json;
 
 use super::{Apps, GetArgs, get};
-
-#[derive(Args)]
-pub struct RefreshArgs {
-    pub name: String,
-    /// How long to wait for the controller to refresh, e.g. 30s or 2m.
-    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-    #[arg(short, long, default_value = "table")]
-    pub output: super::Output,
-}
+use crate::cli::app::RefreshArgs;
 
 /// Refreshes, then shows the app as `moor app get` does.
 pub(super) async fn refresh(apps: &Apps, args: RefreshArgs) -> Result<u8> {
