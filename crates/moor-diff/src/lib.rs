@@ -4,6 +4,8 @@
 //! ([`mask_secrets_pair`]), renders each as YAML with sorted keys ([`to_yaml`]) and compares the
 //! text, so two objects differ exactly when their diff has lines to show.
 
+#![warn(missing_docs)]
+
 mod normalize;
 mod secret;
 
@@ -17,6 +19,7 @@ pub use secret::{MASK, MASK_DESIRED, MASK_LIVE, mask_secret, mask_secrets_pair};
 /// The difference between one live object and its desired state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectDiff {
+    /// Which object differs, for the diff's header line.
     pub key: ObjKey,
     /// Normalised, masked YAML of the live object; None when it does not exist.
     pub live: Option<String>,

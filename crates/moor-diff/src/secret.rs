@@ -8,8 +8,10 @@ use crate::normalize::LAST_APPLIED;
 
 /// Mask for a value that is the same on both sides (or exists on one side only).
 pub const MASK: &str = "++++++++";
-/// Masks for a value that differs between live and desired, so the diff shows a change.
+/// Mask for the live side of a value that differs between live and desired, so the diff shows
+/// a change without the value.
 pub const MASK_LIVE: &str = "++++++++ (live)";
+/// Mask for the desired side of a value that differs (the counterpart of [`MASK_LIVE`]).
 pub const MASK_DESIRED: &str = "++++++++ (desired)";
 
 pub(crate) fn is_secret(obj: &Value) -> bool {
