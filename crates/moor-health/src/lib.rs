@@ -7,6 +7,8 @@
 //! the kind's own rules for the kinds they name.
 //! Everything here is pure: no I/O, no clock, so every rule is testable from a YAML fixture.
 
+#![warn(missing_docs)]
+
 mod kinds;
 mod rules;
 mod util;
@@ -24,7 +26,9 @@ use util::{condition, int_at, str_at};
 /// Health of one object and why, in words a user can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Health {
+    /// The verdict, what app health aggregates and waits poll for.
     pub status: HealthStatus,
+    /// Why, shown next to the verdict so a user knows what to fix or wait for.
     pub message: String,
 }
 

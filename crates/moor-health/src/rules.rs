@@ -51,11 +51,17 @@ pub enum RuleError {
         "health rule {index} ({api_version} {kind}): the {field} expression {expr:?} does not compile: {reason}"
     )]
     Compile {
+        /// Position of the rule in the list, counting from 0, to find it in the spec.
         index: usize,
+        /// The rule's `apiVersion`, to name which rule failed.
         api_version: String,
+        /// The rule's `kind`, to name which rule failed.
         kind: String,
+        /// Which expression failed: `current`, `inProgress` or `failed`.
         field: &'static str,
+        /// The expression's text as written.
         expr: String,
+        /// The CEL parser's message.
         reason: String,
     },
     #[error(
@@ -63,8 +69,11 @@ pub enum RuleError {
     )]
     /// A rule without apiVersion, kind or current.
     Incomplete {
+        /// Position of the rule in the list, counting from 0, to find it in the spec.
         index: usize,
+        /// The rule's `apiVersion` as given (maybe empty).
         api_version: String,
+        /// The rule's `kind` as given (maybe empty).
         kind: String,
     },
 }
