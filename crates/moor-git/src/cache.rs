@@ -22,38 +22,87 @@ pub(crate) const CHECKOUTS: &str = "checkouts";
 const REMOTE_HEAD: &str = "refs/moor/remote-head";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Why a fetch, resolve or checkout failed, sorted by what the user can do about it. Every
+/// `url` is redacted and every `cause` is git's output with credentials removed.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
+    /// No `git` binary: moor shells out to git for every fetch and checkout.
     #[error("git is not installed (no `git` on PATH); moor needs it to fetch repositories")]
     GitNotInstalled,
+    /// The host could not be found or did not answer (DNS, refused, timed out, reset).
     #[error("cannot reach {url}: {cause}")]
-    Unreachable { url: String, cause: String },
-    #[error("authentication failed for {url}: {cause}")]
-    AuthFailed { url: String, cause: String },
-    #[error("host key of {url} is not trusted (add it to known_hosts): {cause}")]
-    HostKeyRejected { url: String, cause: String },
-    #[error("repository {url} not found: {cause}")]
-    RepoNotFound { url: String, cause: String },
-    #[error("{action} {url} timed out after {}s", .timeout.as_secs())]
-    Timeout {
-        action: &'static str,
+    Unreachable {
+        /// The repository, redacted.
         url: String,
-        timeout: Duration,
-    },
-    #[error("{url} has not been fetched yet")]
-    NotFetched { url: String },
-    #[error("unknown revision {revision:?} in {url}")]
-    UnknownRevision { url: String, revision: String },
-    #[error("failed to {action} {url}: {cause}")]
-    Git {
-        action: &'static str,
-        url: String,
+        /// What git printed, redacted.
         cause: String,
     },
+    /// The server refused the credentials (or asked for some and none were given).
+    #[error("authentication failed for {url}: {cause}")]
+    AuthFailed {
+        /// The repository, redacted.
+        url: String,
+        /// What git printed, redacted.
+        cause: String,
+    },
+    /// ssh refused the server's host key (missing from or different in known_hosts).
+    #[error("host key of {url} is not trusted (add it to known_hosts): {cause}")]
+    HostKeyRejected {
+        /// The repository, redacted.
+        url: String,
+        /// What ssh printed, redacted.
+        cause: String,
+    },
+    /// The server answered that there is no such repository.
+    #[error("repository {url} not found: {cause}")]
+    RepoNotFound {
+        /// The repository, redacted.
+        url: String,
+        /// What git printed, redacted.
+        cause: String,
+    },
+    /// A git command ran past the cache's timeout and was killed.
+    #[error("{action} {url} timed out after {}s", .timeout.as_secs())]
+    Timeout {
+        /// What was being done (fetching, checking out ...).
+        action: &'static str,
+        /// The repository, redacted.
+        url: String,
+        /// The limit that was reached.
+        timeout: Duration,
+    },
+    /// A revision was asked of a repository that is not in the cache yet.
+    #[error("{url} has not been fetched yet")]
+    NotFetched {
+        /// The repository, redacted.
+        url: String,
+    },
+    /// No branch, tag or commit of that name in the repository.
+    #[error("unknown revision {revision:?} in {url}")]
+    UnknownRevision {
+        /// The repository, redacted.
+        url: String,
+        /// The revision as the user gave it.
+        revision: String,
+    },
+    /// Any other git failure.
+    #[error("failed to {action} {url}: {cause}")]
+    Git {
+        /// The git step that failed.
+        action: &'static str,
+        /// The repository, redacted.
+        url: String,
+        /// What git printed, redacted.
+        cause: String,
+    },
+    /// A file system step on the cache failed.
     #[error("failed to {action} {:?}", .path)]
     Io {
+        /// The step that failed.
         action: &'static str,
+        /// The file or directory it was about.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
 }
@@ -68,6 +117,7 @@ pub struct RepoCache {
 }
 
 impl RepoCache {
+    /// A cache under `root` with the default timeout (5 minutes per git command).
     pub fn new(root: impl Into<PathBuf>) -> RepoCache {
         RepoCache {
             root: root.into(),
@@ -94,6 +144,7 @@ impl RepoCache {
         self
     }
 
+    /// Where the cache lives, for garbage collection and messages.
     pub fn root(&self) -> &Path {
         &self.root
     }

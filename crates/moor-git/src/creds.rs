@@ -52,6 +52,7 @@ impl Credentials {
 pub struct ScopedCredentials {
     /// URL prefixes; empty: the credentials go nowhere.
     pub scopes: Vec<String>,
+    /// What is sent to a URL under one of `scopes`.
     pub credentials: Credentials,
 }
 

@@ -74,7 +74,9 @@ impl InUse {
 /// What one collection removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GcReport {
+    /// Checked-out trees deleted.
     pub checkouts_removed: usize,
+    /// Bare repositories deleted.
     pub repos_removed: usize,
 }
 

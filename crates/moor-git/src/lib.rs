@@ -4,6 +4,8 @@
 //! Credentials never reach git's argv, error messages or logs: URLs are redacted with
 //! [`redact_url`] and everything git prints goes through [`redact`].
 
+#![warn(missing_docs)]
+
 mod cache;
 mod creds;
 mod gc;

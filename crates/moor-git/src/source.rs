@@ -8,24 +8,50 @@ use crate::cache::{CacheError, Git, RepoCache};
 use crate::creds::Credentials;
 use crate::url::{parse, redact_url, scp_like};
 
+/// Why a source could not be turned into a directory.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// Fetching, resolving or checking out failed.
     #[error(transparent)]
     Cache(#[from] CacheError),
+    /// The app's path is not in the commit (a typo, or a directory moved in Git).
     #[error("path {path:?} does not exist in {repo} at {commit}")]
     MissingPath {
+        /// The repository, redacted.
         repo: String,
+        /// The app's path as given.
         path: String,
+        /// The commit that was checked out.
         commit: String,
     },
+    /// The app's path is not in the local directory.
     #[error("path {path:?} does not exist in {}", .dir.display())]
-    MissingLocalPath { dir: PathBuf, path: String },
+    MissingLocalPath {
+        /// The local directory used as the source.
+        dir: PathBuf,
+        /// The app's path as given.
+        path: String,
+    },
+    /// An absolute path or one with `..`: it could leave the checkout.
     #[error("path {path:?} must be relative and stay inside the repository")]
-    InvalidPath { path: String },
+    InvalidPath {
+        /// The path as given.
+        path: String,
+    },
+    /// The local directory given as the repository does not exist.
     #[error("local directory {} does not exist", .dir.display())]
-    MissingDir { dir: PathBuf },
+    MissingDir {
+        /// The directory as given.
+        dir: PathBuf,
+    },
+    /// A revision was asked of a local directory that git cannot read revisions from.
     #[error("revision {revision:?} was asked of {}, which is not a git repository", .dir.display())]
-    NotARepo { dir: PathBuf, revision: String },
+    NotARepo {
+        /// The directory as given.
+        dir: PathBuf,
+        /// The revision asked for.
+        revision: String,
+    },
 }
 
 /// A source on disk.
@@ -46,10 +72,12 @@ pub struct Source {
 }
 
 impl Source {
+    /// A source that fetches through `cache`.
     pub fn new(cache: RepoCache) -> Source {
         Source { cache }
     }
 
+    /// The cache it fetches into, for garbage collection and credentials.
     pub fn cache(&self) -> &RepoCache {
         &self.cache
     }
