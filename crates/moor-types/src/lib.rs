@@ -1,17 +1,22 @@
-//! Core types shared by every moor crate: object keys, rendered manifests, the sync and health
-//! enums, the annotations and labels moor writes, and the apply order. No I/O lives here.
+//! Core types shared by every moor crate: object keys, rendered manifests, the vocabulary of
+//! statuses, phases, conditions, reasons and sync options (`vocab`), the annotations and labels
+//! moor writes, and the apply order. No I/O lives here.
 
 mod error;
 mod key;
 mod manifest;
 mod order;
 mod status;
+mod vocab;
 
 pub use error::error_chain;
 pub use key::ObjKey;
 pub use manifest::{Manifest, Origin};
 pub use order::{ApplyOrder, kind_rank, sync_wave};
 pub use status::{Change, HealthStatus, SyncStatus};
+pub use vocab::{
+    ConditionReason, ConditionType, EventReason, OperationPhase, SyncOption, UnknownWord,
+};
 
 /// Field manager used for every server-side apply moor does.
 pub const FIELD_MANAGER: &str = "moor";
@@ -33,7 +38,7 @@ pub const ARGO_ANNOTATION_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options"
 pub fn prune_disabled(annotation: impl Fn(&str) -> Option<String>) -> bool {
     annotation(ANNOTATION_PRUNE).as_deref() == Some("false")
         || annotation(ARGO_ANNOTATION_SYNC_OPTIONS)
-            .is_some_and(|o| o.split(',').any(|o| o.trim() == "Prune=false"))
+            .is_some_and(|o| SyncOption::split(&o).any(|o| o == SyncOption::Prune(false)))
 }
 /// Hash of the desired manifest as last applied: when it and every desired field still match the
 /// live object, a resync skips the server-side dry-run (the expensive part of an unchanged sync).

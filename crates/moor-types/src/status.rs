@@ -2,40 +2,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Health of one object or of a whole app, ordered from best to worst for aggregation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum HealthStatus {
-    Healthy,
-    Suspended,
-    Progressing,
-    Missing,
-    Degraded,
-    Unknown,
-}
+pub use crate::vocab::{HealthStatus, SyncStatus};
 
 impl HealthStatus {
     /// Worst of two health values: an app is as healthy as its least healthy object.
     pub fn worst(self, other: HealthStatus) -> HealthStatus {
         self.max(other)
-    }
-}
-
-impl fmt::Display for HealthStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SyncStatus {
-    Synced,
-    OutOfSync,
-    Unknown,
-}
-
-impl fmt::Display for SyncStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
     }
 }
 
