@@ -5,6 +5,8 @@
 //! apiVersion/kind/name are validated by the apply layer, which reports all failures at once
 //! using each manifest's [`moor_types::Origin`].
 
+#![warn(missing_docs)]
+
 mod confine;
 mod empty;
 mod error;
@@ -50,6 +52,7 @@ pub struct HelmOptions {
     pub values: Option<String>,
 }
 
+/// How a directory is rendered and the bounds every render stays within.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenderOptions {
     /// Plain directories: read subdirectories too.
@@ -58,6 +61,7 @@ pub struct RenderOptions {
     pub include: Vec<String>,
     /// Plain directories: globs of files to leave out.
     pub exclude: Vec<String>,
+    /// Release name, value files and values for a Helm chart.
     pub helm: HelmOptions,
     /// The kustomize binary; `kustomize` on PATH when unset.
     pub kustomize_bin: Option<PathBuf>,
@@ -101,6 +105,7 @@ impl Default for RenderOptions {
 pub trait Renderer: Send + Sync {
     /// `plain`, `kustomize` or `helm`.
     fn name(&self) -> &str;
+    /// The manifests `dir` renders to, each with its origin (file and line, or tool).
     fn render(&self, dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError>;
 }
 
