@@ -2,19 +2,17 @@
 //! local control plane (scripts/test) and real registries. Each test has its own namespace and
 //! runs its own controllers limited to it.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Auth, Registry, docker_config};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::core::ApiResource;
 use moor_registry::crd::{ImagePolicy, ImageRepository, READY, condition};
 use moor_registry::{list_latest_images, run};
+use moor_testkit::registry::{Auth, Registry, docker_config};
 use moor_testkit::{TestNamespace, client};
 use serde_json::{Value, json};
 

@@ -1,15 +1,13 @@
 //! The OCI client and policies against a real registry (distribution's `docker-registry`):
 //! anonymous, htpasswd basic auth and token auth, pagination, and failures.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 
-use common::{Auth, PagingProxy, Registry};
 use moor_registry::policy::{Policy, Rule, SemverRange};
 use moor_registry::{
     ClientOptions, Credentials, ImageName, RegistryClient, RegistryError, Selection,
 };
+use moor_testkit::registry::{Auth, PagingProxy, Registry};
 
 fn client(
     insecure: bool,

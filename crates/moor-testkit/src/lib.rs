@@ -1,8 +1,10 @@
-//! Test helpers: real git servers (smart HTTP with auth, sshd, file://) and access to the local
-//! control plane started by `scripts/test`. Used by end-to-end tests only; never by the product.
+//! Test helpers: real git servers (smart HTTP with auth, sshd, file://), an OCI registry
+//! (`registry`) and access to the local control plane started by `scripts/test`. Used by
+//! end-to-end tests only; never by the product.
 
 pub mod cluster;
 pub mod git;
+pub mod registry;
 
 pub use cluster::{
     Refused, TestNamespace, check_test_kubeconfig, client, eventually, kubeconfig_path,

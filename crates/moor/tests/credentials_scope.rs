@@ -2,14 +2,13 @@
 //! record every `Authorization` header they receive, the real controller and the real CLI.
 
 mod common;
-#[path = "../../moor-registry/tests/common/mod.rs"]
-mod registry;
 
 use common::apps::{apply_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::moor;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
+use moor_testkit::registry;
 use moor_testkit::{GitServer, TestNamespace, client, unique_name};
 use serde_json::json;
 

@@ -3,8 +3,6 @@
 //! Application deploys it; a policy that matches nothing leaves Git untouched and says so.
 
 mod common;
-#[path = "../../moor-registry/tests/common/mod.rs"]
-mod registry;
 
 use std::time::Duration;
 
@@ -14,6 +12,7 @@ use common::{get, write};
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
+use moor_testkit::registry;
 use moor_testkit::{GitServer, TestNamespace, client, eventually};
 use serde_json::{Value, json};
 
