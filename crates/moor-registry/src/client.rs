@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use moor_types::ConditionReason;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, LINK, WWW_AUTHENTICATE};
 use reqwest::{StatusCode, Url};
 
@@ -68,15 +69,16 @@ pub enum RegistryError {
 
 impl RegistryError {
     /// The condition reason this error is reported with (`Ready=False`).
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> ConditionReason {
         match self {
-            RegistryError::InvalidImage { .. } => "InvalidImage",
-            RegistryError::InvalidDockerConfig(_) => "InvalidSecret",
-            RegistryError::Unreachable { .. } => "RegistryUnavailable",
-            RegistryError::AuthenticationFailed { .. } => "AuthenticationFailed",
-            RegistryError::RepositoryNotFound { .. } => "RepositoryNotFound",
-            RegistryError::Protocol { .. } => "RegistryError",
-            RegistryError::Client(_) => "RegistryError",
+            RegistryError::InvalidImage { .. } => ConditionReason::InvalidImage,
+            RegistryError::InvalidDockerConfig(_) => ConditionReason::InvalidSecret,
+            RegistryError::Unreachable { .. } => ConditionReason::RegistryUnavailable,
+            RegistryError::AuthenticationFailed { .. } => ConditionReason::AuthenticationFailed,
+            RegistryError::RepositoryNotFound { .. } => ConditionReason::RepositoryNotFound,
+            RegistryError::Protocol { .. } | RegistryError::Client(_) => {
+                ConditionReason::RegistryError
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ pub const VERSION: &str = "v1alpha1";
 pub const API_VERSION: &str = "moor.dev/v1alpha1";
 
 /// The condition every image resource reports.
-pub const READY: &str = "Ready";
+pub const READY: &str = moor_types::ConditionType::Ready.as_str();
 
 /// Flux's default: cosign signatures and attestations are not images.
 pub const DEFAULT_EXCLUSION_LIST: &[&str] = &[r"^.*\.sig$"];

@@ -29,8 +29,8 @@ pub use client::{
 pub use crd::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 pub use policy::{Policy, PolicyError, Selection};
 pub use reconcile::{
-    ReconcileError, Reconciled, TagCache, latest_images, list_latest_images, reasons,
-    reconcile_policy, reconcile_repository, split_image_ref,
+    ReconcileError, Reconciled, TagCache, latest_images, list_latest_images, reconcile_policy,
+    reconcile_repository, split_image_ref,
 };
 
 /// After a failed API call (status write, read), a reconcile is retried after this.

@@ -14,27 +14,7 @@ use regex::Regex;
 use crate::client::{ClientOptions, DockerConfig, ImageName, RegistryClient};
 use crate::crd::*;
 use crate::policy::{Policy, Selection};
-
-/// Condition reasons.
-pub mod reasons {
-    pub const SUCCEEDED: &str = "Succeeded";
-    /// The registry could not be reached (network, DNS, TLS, timeout).
-    pub const REGISTRY_UNAVAILABLE: &str = "RegistryUnavailable";
-    /// The registry or its token service refused the credentials (or anonymous access).
-    pub const AUTHENTICATION_FAILED: &str = "AuthenticationFailed";
-    pub const REPOSITORY_NOT_FOUND: &str = "RepositoryNotFound";
-    /// The registry answered something unexpected.
-    pub const REGISTRY_ERROR: &str = "RegistryError";
-    pub const INVALID_IMAGE: &str = "InvalidImage";
-    /// spec.secretRef is missing, unreadable, or not a docker config.
-    pub const INVALID_SECRET: &str = "InvalidSecret";
-    /// spec.interval or spec.exclusionList is invalid.
-    pub const INVALID_SPEC: &str = "InvalidSpec";
-    pub const INVALID_POLICY: &str = "InvalidPolicy";
-    /// The policy's ImageRepository is missing or has no scan result yet.
-    pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
-    pub const NO_MATCHING_TAG: &str = "NoMatchingTag";
-}
+use moor_types::ConditionReason;
 
 /// A failed scan is retried after this (or the interval, when shorter).
 const FAILURE_RETRY: Duration = Duration::from_secs(30);
@@ -146,11 +126,16 @@ fn now() -> String {
         .to_string()
 }
 
-fn ready(status: bool, reason: &str, message: String, generation: Option<i64>) -> Condition {
+fn ready(
+    status: bool,
+    reason: ConditionReason,
+    message: String,
+    generation: Option<i64>,
+) -> Condition {
     Condition {
         type_: READY.into(),
         status: if status { "True" } else { "False" }.into(),
-        reason: reason.into(),
+        reason: reason.to_string(),
         message,
         last_transition_time: now(),
         observed_generation: generation,
@@ -167,12 +152,12 @@ fn names<K: kube::Resource>(obj: &K) -> (String, String) {
 
 /// A failed scan: the condition reason and message.
 struct ScanFailure {
-    reason: &'static str,
+    reason: ConditionReason,
     message: String,
 }
 
 impl ScanFailure {
-    fn new(reason: &'static str, message: impl Into<String>) -> ScanFailure {
+    fn new(reason: ConditionReason, message: impl Into<String>) -> ScanFailure {
         ScanFailure {
             reason,
             message: message.into(),
@@ -204,7 +189,7 @@ pub async fn reconcile_repository(
     let interval = match repo.interval() {
         Ok(d) => d,
         Err(m) => {
-            let cond = ready(false, reasons::INVALID_SPEC, m, generation);
+            let cond = ready(false, ConditionReason::InvalidSpec, m, generation);
             set_condition(&mut status.conditions, cond.clone());
             write_repository_status(client, &ns, &name, &old, &status).await?;
             return Ok(Reconciled {
@@ -239,7 +224,7 @@ pub async fn reconcile_repository(
             cache.record(repo, Some(tags));
             ready(
                 true,
-                reasons::SUCCEEDED,
+                ConditionReason::Succeeded,
                 format!("successful scan: found {n} tags"),
                 generation,
             )
@@ -270,14 +255,14 @@ async fn scan(
 ) -> Result<(ImageName, Vec<String>), ScanFailure> {
     let (ns, _) = names(repo);
     let image = ImageName::parse(&repo.spec.image)
-        .map_err(|e| ScanFailure::new(reasons::INVALID_IMAGE, e.to_string()))?;
+        .map_err(|e| ScanFailure::new(ConditionReason::InvalidImage, e.to_string()))?;
     let exclusions = repo
         .exclusion_list()
         .iter()
         .map(|p| {
             Regex::new(p).map_err(|e| {
                 ScanFailure::new(
-                    reasons::INVALID_SPEC,
+                    ConditionReason::InvalidSpec,
                     format!("invalid exclusionList regex {p:?}: {e}"),
                 )
             })
@@ -289,7 +274,7 @@ async fn scan(
             let creds = config.credentials_for(&image.registry).cloned();
             if creds.is_none() {
                 return Err(ScanFailure::new(
-                    reasons::INVALID_SECRET,
+                    ConditionReason::InvalidSecret,
                     format!(
                         "Secret {ns}/{} has no credentials for registry {} (it has: {})",
                         r.name,
@@ -326,13 +311,13 @@ async fn docker_config(client: &Client, ns: &str, name: &str) -> Result<DockerCo
         Ok(Some(s)) => s,
         Ok(None) => {
             return Err(ScanFailure::new(
-                reasons::INVALID_SECRET,
+                ConditionReason::InvalidSecret,
                 format!("Secret {ns}/{name} (spec.secretRef) not found"),
             ));
         }
         Err(e) => {
             return Err(ScanFailure::new(
-                reasons::INVALID_SECRET,
+                ConditionReason::InvalidSecret,
                 format!("failed to read Secret {ns}/{name}: {e}"),
             ));
         }
@@ -343,15 +328,19 @@ async fn docker_config(client: &Client, ns: &str, name: &str) -> Result<DockerCo
         .or_else(|| data.get(".dockercfg"))
         .ok_or_else(|| {
             ScanFailure::new(
-                reasons::INVALID_SECRET,
+                ConditionReason::InvalidSecret,
                 format!(
                     "Secret {ns}/{name} has no .dockerconfigjson (create it with kubectl create \
                      secret docker-registry)"
                 ),
             )
         })?;
-    DockerConfig::from_json(&bytes.0)
-        .map_err(|e| ScanFailure::new(reasons::INVALID_SECRET, format!("Secret {ns}/{name}: {e}")))
+    DockerConfig::from_json(&bytes.0).map_err(|e| {
+        ScanFailure::new(
+            ConditionReason::InvalidSecret,
+            format!("Secret {ns}/{name}: {e}"),
+        )
+    })
 }
 
 async fn write_repository_status(
@@ -398,7 +387,12 @@ pub async fn reconcile_policy(
 
     let (cond, requeue_after) = match Policy::from_spec(&policy.spec) {
         Err(e) => (
-            ready(false, reasons::INVALID_POLICY, e.to_string(), generation),
+            ready(
+                false,
+                ConditionReason::InvalidPolicy,
+                e.to_string(),
+                generation,
+            ),
             None,
         ),
         Ok(rule) => {
@@ -421,7 +415,7 @@ pub async fn reconcile_policy(
                     (
                         ready(
                             false,
-                            reasons::DEPENDENCY_NOT_READY,
+                            ConditionReason::DependencyNotReady,
                             format!("ImageRepository {ns}/{repo_name} not found"),
                             generation,
                         ),
@@ -439,7 +433,7 @@ pub async fn reconcile_policy(
                     (
                         ready(
                             false,
-                            reasons::DEPENDENCY_NOT_READY,
+                            ConditionReason::DependencyNotReady,
                             format!("ImageRepository {ns}/{repo_name} has no scan result{why}"),
                             generation,
                         ),
@@ -466,7 +460,7 @@ pub async fn reconcile_policy(
                             (
                                 ready(
                                     true,
-                                    reasons::SUCCEEDED,
+                                    ConditionReason::Succeeded,
                                     format!("latest image tag for {image} resolved to {tag}"),
                                     generation,
                                 ),
@@ -476,7 +470,7 @@ pub async fn reconcile_policy(
                         Selection::NoMatch(why) => (
                             ready(
                                 false,
-                                reasons::NO_MATCHING_TAG,
+                                ConditionReason::NoMatchingTag,
                                 format!("no tag matches policy {name} ({rule}): {why}"),
                                 generation,
                             ),
