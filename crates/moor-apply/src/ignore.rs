@@ -14,11 +14,13 @@ use serde_json::Value;
 pub struct IgnoreRule {
     /// API group ("" for the core group).
     pub group: String,
+    /// Kind of the objects the rule is for.
     pub kind: String,
     /// Any name when None.
     pub name: Option<String>,
     /// Any namespace when None.
     pub namespace: Option<String>,
+    /// RFC 6901 pointers to the ignored fields (e.g. `/spec/replicas`).
     pub json_pointers: Vec<String>,
     /// Fields these managers own in the live object (its managedFields) are ignored too.
     pub managed_fields_managers: Vec<String>,

@@ -13,17 +13,25 @@ use sha2::{Digest, Sha256};
 
 use crate::error::SyncError;
 
+/// One object the app applied, with the API version it was applied at, so that prune can reach
+/// it after its manifest left Git.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Entry {
+    /// API group ("" for the core group).
     pub group: String,
+    /// API version it was applied at.
     pub version: String,
+    /// Its kind.
     pub kind: String,
+    /// None for cluster-scoped objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Its name.
     pub name: String,
 }
 
 impl Entry {
+    /// The object's key, to compare with desired objects and name it in results.
     pub fn key(&self) -> ObjKey {
         ObjKey::new(
             &self.group,
@@ -33,6 +41,7 @@ impl Entry {
         )
     }
 
+    /// `group/version`, or `version` for the core group, as manifests write it.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()
@@ -42,6 +51,7 @@ impl Entry {
     }
 }
 
+/// What an app owns, ordered so the stored list is stable across writes.
 pub type Inventory = BTreeSet<Entry>;
 
 /// ConfigMap name for an app: the app name when it is a valid name, else a cleaned name plus a hash.
@@ -71,6 +81,7 @@ fn api(client: &Client) -> Api<ConfigMap> {
     Api::namespaced(client.clone(), SYSTEM_NAMESPACE)
 }
 
+/// The app's stored inventory; empty when it has none yet.
 pub async fn load(client: &Client, app: &str) -> Result<Inventory, SyncError> {
     Ok(read(client, app).await?.0)
 }
@@ -92,11 +103,7 @@ async fn read(client: &Client, app: &str) -> Result<(Inventory, Option<String>),
         .unwrap_or("[]");
     let inv = serde_json::from_str(raw).map_err(|e| {
         inventory_error("read", app)(kube::Error::Service(
-            format!(
-                "inventory ConfigMap {SYSTEM_NAMESPACE}/{} is corrupt: {e}",
-                configmap_name(app)
-            )
-            .into(),
+            format!("its list of objects is corrupt: {e}").into(),
         ))
     })?;
     Ok((inv, cm.metadata.resource_version))
@@ -107,6 +114,7 @@ fn inventory_error(action: &'static str, app: &str) -> impl Fn(kube::Error) -> S
     move |source| SyncError::Inventory {
         action,
         app: app.clone(),
+        configmap: format!("{SYSTEM_NAMESPACE}/{}", configmap_name(&app)),
         source,
     }
 }
@@ -181,6 +189,7 @@ async fn ensure_system_namespace(client: &Client) -> Result<(), kube::Error> {
         .map(|_| ())
 }
 
+/// Deletes the app's inventory, once the app is gone; none stored is no error.
 pub async fn remove(client: &Client, app: &str) -> Result<(), SyncError> {
     match api(client)
         .delete(&configmap_name(app), &Default::default())
@@ -188,11 +197,7 @@ pub async fn remove(client: &Client, app: &str) -> Result<(), SyncError> {
     {
         Ok(_) => Ok(()),
         Err(e) if crate::error::is_not_found(&e) => Ok(()),
-        Err(source) => Err(SyncError::Inventory {
-            action: "delete",
-            app: app.to_string(),
-            source,
-        }),
+        Err(e) => Err(inventory_error("delete", app)(e)),
     }
 }
 

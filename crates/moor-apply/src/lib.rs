@@ -5,6 +5,8 @@
 //! Reading order: [`Engine::sync`] calls `prepare` -> `plan` -> `apply` -> `prune` -> `wait`,
 //! one module each.
 
+#![warn(missing_docs)]
+
 mod apply;
 mod error;
 mod ignore;
@@ -37,15 +39,18 @@ use plan::Planned;
 /// Called once per object as soon as its result is known (progress output).
 pub type Progress<'a> = dyn Fn(&ObjectResult) + Send + Sync + 'a;
 
+/// What to sync as, and how: the same options serve sync, compare and diff.
 #[derive(Clone, Debug)]
 pub struct SyncOptions {
     /// The app that owns what is applied (tracking annotation, label, inventory).
     pub app: String,
     /// Namespace given to namespaced objects that have none.
     pub namespace: String,
+    /// Delete the objects the app owned that are no longer desired.
     pub prune: bool,
     /// Validate, dry-run and report, but write nothing.
     pub dry_run: bool,
+    /// After the last write, wait until every applied object is healthy.
     pub wait: bool,
     /// Bound on every wait (CRDs established, waves healthy, --wait).
     pub timeout: Duration,
@@ -65,6 +70,7 @@ pub struct SyncOptions {
 }
 
 impl SyncOptions {
+    /// Defaults for app `app` in `namespace`: no prune, no wait, adopt, 5 minute timeout.
     pub fn new(app: &str, namespace: &str) -> Self {
         SyncOptions {
             app: app.to_string(),
@@ -86,10 +92,14 @@ impl SyncOptions {
 /// What a sync did to one object.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ObjectResult {
+    /// The object.
     pub key: ObjKey,
+    /// Its API version, so output can be applied or looked up again.
     #[serde(rename = "apiVersion")]
     pub api_version: String,
+    /// What happened to it.
     pub change: Change,
+    /// Why, when it was skipped; empty otherwise.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
 }
@@ -97,14 +107,19 @@ pub struct ObjectResult {
 /// The change set of one sync, in apply order (pruned objects last).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ChangeSet {
+    /// The app synced.
     pub app: String,
+    /// The Git revision synced, as given in the options.
     pub revision: Option<String>,
+    /// Nothing was written: the changes are what a sync would do.
     #[serde(rename = "dryRun")]
     pub dry_run: bool,
+    /// One result per object.
     pub objects: Vec<ObjectResult>,
 }
 
 impl ChangeSet {
+    /// How many objects had `change`, for summaries.
     pub fn count(&self, change: Change) -> usize {
         self.objects.iter().filter(|o| o.change == change).count()
     }
@@ -113,10 +128,13 @@ impl ChangeSet {
 /// Sync and health of one object, as a controller reports it.
 #[derive(Clone, Debug)]
 pub struct ResourceState {
+    /// The object.
     pub key: ObjKey,
+    /// Its API version, for the status's resource list.
     pub api_version: String,
     /// Live matches the dry-run result of desired.
     pub synced: bool,
+    /// Its health by the app's rules; Missing when it does not exist yet.
     pub health: moor_health::Health,
 }
 
@@ -133,14 +151,17 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Every desired object matches and nothing is left to prune.
     pub fn in_sync(&self) -> bool {
         self.extra.is_empty() && self.resources.iter().all(|r| r.synced)
     }
 
+    /// The app's health: the worst of its desired objects'.
     pub fn health(&self) -> HealthStatus {
         moor_health::aggregate(self.resources.iter().map(|r| &r.health))
     }
 
+    /// The objects that differ from Git, desired or left to prune.
     pub fn out_of_sync(&self) -> impl Iterator<Item = &ResourceState> {
         self.resources
             .iter()
@@ -160,19 +181,59 @@ struct Plan {
     started_at: Timestamp,
 }
 
+/// The sync engine on one cluster, keeping a discovery cache across its syncs.
 pub struct Engine {
     client: Client,
+    /// Reads and writes the inventory: the controller's own client when `client` impersonates
+    /// a tenant's service account, which has no business with moor's bookkeeping.
+    inventory: Client,
     resolver: Resolver,
 }
 
 impl Engine {
+    /// An engine writing through `client`, with an empty discovery cache.
     pub fn new(client: Client) -> Self {
         Engine {
+            inventory: client.clone(),
             client,
             resolver: Resolver::default(),
         }
     }
 
+    /// An engine whose objects are read and written through `client` (e.g. impersonating a
+    /// service account) and whose inventory through `inventory`.
+    pub fn with_inventory_client(client: Client, inventory: Client) -> Self {
+        Engine {
+            client,
+            inventory,
+            resolver: Resolver::default(),
+        }
+    }
+
+    /// Where each object goes: its key with the namespace it is written to (None for a
+    /// cluster-scoped kind), as a sync places it; objects naming no namespace get `namespace`.
+    /// A kind the server does not serve, and no CRD of the set defines, counts as namespaced
+    /// (a sync refuses it anyway).
+    pub async fn placement(&self, manifests: &[Manifest], namespace: &str) -> Vec<ObjKey> {
+        let mut keys = Vec::with_capacity(manifests.len());
+        for m in manifests {
+            let gvk = resolve::gvk_of(m.api_version(), m.kind());
+            let namespaced = match self.resolver.resolve(&self.client, &gvk).await {
+                Ok(Some(r)) => r.namespaced,
+                _ => resolve::from_crds(manifests, &gvk).is_none_or(|r| r.namespaced),
+            };
+            let ns = namespaced.then(|| m.namespace().unwrap_or(namespace));
+            keys.push(ObjKey::new(
+                ObjKey::group_of(m.api_version()),
+                m.kind(),
+                ns,
+                m.name(),
+            ));
+        }
+        keys
+    }
+
+    /// The client it writes through, for callers that read the same cluster.
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -190,7 +251,7 @@ impl Engine {
 
     /// Removes what the engine stored for `app` (its inventory), once the app is gone.
     pub async fn forget(&self, app: &str) -> Result<(), SyncError> {
-        inventory::remove(&self.client, app).await
+        inventory::remove(&self.inventory, app).await
     }
 
     /// The first half of every verb: validate and dry-run `manifests`, and find the objects the
@@ -232,7 +293,7 @@ impl Engine {
             plan_ms = (started.elapsed() - prepared).as_millis() as u64,
             "planned"
         );
-        let previous = inventory::load(&self.client, &opts.app).await?;
+        let previous = inventory::load(&self.inventory, &opts.app).await?;
         let desired_entries: Inventory = planned.iter().map(entry_of).collect();
         let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
         Ok(Plan {
@@ -315,9 +376,12 @@ impl Engine {
         // everything this sync may have created. Added to what is stored now, not to what this
         // sync read: a concurrent sync of the same app keeps its entries.
         if !desired_entries.is_subset(&previous) {
-            inventory::update(&self.client, &opts.app, opts.revision.as_deref(), |inv| {
-                inv.extend(desired_entries.iter().cloned())
-            })
+            inventory::update(
+                &self.inventory,
+                &opts.app,
+                opts.revision.as_deref(),
+                |inv| inv.extend(desired_entries.iter().cloned()),
+            )
             .await?;
         }
         let targets: Vec<prepare::Desired> = planned.iter().map(|p| p.d.clone()).collect();
@@ -350,11 +414,16 @@ impl Engine {
                 .filter(|e| !pruned.kept.contains(e))
                 .collect();
             if !gone.is_empty() {
-                inventory::update(&self.client, &opts.app, opts.revision.as_deref(), |inv| {
-                    gone.iter().for_each(|e| {
-                        inv.remove(e);
-                    })
-                })
+                inventory::update(
+                    &self.inventory,
+                    &opts.app,
+                    opts.revision.as_deref(),
+                    |inv| {
+                        gone.iter().for_each(|e| {
+                            inv.remove(e);
+                        })
+                    },
+                )
                 .await?;
             }
         }
@@ -461,7 +530,8 @@ impl Engine {
         let Some(res) = self
             .resolver
             .resolve(&self.client, &resolve::gvk_of(&e.api_version(), &e.kind))
-            .await?
+            .await
+            .map_err(error::about("look up the kind of", key))?
         else {
             return Ok(None);
         };
@@ -473,7 +543,8 @@ impl Engine {
         };
         Ok(api
             .get_opt(&e.name)
-            .await?
+            .await
+            .map_err(error::about("read", key))?
             .map(|o| serde_json::to_value(o).expect("object serializes")))
     }
 }
@@ -519,11 +590,16 @@ fn without_hash(v: &Value) -> Value {
 mod tests {
     use super::*;
 
+    /// An engine on an address where nothing listens: every request fails to connect.
+    fn unreachable_engine() -> Engine {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        Engine::new(Client::try_from(config).unwrap())
+    }
+
     #[tokio::test]
     async fn sync_compared_needs_a_comparison_made_by_compare() {
-        // Nothing listens there: the engine must refuse before any request.
-        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
-        let engine = Engine::new(Client::try_from(config).unwrap());
+        // The engine must refuse before any request.
+        let engine = unreachable_engine();
         let r = engine
             .sync_compared(
                 &Comparison::default(),
@@ -532,5 +608,37 @@ mod tests {
             )
             .await;
         assert!(matches!(r, Err(SyncError::NotCompared)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn an_api_error_names_the_object_it_was_about() {
+        let engine = unreachable_engine();
+        let m = Manifest::new(
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": "settings", "namespace": "shop"}}),
+            Default::default(),
+        );
+        let err = engine
+            .compare(vec![m], &SyncOptions::new("a", "shop"))
+            .await
+            .expect_err("nothing listens");
+        assert!(matches!(err, SyncError::Object { .. }), "{err:?}");
+        let line = moor_types::error_chain(&err);
+        assert!(
+            line.starts_with("failed to look up the kind of ConfigMap shop/settings: "),
+            "{line}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_inventory_error_names_its_configmap() {
+        let err = unreachable_engine()
+            .forget("shop")
+            .await
+            .expect_err("nothing listens");
+        assert_eq!(
+            err.to_string(),
+            "failed to delete the inventory of app shop (ConfigMap moor-system/inventory-shop)"
+        );
     }
 }

@@ -11,7 +11,7 @@ use moor_types::{
 };
 use serde_json::Value;
 
-use crate::error::{ObjectError, SyncError, api_reason, is_not_found};
+use crate::error::{ObjectError, SyncError, about, api_reason, is_not_found};
 use crate::prepare::Desired;
 use crate::request;
 
@@ -322,7 +322,13 @@ async fn fetch_live(
         let list = match api.list(&ListParams::default()).await {
             Ok(l) => l,
             Err(e) if is_not_found(&e) => continue, // namespace created by this sync
-            Err(e) => return Err(e.into()),
+            Err(source) => {
+                return Err(SyncError::List {
+                    first: group[0].key.clone(),
+                    more: group.len() - 1,
+                    source,
+                });
+            }
         };
         for obj in list.items {
             let name = obj.metadata.name.clone().unwrap_or_default();
@@ -339,7 +345,7 @@ async fn fetch_live(
                 match api_for(&client, &d).get_opt(&d.key.name).await {
                     Ok(o) => Ok((d.key.clone(), o.map(|o| to_value(o, &d)))),
                     Err(e) if is_not_found(&e) => Ok((d.key.clone(), None)),
-                    Err(e) => Err(e),
+                    Err(e) => Err(about("read", &d.key)(e)),
                 }
             }
         })

@@ -12,7 +12,7 @@ use moor_types::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::error::{ObjectError, SyncError};
+use crate::error::{ObjectError, SyncError, about};
 use crate::ignore::Ignored;
 use crate::resolve::{Resolved, Resolver, from_crds, gvk_of};
 
@@ -73,7 +73,8 @@ pub async fn prepare(
             }
         };
         let gvk = gvk_of(m.api_version(), m.kind());
-        let res = match resolver.resolve(client, &gvk).await? {
+        let resolved = resolver.resolve(client, &gvk).await;
+        let res = match resolved.map_err(about("look up the kind of", &m.key()))? {
             Some(r) => r,
             None => match from_crds(&all, &gvk) {
                 Some(r) => r,

@@ -12,7 +12,7 @@ use moor_types::{
 use serde_json::Value;
 
 use crate::ObjectResult;
-use crate::error::{ObjectError, SyncError, api_reason, is_not_found};
+use crate::error::{ObjectError, SyncError, about, api_reason, is_not_found};
 use crate::inventory::Entry;
 use crate::plan::annotation;
 use crate::resolve::{Resolver, gvk_of};
@@ -52,7 +52,8 @@ pub async fn prune(
         };
         let Some(res) = resolver
             .resolve(client, &gvk_of(&entry.api_version(), &entry.kind))
-            .await?
+            .await
+            .map_err(about("look up the kind of", &key))?
         else {
             continue; // the kind is gone, and with it the object
         };

@@ -22,6 +22,7 @@ pub struct Resolved {
     pub from_pending_crd: bool,
 }
 
+/// Discovery with a cache, shared by every sync of one engine so kinds are looked up once.
 #[derive(Default)]
 pub struct Resolver {
     cache: Mutex<HashMap<GroupVersionKind, Option<Resolved>>>,
@@ -66,7 +67,6 @@ impl Resolver {
         Ok(found)
     }
 
-    /// Forgets what was learned, e.g. after CRDs were established.
     /// Every namespaced type the API server serves and can list (preferred versions). `fresh`:
     /// discover now, as a prune about to delete a Namespace must; otherwise a discovery made in
     /// the last few minutes serves, so a comparison that re-checks a kept Namespace on every
@@ -95,6 +95,7 @@ impl Resolver {
         Ok(types)
     }
 
+    /// Forgets the kinds found missing, so kinds whose CRD was just established resolve anew.
     pub fn forget_missing(&self) {
         self.cache
             .lock()

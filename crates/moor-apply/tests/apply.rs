@@ -4,7 +4,8 @@
 mod common;
 
 use common::{
-    Recorder, change_of, configmap, configmap_rv, engine, get, manifests, merge_patch, opts,
+    Recorder, change_of, configmap, configmap_rv, engine, engine_as, get, manifests, merge_patch,
+    opts,
 };
 use moor_apply::SyncError;
 use moor_testkit::{TestNamespace, unique_name};
@@ -219,5 +220,31 @@ async fn compare_finds_the_drifted_objects_and_sync_compared_writes_only_those()
             .unwrap()
             .in_sync()
     );
+    ns.delete(&client).await;
+}
+
+#[tokio::test]
+async fn an_api_error_names_the_object_it_was_about() {
+    let (client, _) = engine().await;
+    let ns = TestNamespace::create(&client, "apply-forbidden").await;
+    let app = unique_name("apply-forbidden");
+    // A user without roles may discover kinds but not read the ConfigMap: the API server's 403
+    // comes back naming the object the read was for.
+    let nobody = engine_as(&unique_name("moor-test-nobody")).await;
+    let err = nobody
+        .sync(
+            manifests(&configmap("settings", "1", "")),
+            &opts(&app, &ns.name),
+            &|_| {},
+        )
+        .await
+        .expect_err("a user without roles cannot read the ConfigMap");
+    assert!(matches!(err, SyncError::Object { .. }), "{err:?}");
+    let line = moor_types::error_chain(&err);
+    assert!(
+        line.starts_with(&format!("failed to read ConfigMap {}/settings: ", ns.name)),
+        "{line}"
+    );
+    assert!(line.contains("forbidden"), "{line}");
     ns.delete(&client).await;
 }

@@ -17,6 +17,18 @@ pub async fn engine() -> (Client, Engine) {
     (client.clone(), Engine::new(client))
 }
 
+/// An engine on the test cluster acting as `user` (impersonated, no roles bound): every request
+/// but discovery is forbidden.
+pub async fn engine_as(user: &str) -> Engine {
+    let path = moor_testkit::kubeconfig_path();
+    let kc = kube::config::Kubeconfig::read_from(&path).expect("the test kubeconfig reads");
+    let mut config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("the test kubeconfig loads");
+    config.auth_info.impersonate = Some(user.to_string());
+    Engine::new(Client::try_from(config).expect("a kube client"))
+}
+
 /// Manifests parsed from `yaml` as the renderers do (file name `test.yaml` in errors).
 pub fn manifests(yaml: &str) -> Vec<Manifest> {
     moor_render::parse_manifests(yaml, "test.yaml").expect("the test's YAML parses")
