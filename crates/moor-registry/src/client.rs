@@ -195,12 +195,12 @@ fn valid_path_component(c: &str) -> bool {
 
 /// A username and password. `Debug` shows the username only.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub struct RegistryCredentials {
     pub username: String,
     pub password: String,
 }
 
-impl fmt::Debug for Credentials {
+impl fmt::Debug for RegistryCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
             .field("username", &self.username)
@@ -209,7 +209,7 @@ impl fmt::Debug for Credentials {
     }
 }
 
-impl Credentials {
+impl RegistryCredentials {
     fn basic_header(&self) -> String {
         format!(
             "Basic {}",
@@ -225,7 +225,7 @@ impl Credentials {
 #[derive(Clone, Debug, Default)]
 pub struct DockerConfig {
     /// By normalised registry host.
-    auths: BTreeMap<String, Credentials>,
+    auths: BTreeMap<String, RegistryCredentials>,
 }
 
 impl DockerConfig {
@@ -267,7 +267,7 @@ impl DockerConfig {
             };
             out.insert(
                 normalize_registry_host(host),
-                Credentials {
+                RegistryCredentials {
                     username: user,
                     password: pass,
                 },
@@ -277,7 +277,7 @@ impl DockerConfig {
     }
 
     /// The credentials for a registry (`host[:port]`, as [`ImageName::registry`]).
-    pub fn credentials_for(&self, registry: &str) -> Option<&Credentials> {
+    pub fn credentials_for(&self, registry: &str) -> Option<&RegistryCredentials> {
         self.auths.get(&normalize_registry_host(registry))
     }
 
@@ -307,7 +307,7 @@ fn normalize_registry_host(s: &str) -> String {
 pub struct ClientOptions {
     /// Talk plain HTTP instead of HTTPS (registries on loopback or inside the cluster).
     pub insecure: bool,
-    pub credentials: Option<Credentials>,
+    pub credentials: Option<RegistryCredentials>,
     /// Per request (default 30 s).
     pub timeout: Option<Duration>,
     /// How many tags to ask for per page (`n`); `None` lets the registry choose.

@@ -24,12 +24,12 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 
 pub use client::{
-    ClientOptions, Credentials, DockerConfig, ImageName, RegistryClient, RegistryError,
+    ClientOptions, DockerConfig, ImageName, RegistryClient, RegistryCredentials, RegistryError,
 };
 pub use crd::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 pub use policy::{Policy, PolicyError, Selection};
 pub use reconcile::{
-    ReconcileError, Reconciled, TagCache, latest_images, list_latest_images, reconcile_policy,
+    ImageReconcileError, Reconciled, TagCache, latest_images, list_latest_images, reconcile_policy,
     reconcile_repository, split_image_ref,
 };
 
@@ -142,19 +142,22 @@ fn action(r: Reconciled) -> Action {
 async fn reconcile_repo(
     repo: Arc<ImageRepository>,
     ctx: Arc<Ctx>,
-) -> Result<Action, ReconcileError> {
+) -> Result<Action, ImageReconcileError> {
     reconcile_repository(&ctx.client, &repo, &ctx.cache)
         .await
         .map(action)
 }
 
-async fn reconcile_pol(policy: Arc<ImagePolicy>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
+async fn reconcile_pol(
+    policy: Arc<ImagePolicy>,
+    ctx: Arc<Ctx>,
+) -> Result<Action, ImageReconcileError> {
     reconcile_policy(&ctx.client, &policy, &ctx.cache)
         .await
         .map(action)
 }
 
-fn error_policy<K>(_: Arc<K>, e: &ReconcileError, _: Arc<Ctx>) -> Action {
+fn error_policy<K>(_: Arc<K>, e: &ImageReconcileError, _: Arc<Ctx>) -> Action {
     tracing::warn!("{}", moor_types::error_chain(e));
     Action::requeue(ERROR_RETRY)
 }

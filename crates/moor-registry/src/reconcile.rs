@@ -23,7 +23,7 @@ const DEPENDENCY_RETRY: Duration = Duration::from_secs(30);
 const LATEST_TAGS: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
+pub enum ImageReconcileError {
     #[error("failed to write the status of {kind} {key}")]
     WriteStatus {
         kind: &'static str,
@@ -173,7 +173,7 @@ pub async fn reconcile_repository(
     client: &Client,
     repo: &ImageRepository,
     cache: &TagCache,
-) -> Result<Reconciled, ReconcileError> {
+) -> Result<Reconciled, ImageReconcileError> {
     let (ns, name) = names(repo);
     if repo.spec.suspend {
         return Ok(Reconciled {
@@ -349,7 +349,7 @@ async fn write_repository_status(
     name: &str,
     old: &ImageRepositoryStatus,
     new: &ImageRepositoryStatus,
-) -> Result<(), ReconcileError> {
+) -> Result<(), ImageReconcileError> {
     if old == new {
         return Ok(());
     }
@@ -361,7 +361,7 @@ async fn write_repository_status(
     )
     .await
     .map(|_| ())
-    .map_err(|source| ReconcileError::WriteStatus {
+    .map_err(|source| ImageReconcileError::WriteStatus {
         kind: ImageRepository::KIND,
         key: format!("{ns}/{name}"),
         source,
@@ -377,7 +377,7 @@ pub async fn reconcile_policy(
     client: &Client,
     policy: &ImagePolicy,
     cache: &TagCache,
-) -> Result<Reconciled, ReconcileError> {
+) -> Result<Reconciled, ImageReconcileError> {
     let (ns, name) = names(policy);
     let generation = policy.metadata.generation;
     let old = policy.status.clone().unwrap_or_default();
@@ -397,13 +397,14 @@ pub async fn reconcile_policy(
         ),
         Ok(rule) => {
             let repos: Api<ImageRepository> = Api::namespaced(client.clone(), &ns);
-            let repo = repos
-                .get_opt(repo_name)
-                .await
-                .map_err(|source| ReconcileError::Read {
-                    what: format!("ImageRepository {ns}/{repo_name}"),
-                    source,
-                })?;
+            let repo =
+                repos
+                    .get_opt(repo_name)
+                    .await
+                    .map_err(|source| ImageReconcileError::Read {
+                        what: format!("ImageRepository {ns}/{repo_name}"),
+                        source,
+                    })?;
             let scanned = repo.as_ref().and_then(|r| {
                 cache
                     .tags(&ns, repo_name)
@@ -490,7 +491,7 @@ pub async fn reconcile_policy(
             &Patch::Merge(serde_json::json!({ "status": status })),
         )
         .await
-        .map_err(|source| ReconcileError::WriteStatus {
+        .map_err(|source| ImageReconcileError::WriteStatus {
             kind: ImagePolicy::KIND,
             key: format!("{ns}/{name}"),
             source,

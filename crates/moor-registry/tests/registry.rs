@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use moor_registry::policy::{Policy, Rule, SemverRange};
 use moor_registry::{
-    ClientOptions, Credentials, ImageName, RegistryClient, RegistryError, Selection,
+    ClientOptions, ImageName, RegistryClient, RegistryCredentials, RegistryError, Selection,
 };
 use moor_testkit::registry::{Auth, PagingProxy, Registry};
 
@@ -16,7 +16,7 @@ fn client(
 ) -> RegistryClient {
     RegistryClient::new(ClientOptions {
         insecure,
-        credentials: credentials.map(|(u, p)| Credentials {
+        credentials: credentials.map(|(u, p)| RegistryCredentials {
             username: u.into(),
             password: p.into(),
         }),

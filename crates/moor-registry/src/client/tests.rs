@@ -172,7 +172,7 @@ fn docker_config_errors_never_show_secrets() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("not JSON") && !e.contains("s3cret"), "{e}");
-    let creds = Credentials {
+    let creds = RegistryCredentials {
         username: "u".into(),
         password: "s3cret".into(),
     };
