@@ -42,8 +42,18 @@ type MakeClient = dyn Fn(Config, &str) -> Result<Client, String> + Send + Sync;
 #[derive(Clone)]
 pub struct Cluster {
     pub name: String,
+    /// API server URL, as projects' `destinations` match it.
+    pub server: String,
+    /// The project the cluster Secret is scoped to (its `project` key): no other may use it.
+    pub project: Option<String>,
+    /// The controller's own client: watches and the inventory.
     pub client: Client,
+    /// Reads and writes the app's objects: as the controller, or as the app's service account.
     pub engine: Arc<Engine>,
+    /// What `client` was built from, to build impersonating clients; and its Secret's
+    /// resourceVersion, so those are rebuilt when the Secret changes.
+    config: Config,
+    version: String,
 }
 
 pub struct Clusters {
@@ -51,6 +61,8 @@ pub struct Clusters {
     namespace: String,
     /// Built clients by secret name and resourceVersion, so a changed secret builds a new one.
     cache: Mutex<HashMap<String, (String, Cluster)>>,
+    /// Engines impersonating service accounts, by cluster, its version and the user name.
+    impersonating: Mutex<HashMap<(String, String, String), Cluster>>,
     layer: Box<MakeClient>,
     /// Commands a cluster Secret's kubeconfig may run (`--allow-exec-command`).
     pub allowed_commands: Vec<String>,
@@ -60,17 +72,23 @@ impl Clusters {
     /// `make_client` builds a client for a cluster's config (the controller adds its metrics layer).
     pub fn new(
         home: Client,
+        home_config: Config,
         namespace: &str,
         make_client: impl Fn(Config, &str) -> Result<Client, String> + Send + Sync + 'static,
     ) -> Clusters {
         Clusters {
             home: Cluster {
                 name: IN_CLUSTER_NAME.into(),
+                server: IN_CLUSTER.into(),
+                project: None,
                 engine: Arc::new(Engine::new(home.clone())),
                 client: home,
+                config: home_config,
+                version: String::new(),
             },
             namespace: namespace.to_string(),
             cache: Mutex::new(HashMap::new()),
+            impersonating: Mutex::new(HashMap::new()),
             layer: Box::new(make_client),
             allowed_commands: vec![],
         }
@@ -137,11 +155,18 @@ impl Clusters {
             let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
                 .await
                 .map_err(|e| bad(e.to_string()))?;
-            let client = (self.layer)(config, &name).map_err(bad)?;
+            let client = (self.layer)(config.clone(), &name).map_err(bad)?;
             let cluster = Cluster {
                 name: name.clone(),
+                server: field("server")
+                    .unwrap_or_else(|| config.cluster_url.to_string())
+                    .trim_end_matches('/')
+                    .to_string(),
+                project: field("project").filter(|p| !p.is_empty()),
                 engine: Arc::new(Engine::new(client.clone())),
                 client,
+                config,
+                version: rv.clone(),
             };
             self.cache
                 .lock()
@@ -150,5 +175,38 @@ impl Clusters {
             return Ok(cluster);
         }
         Err(ClusterError::Unknown(wanted))
+    }
+
+    /// `cluster` with an engine that reads and writes as service account `namespace/name`
+    /// (Kubernetes impersonation), so the API server's RBAC decides what the app may do; its
+    /// inventory stays the controller's. Built once per cluster version and account.
+    pub fn impersonating(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Cluster, ClusterError> {
+        let user = format!("system:serviceaccount:{namespace}:{name}");
+        let key = (cluster.name.clone(), cluster.version.clone(), user.clone());
+        if let Some(c) = self.impersonating.lock().expect("impersonation cache").get(&key) {
+            return Ok(c.clone());
+        }
+        let mut config = cluster.config.clone();
+        config.auth_info.impersonate = Some(user);
+        // The API server adds the service account's groups itself.
+        config.auth_info.impersonate_groups = None;
+        let client = (self.layer)(config, &cluster.name).map_err(|cause| ClusterError::BadConfig {
+            name: cluster.name.clone(),
+            cause,
+        })?;
+        let imp = Cluster {
+            engine: Arc::new(Engine::with_inventory_client(client, cluster.client.clone())),
+            ..cluster.clone()
+        };
+        self.impersonating
+            .lock()
+            .expect("impersonation cache")
+            .insert(key, imp.clone());
+        Ok(imp)
     }
 }

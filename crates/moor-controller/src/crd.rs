@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::{ApiResource, GroupVersionKind};
+use moor_types::SyncOption;
 use serde::{Deserialize, Serialize};
 
 pub const MOOR_GROUP: &str = "moor.dev";
@@ -76,9 +77,14 @@ impl kube::Resource for Application {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSpec {
-    /// Argo CD's project; accepted and ignored.
+    /// The AppProject (in the controller's namespace) whose rules bound this app; `default`
+    /// when empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// Flux's field: the service account, in the Application's namespace, that the app's reads
+    /// and writes are made as (used when the project's `destinationServiceAccounts` names none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
     pub source: Source,
     pub destination: Destination,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,7 +267,7 @@ pub struct ApplicationStatus {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncStatusField {
-    /// Synced | OutOfSync | Unknown
+    /// A [`moor_types::SyncStatus`] (a string: other controllers may write other words).
     #[serde(default)]
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,7 +276,7 @@ pub struct SyncStatusField {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HealthStatusField {
-    /// Healthy | Progressing | Degraded | Suspended | Missing | Unknown
+    /// A [`moor_types::HealthStatus`] (a string: other controllers may write other words).
     #[serde(default)]
     pub status: String,
     /// Serialized even when None: a status merge patch must clear an old message.
@@ -288,7 +294,7 @@ pub struct ResourceStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
-    /// Synced | OutOfSync
+    /// A [`moor_types::SyncStatus`]: Synced or OutOfSync.
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthStatusField>,
@@ -297,7 +303,7 @@ pub struct ResourceStatus {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
-    /// e.g. ComparisonError, SyncError, InvalidSpecError, DependencyCycle, SourceUnavailable
+    /// A [`moor_types::ConditionType`], e.g. ComparisonError, SyncError, InvalidSpecError.
     #[serde(rename = "type")]
     pub type_: String,
     pub message: String,
@@ -308,7 +314,8 @@ pub struct Condition {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperationState {
-    /// Running | Succeeded | Failed | Error
+    /// A [`moor_types::OperationPhase`]: Running, Succeeded, Failed (Argo CD also writes Error
+    /// and Terminating).
     pub phase: String,
     #[serde(default)]
     pub message: String,
@@ -401,11 +408,16 @@ impl Application {
         self.spec.sync_policy.as_ref()?.retry.as_ref()
     }
 
-    pub fn has_sync_option(&self, opt: &str) -> bool {
-        self.spec
-            .sync_policy
-            .as_ref()
-            .is_some_and(|p| p.sync_options.iter().any(|o| o == opt))
+    /// `syncPolicy.syncOptions`, typed; options moor does not know come back as `Unknown`.
+    pub fn sync_options(&self) -> impl Iterator<Item = SyncOption> + '_ {
+        let opts = self.spec.sync_policy.as_ref().map(|p| &p.sync_options[..]);
+        opts.unwrap_or_default()
+            .iter()
+            .map(|o| SyncOption::parse(o))
+    }
+
+    pub fn has_sync_option(&self, opt: SyncOption) -> bool {
+        self.sync_options().any(|o| o == opt)
     }
 
     /// `spec.ignoreDifferences` as the engine's rules.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::context::Ctx;
 use crate::crd::{Application, FINALIZER};
-use moor_types::error_chain;
+use moor_types::{EventReason, error_chain};
 
 use crate::reconcile::{ReconcileError, publish, sync_options};
 
@@ -75,12 +75,25 @@ pub async fn finalize(
     if !finalizers.iter().any(|f| f == FINALIZER) {
         return Ok(Action::await_change());
     }
-    if let Ok(cluster) = ctx
+    // Deleting is writing: the project must still admit the app, and the prune runs as its
+    // service account. A refused app's objects are left in place, and the Event says why.
+    let admitted = ctx
         .shared
-        .clusters
-        .for_destination(&app.spec.destination)
-        .await
-    {
+        .tenancy
+        .admit(app, &ctx.ar.group, &ctx.shared.clusters)
+        .await;
+    if let Err(refusal) = &admitted {
+        let note = format!("objects of the app are kept: {refusal}");
+        publish(
+            ctx,
+            app,
+            EventType::Warning,
+            EventReason::DeleteSkipped,
+            note,
+        )
+        .await;
+    }
+    if let Ok(crate::tenancy::Admitted { cluster, .. }) = admitted {
         let mut opts = sync_options(app, ctx, "");
         opts.prune = true;
         opts.revision = None;
@@ -89,7 +102,7 @@ pub async fn finalize(
                 ctx,
                 app,
                 EventType::Warning,
-                "DeleteFailed",
+                EventReason::DeleteFailed,
                 error_chain(&e),
             )
             .await;

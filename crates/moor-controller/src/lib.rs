@@ -2,22 +2,33 @@
 //! Application API group (moor.dev; argoproj.io with --argocd-compat), triggered by spec and
 //! operation changes, the poll interval, webhooks, and shared watches of owned objects (drift).
 //!
-//! Reading order: [`run`] wires things up; `reconcile::reconcile` is one app's reconcile.
+//! Reading order: [`run`] wires things up; `reconcile::reconcile` is one app's reconcile, one
+//! named step after another. Its decisions are pure functions of plain values, tested without a
+//! cluster: `decide` (which operation to run, whether and why to sync), `dependencies`
+//! (`dependsOn`), `retry` (`syncPolicy.retry`) and `backoff` (self-heal and failure backoff).
+//! `context` is what every reconcile shares; `repo_credentials` picks a repository's credentials.
 
 mod automation;
+mod backoff;
 mod cluster_config;
 mod clusters;
 mod context;
 pub mod crd;
+mod decide;
+mod dependencies;
 mod finalizer;
 mod gc;
 mod health_rules;
 mod inputs;
 mod poll;
+pub mod project;
+mod project_rules;
 mod reconcile;
+mod repo_credentials;
 mod retry;
 mod sources;
 mod status;
+mod tenancy;
 mod watches;
 
 use std::net::SocketAddr;
@@ -37,9 +48,9 @@ use moor_server::{Metrics, PushEvent, ServerState, WebhookConfig, WebhookLimits}
 use tokio::sync::mpsc;
 
 pub use clusters::{CLUSTER_SECRET_LABEL, IN_CLUSTER_NAME};
-pub use context::REPO_SECRET_LABEL;
 pub use gc::GcOptions;
 pub use poll::DEFAULT_MIN_POLL_INTERVAL;
+pub use repo_credentials::REPO_SECRET_LABEL;
 pub use sources::{DEFAULT_RENDER_CACHE_BYTES, RenderPolicy};
 
 use crate::context::{Ctx, Shared};
@@ -50,6 +61,8 @@ use crate::watches::{AppKey, Watches};
 pub enum ControllerError {
     #[error("the Application CRD {0} is not installed or not served: apply deploy/crds/ first")]
     MissingCrd(String, #[source] kube::Error),
+    #[error(transparent)]
+    Projects(#[from] tenancy::TenancyError),
     #[error("failed to listen on {0}")]
     Listen(SocketAddr, #[source] std::io::Error),
     #[error(
@@ -88,6 +101,10 @@ pub struct ControllerOptions {
     pub allowed_exec_commands: Vec<String>,
     /// Limits and permissions of renders (remote bases and value files, sizes, timeout).
     pub render: RenderPolicy,
+    /// No `default` project is created: every app needs a project an administrator made.
+    pub strict_projects: bool,
+    /// An app whose project (or spec) names no service account to impersonate is not synced.
+    pub require_impersonation: bool,
 }
 
 /// Builds a client for a cluster config, with `moor_cluster_api_requests_total` counting.
@@ -114,8 +131,8 @@ pub fn check_poll_interval(poll: Duration, min: Duration) -> Result<(), Controll
 pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), ControllerError> {
     check_poll_interval(opts.poll_interval, opts.min_poll_interval)?;
     let metrics = Arc::new(Metrics::new());
-    let home =
-        counted_client(home_config, IN_CLUSTER_NAME, &metrics).expect("the home client builds");
+    let home = counted_client(home_config.clone(), IN_CLUSTER_NAME, &metrics)
+        .expect("the home client builds");
     let mut groups = vec![MOOR_GROUP];
     if opts.argocd_compat {
         groups.push(ARGO_GROUP);
@@ -145,7 +162,7 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     sources.policy = opts.render.clone();
     let m = metrics.clone();
     let mut clusters =
-        clusters::Clusters::new(home.clone(), &opts.namespace, move |config, name| {
+        clusters::Clusters::new(home.clone(), home_config, &opts.namespace, move |config, name| {
             counted_client(config, name, &m)
         });
     clusters.allowed_commands = opts.allowed_exec_commands.clone();
@@ -168,6 +185,14 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         opts.cache_root.join("keys"),
     );
     shared.adopt = opts.adopt;
+    shared.tenancy.namespace = opts.namespace.clone();
+    shared.tenancy.strict = opts.strict_projects;
+    shared.tenancy.require_impersonation = opts.require_impersonation;
+    let (project_tx, project_rx) = mpsc::unbounded_channel::<String>();
+    shared.tenancy.changed = Some(project_tx);
+    for g in &groups {
+        shared.tenancy.watch(&home, g).await?;
+    }
     shared.min_poll_interval = opts.min_poll_interval;
     let shared = Arc::new(shared);
 
@@ -212,6 +237,11 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     // Owned-object events and webhook pushes both end as app triggers.
     let (push_tx, push_rx) = mpsc::unbounded_channel::<PushEvent>();
     tokio::spawn(dispatch_app_events(app_rx, trigger_txs.clone()));
+    tokio::spawn(dispatch_project_changes(
+        project_rx,
+        stores.clone(),
+        trigger_txs.clone(),
+    ));
     tokio::spawn(dispatch_pushes(
         push_rx,
         stores.clone(),
@@ -313,6 +343,32 @@ async fn dispatch_app_events(
     while let Some(key) = rx.recv().await {
         for (ar, tx) in &txs {
             let _ = tx.send(ObjectRef::new_with(&key.name, ar.clone()).within(&key.namespace));
+        }
+    }
+}
+
+/// A created or changed AppProject admits its apps again at once.
+async fn dispatch_project_changes(
+    mut rx: mpsc::UnboundedReceiver<String>,
+    stores: Vec<reflector::Store<Application>>,
+    txs: Vec<(
+        kube::core::ApiResource,
+        mpsc::UnboundedSender<ObjectRef<Application>>,
+    )>,
+) {
+    while let Some(project) = rx.recv().await {
+        for (store, (ar, tx)) in stores.iter().zip(&txs) {
+            for app in store.state() {
+                let named = app.spec.project.as_deref().filter(|p| !p.is_empty());
+                if named.unwrap_or(project::DEFAULT_PROJECT) != project {
+                    continue;
+                }
+                let (ns, name) = (
+                    app.metadata.namespace.clone().unwrap_or_default(),
+                    app.metadata.name.clone().unwrap_or_default(),
+                );
+                let _ = tx.send(ObjectRef::new_with(&name, ar.clone()).within(&ns));
+            }
         }
     }
 }

@@ -9,12 +9,17 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use moor_apply::{ChangeSet, Comparison, SyncOptions};
-use moor_types::{Change, HealthStatus, SyncStatus, error_chain};
+use moor_types::{
+    Change, ConditionType, EventReason, HealthStatus, OperationPhase, SyncOption, SyncStatus,
+    error_chain,
+};
 use serde_json::{Value, json};
 
 use crate::clusters::Cluster;
 use crate::context::Ctx;
 use crate::crd::*;
+use crate::decide;
+use crate::dependencies;
 use crate::finalizer;
 use crate::retry;
 use crate::sources::Rendered;
@@ -31,7 +36,7 @@ struct Outcome {
     status: ApplicationStatus,
     requeue: Duration,
     clear_operation: bool,
-    events: Vec<(EventType, &'static str, String)>,
+    events: Vec<(EventType, EventReason, String)>,
 }
 
 pub async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
@@ -76,39 +81,34 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     out.status.reconciled_at = Some(now());
     out.status.conditions.clear();
     if let Some(msg) = poll_setting(app, ctx).problem {
-        status::condition(&mut out.status, "InvalidSpecWarning", &msg);
+        status::condition(&mut out.status, ConditionType::InvalidSpecWarning, &msg);
     }
 
-    if let Err(msg) = check_dependencies(app, ctx) {
-        let waiting = !msg.starts_with("dependency cycle");
-        let kind = if waiting {
-            "WaitingForDependencies"
-        } else {
-            "DependencyCycle"
-        };
+    let deps = dependencies::check(app, |ns, name| ctx.lookup(ns, name));
+    if let Some((kind, msg)) = deps.condition() {
         status::condition(&mut out.status, kind, &msg);
-        out.requeue = Duration::from_secs(if waiting { 3 } else { 60 });
+        out.requeue = deps.requeue();
         return out;
     }
-    let cluster = match ctx
+    // The project admits the app before its source is read or its destination touched.
+    let admitted = match ctx
         .shared
-        .clusters
-        .for_destination(&app.spec.destination)
+        .tenancy
+        .admit(app, &ctx.ar.group, &ctx.shared.clusters)
         .await
     {
-        Ok(c) => c,
-        Err(e) => {
-            return failed_comparison(out, "InvalidSpecError", error_chain(&e), ctx, app);
-        }
+        Ok(a) => a,
+        Err(refusal) => return refused(out, refusal, ctx, app),
     };
+    let cluster = admitted.cluster.clone();
     // A health rule that does not compile is a spec error: stop before fetching or writing.
     let sh = &ctx.shared;
     let health_rules =
         match crate::health_rules::for_app(app, &sh.health, &sh.home, &sh.namespace).await {
             Ok(r) => r,
-            Err(e) => return failed_comparison(out, "InvalidSpecError", e, ctx, app),
+            Err(e) => return failed_comparison(out, ConditionType::InvalidSpecError, e, ctx, app),
         };
-    let operation = pending_operation(app);
+    let operation = decide::operation_to_run(app);
     let revision = operation
         .as_ref()
         .and_then(|o| o.sync.as_ref()?.revision.clone())
@@ -132,14 +132,16 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         .await
     {
         Ok(c) => c,
-        Err(e) => return failed_comparison(out, "ComparisonError", e.to_string(), ctx, app),
+        Err(e) => {
+            return failed_comparison(out, ConditionType::ComparisonError, e.to_string(), ctx, app);
+        }
     };
     let rendered = match ctx.shared.sources.render(app, &commit).await {
         Ok(r) => r,
         Err(e) => {
             return degraded(
                 out,
-                "ComparisonError",
+                ConditionType::ComparisonError,
                 e.to_string(),
                 ctx,
                 app,
@@ -147,6 +149,22 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             );
         }
     };
+    let refused_objects = crate::tenancy::refused_objects(&admitted, &rendered.manifests).await;
+    if !refused_objects.is_empty() {
+        let msg = format!(
+            "project {:?} does not permit: {}",
+            admitted.project,
+            refused_objects.join("; ")
+        );
+        return degraded(
+            out,
+            ConditionType::InvalidSpecError,
+            msg,
+            ctx,
+            app,
+            operation.is_some(),
+        );
+    }
     let empty = empty_source(app, &rendered, &commit);
     let mut opts = sync_options(app, ctx, &commit);
     opts.health_rules = health_rules;
@@ -163,7 +181,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         Err(e) => {
             return degraded(
                 out,
-                "ComparisonError",
+                ConditionType::ComparisonError,
                 error_chain(&e),
                 ctx,
                 app,
@@ -175,9 +193,15 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
 
     let mut comparison = comparison;
     // An empty source only syncs when asked for by hand: automated, it would prune everything.
-    let reason = sync_reason(app, ctx, &comparison, &commit, operation.is_some())
+    let facts = decide::SyncFacts::of(app, &commit, operation.is_some());
+    let heal_allowed = || ctx.shared.backoff.heal_allowed(&app.app_id(&ctx.ar.group));
+    let reason = decide::sync_reason(&facts, &comparison, &commit, heal_allowed)
         .filter(|_| operation.is_some() || empty.is_none());
-    if let Some((reason, retry_count)) = reason {
+    if let Some(decide::SyncReason {
+        why: reason,
+        retry_count,
+    }) = reason
+    {
         let prune = operation
             .as_ref()
             .and_then(|o| o.sync.as_ref()?.prune)
@@ -193,7 +217,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         mark_running(app, ctx, &op).await;
         out.events.push((
             EventType::Normal,
-            "SyncStarted",
+            EventReason::SyncStarted,
             format!("{reason} at revision {commit}"),
         ));
         let mut opts = opts.clone();
@@ -217,7 +241,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     status::apply_comparison(&mut out.status, &comparison, &commit);
     if let Some(msg) = empty {
         out.status.sync.status = SyncStatus::OutOfSync.to_string();
-        status::condition(&mut out.status, "ComparisonError", &msg);
+        status::condition(&mut out.status, ConditionType::ComparisonError, &msg);
     }
     if app.automated().is_some()
         && !comparison.in_sync()
@@ -229,7 +253,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             .collect();
         status::condition(
             &mut out.status,
-            "OutOfSync",
+            ConditionType::OutOfSync,
             &format!("drifted or not pruned: {}", names.join(", ")),
         );
     }
@@ -370,81 +394,11 @@ pub(crate) fn sync_options(app: &Application, ctx: &Ctx, commit: &str) -> SyncOp
     opts.adopt = ctx.shared.adopt;
     opts.revision = Some(commit.to_string());
     opts.ignore_differences = app.ignore_rules();
-    opts.respect_ignore_differences = app.has_sync_option("RespectIgnoreDifferences=true");
+    opts.respect_ignore_differences =
+        app.has_sync_option(SyncOption::RespectIgnoreDifferences(true));
     opts.timeout = Duration::from_secs(300);
     opts.concurrency = 16;
     opts
-}
-
-/// The operation to run: the one requested, or a requested one a crash interrupted (still
-/// Running in status). An interrupted automated sync is not replayed: its revision may be
-/// stale, and the automated policy syncs the current one anyway.
-fn pending_operation(app: &Application) -> Option<Operation> {
-    if let Some(op) = &app.operation {
-        return Some(op.clone());
-    }
-    let st = app.status.as_ref()?.operation_state.as_ref()?;
-    let op = st.operation.as_ref().filter(|_| st.phase == "Running")?;
-    let automated = op
-        .initiated_by
-        .as_ref()
-        .and_then(|i| i.get("automated"))
-        .is_some_and(|a| a == true || a == "true");
-    (!automated).then(|| op.clone())
-}
-
-/// Why to sync now (and the retry count the sync carries), or None. Automated apps sync a new
-/// revision, retry a failed one when `syncPolicy.retry` allows; self-heal also re-applies drift
-/// (backing off when something keeps reverting it).
-fn sync_reason(
-    app: &Application,
-    ctx: &Ctx,
-    cmp: &Comparison,
-    commit: &str,
-    requested: bool,
-) -> Option<(String, i64)> {
-    if requested {
-        return Some(("sync requested".into(), 0));
-    }
-    sync_reason_automated(app, ctx, cmp, commit)
-}
-
-fn sync_reason_automated(
-    app: &Application,
-    ctx: &Ctx,
-    cmp: &Comparison,
-    commit: &str,
-) -> Option<(String, i64)> {
-    let auto = app.automated()?;
-    if cmp.in_sync() {
-        return None;
-    }
-    let last = app
-        .status
-        .as_ref()
-        .and_then(|s| s.operation_state.as_ref())
-        .and_then(|o| o.sync_result.as_ref())
-        .map(|r| r.revision.as_str());
-    if last != Some(commit) {
-        return Some(("automated sync of a new revision".into(), 0));
-    }
-    if let (Some(policy), Some(retried)) = (app.retry(), retry::failed_at(app, commit))
-        && retry::allowed(policy, retried)
-        && retry::since_finished(app).is_none_or(|d| d >= retry::delay(policy, retried))
-    {
-        return Some((
-            format!("retry {} of the failed sync", retried + 1),
-            retried + 1,
-        ));
-    }
-    let pruning_only = cmp.resources.iter().all(|r| r.synced);
-    if pruning_only && !auto.prune {
-        return None;
-    }
-    if auto.self_heal && ctx.shared.heal_allowed(&app.app_id(&ctx.ar.group)) {
-        return Some(("self-heal of drifted objects".into(), 0));
-    }
-    None
 }
 
 async fn mark_running(app: &Application, ctx: &Ctx, op: &Operation) {
@@ -454,7 +408,7 @@ async fn mark_running(app: &Application, ctx: &Ctx, op: &Operation) {
     );
     let api: Api<Application> = Api::namespaced_with(ctx.shared.home.clone(), &ns, &ctx.ar);
     let state = OperationState {
-        phase: "Running".into(),
+        phase: OperationPhase::Running.to_string(),
         message: "syncing".into(),
         operation: Some(op.clone()),
         started_at: Some(now()),
@@ -487,7 +441,7 @@ fn record_sync(
                 .filter(|o| o.change != Change::Unchanged)
                 .count();
             out.status.operation_state = Some(OperationState {
-                phase: "Succeeded".into(),
+                phase: OperationPhase::Succeeded.to_string(),
                 message: format!("synced {} objects ({changed} changed)", set.objects.len()),
                 operation: Some(op),
                 started_at,
@@ -496,18 +450,22 @@ fn record_sync(
                 retry_count,
             });
             status::add_history(&mut out.status, app, commit);
-            ctx.shared.metrics.inc_sync("Succeeded");
-            ctx.shared.clear_failures(&app.app_id(&ctx.ar.group));
+            ctx.shared
+                .metrics
+                .inc_sync(OperationPhase::Succeeded.as_str());
+            ctx.shared
+                .backoff
+                .clear_failures(&app.app_id(&ctx.ar.group));
             out.events.push((
                 EventType::Normal,
-                "SyncSucceeded",
+                EventReason::SyncSucceeded,
                 format!("synced revision {commit}: {changed} objects changed"),
             ));
         }
         Err(e) => {
             let msg = error_chain(&e);
             out.status.operation_state = Some(OperationState {
-                phase: "Failed".into(),
+                phase: OperationPhase::Failed.to_string(),
                 message: msg.clone(),
                 operation: Some(op),
                 started_at,
@@ -518,17 +476,21 @@ fn record_sync(
                 }),
                 retry_count,
             });
-            status::condition(&mut out.status, "SyncError", &msg);
-            ctx.shared.metrics.inc_sync("Failed");
+            status::condition(&mut out.status, ConditionType::SyncError, &msg);
+            ctx.shared.metrics.inc_sync(OperationPhase::Failed.as_str());
             out.requeue = match app.retry().filter(|r| retry::allowed(r, retry_count)) {
                 Some(policy) => retry::delay(policy, retry_count),
                 None => ctx
                     .shared
-                    .failure_backoff(&app.app_id(&ctx.ar.group))
+                    .backoff
+                    .failure(&app.app_id(&ctx.ar.group))
                     .min(poll_interval(app, ctx)),
             };
-            out.events
-                .push((EventType::Warning, "SyncFailed", truncate(&msg, 1000)));
+            out.events.push((
+                EventType::Warning,
+                EventReason::SyncFailed,
+                truncate(&msg, 1000),
+            ));
         }
     }
 }
@@ -536,7 +498,7 @@ fn record_sync(
 /// Source or destination unusable: the cluster is left as it is, the reason goes in a condition.
 fn failed_comparison(
     mut out: Outcome,
-    kind: &str,
+    kind: ConditionType,
     msg: String,
     ctx: &Ctx,
     app: &Application,
@@ -547,18 +509,42 @@ fn failed_comparison(
         app.metadata.name.as_deref().unwrap_or("")
     );
     status::condition(&mut out.status, kind, &msg);
-    out.status.sync.status = "Unknown".into();
+    out.status.sync.status = SyncStatus::Unknown.to_string();
     out.requeue = ctx
         .shared
-        .failure_backoff(&app.app_id(&ctx.ar.group))
+        .backoff
+        .failure(&app.app_id(&ctx.ar.group))
         .min(poll_interval(app, ctx));
     out
+}
+
+/// The app's project refuses it: nothing read or written; a requested operation fails with
+/// the rule, so `moor app sync --wait` says why instead of waiting.
+fn refused(
+    mut out: Outcome,
+    refusal: crate::tenancy::Refusal,
+    ctx: &Ctx,
+    app: &Application,
+) -> Outcome {
+    if let Some(op) = decide::operation_to_run(app) {
+        out.clear_operation = app.operation.is_some();
+        out.status.operation_state = Some(OperationState {
+            phase: OperationPhase::Failed.to_string(),
+            message: truncate(&refusal.message, 2000),
+            operation: Some(op),
+            started_at: Some(now()),
+            finished_at: Some(now()),
+            sync_result: None,
+            retry_count: 0,
+        });
+    }
+    failed_comparison(out, refusal.condition, refusal.message, ctx, app)
 }
 
 /// Manifests that do not render or validate: nothing applied, the app Degraded with the reason.
 fn degraded(
     mut out: Outcome,
-    kind: &str,
+    kind: ConditionType,
     msg: String,
     ctx: &Ctx,
     app: &Application,
@@ -569,13 +555,13 @@ fn degraded(
         status: HealthStatus::Degraded.to_string(),
         message: Some(truncate(&msg, 2000)),
     };
-    out.status.sync.status = "Unknown".into();
+    out.status.sync.status = SyncStatus::Unknown.to_string();
     if requested {
         out.clear_operation = app.operation.is_some();
         out.status.operation_state = Some(OperationState {
-            phase: "Failed".into(),
+            phase: OperationPhase::Failed.to_string(),
             message: truncate(&msg, 2000),
-            operation: pending_operation(app),
+            operation: decide::operation_to_run(app),
             started_at: Some(now()),
             finished_at: Some(now()),
             sync_result: None,
@@ -585,8 +571,12 @@ fn degraded(
     if was != out.status.health.status {
         out.events.push((
             EventType::Warning,
-            "HealthChanged",
-            format!("health {was} -> Degraded: {}", truncate(&msg, 500)),
+            EventReason::HealthChanged,
+            format!(
+                "health {was} -> {}: {}",
+                HealthStatus::Degraded,
+                truncate(&msg, 500)
+            ),
         ));
     }
     failed_comparison(out, kind, msg, ctx, app)
@@ -602,10 +592,14 @@ fn note_health_change(app: &Application, out: &mut Outcome) {
     if &was != now {
         out.events.push((
             EventType::Normal,
-            "HealthChanged",
+            EventReason::HealthChanged,
             format!(
                 "health {} -> {now}",
-                if was.is_empty() { "Unknown" } else { &was }
+                if was.is_empty() {
+                    HealthStatus::Unknown.as_str()
+                } else {
+                    &was
+                }
             ),
         ));
     }
@@ -621,52 +615,6 @@ fn truncate(s: &str, n: usize) -> String {
     }
     format!("{}…", &s[..end])
 }
-
-/// `dependsOn`: every dependency must exist, be Synced and Healthy; cycles are rejected.
-fn check_dependencies(app: &Application, ctx: &Ctx) -> Result<(), String> {
-    if app.spec.depends_on.is_empty() {
-        return Ok(());
-    }
-    let ns = app.metadata.namespace.clone().unwrap_or_default();
-    let me = AppRefKey(ns.clone(), app.metadata.name.clone().unwrap_or_default());
-    if let Some(cycle) = ctx.find_cycle(&me) {
-        return Err(format!("dependency cycle: {}", cycle.join(" -> ")));
-    }
-    for dep in &app.spec.depends_on {
-        let dns = dep.namespace.clone().unwrap_or_else(|| ns.clone());
-        match ctx.lookup(&dns, &dep.name) {
-            None => {
-                return Err(format!(
-                    "waiting for Application {dns}/{} to exist",
-                    dep.name
-                ));
-            }
-            Some(d) => {
-                let st = d.status.clone().unwrap_or_default();
-                if st.sync.status != "Synced" || st.health.status != "Healthy" {
-                    return Err(format!(
-                        "waiting for Application {dns}/{} to be Synced and Healthy (it is {} and {})",
-                        dep.name,
-                        if st.sync.status.is_empty() {
-                            "Unknown"
-                        } else {
-                            &st.sync.status
-                        },
-                        if st.health.status.is_empty() {
-                            "Unknown"
-                        } else {
-                            &st.health.status
-                        },
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct AppRefKey(pub String, pub String);
 
 /// Starts the shared watches for every resource type the app has.
 async fn watch_resources(ctx: &Ctx, cluster: &Cluster, cmp: &Comparison) {
@@ -685,10 +633,11 @@ async fn create_namespace(app: &Application, cluster: &Cluster) {
     let Some(ns) = app.spec.destination.namespace.as_deref() else {
         return;
     };
-    if !app.has_sync_option("CreateNamespace=true") {
+    if !app.has_sync_option(SyncOption::CreateNamespace(true)) {
         return;
     }
-    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.client.clone());
+    // As the app's service account, when it has one: creating a namespace is a write too.
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.engine.client().clone());
     let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
     if let Err(e) = api
         .patch(
@@ -733,12 +682,12 @@ pub(crate) async fn publish(
     ctx: &Ctx,
     app: &Application,
     type_: EventType,
-    reason: &str,
+    reason: EventReason,
     note: String,
 ) {
     let ev = Event {
         type_,
-        reason: reason.into(),
+        reason: reason.to_string(),
         note: Some(note),
         action: "Reconcile".into(),
         secondary: None,
@@ -751,5 +700,5 @@ pub(crate) async fn publish(
 
 pub fn error_policy(app: Arc<Application>, err: &ReconcileError, ctx: Arc<Ctx>) -> Action {
     tracing::warn!("{}", error_chain(err));
-    Action::requeue(ctx.shared.failure_backoff(&app.app_id(&ctx.ar.group)))
+    Action::requeue(ctx.shared.backoff.failure(&app.app_id(&ctx.ar.group)))
 }

@@ -144,6 +144,10 @@ struct RepoState {
     last_fetch: Option<Instant>,
     /// Set by a webhook: the next use fetches whatever the interval says.
     stale: bool,
+    /// The credentials of the last successful fetch: an app resolving with others fetches
+    /// afresh, so the cache never serves a repository to an app whose own credentials (e.g.
+    /// another project's) could not read it.
+    fetched_with: Option<Credentials>,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -202,6 +206,7 @@ impl Sources {
             let st = repos.entry(key.clone()).or_insert_with(|| RepoState {
                 last_fetch: None,
                 stale: true,
+                fetched_with: None,
                 lock: Arc::new(tokio::sync::Mutex::new(())),
             });
             st.lock.clone()
@@ -211,6 +216,7 @@ impl Sources {
             let repos = self.repos.lock().expect("repos lock");
             let st = &repos[&key];
             st.stale
+                || st.fetched_with.as_ref() != Some(creds)
                 || st
                     .last_fetch
                     .is_none_or(|t| t.elapsed() >= max_age.min(self.interval))
@@ -225,6 +231,7 @@ impl Sources {
                     let st = repos.get_mut(&key).expect("entry made above");
                     st.last_fetch = Some(Instant::now());
                     st.stale = false;
+                    st.fetched_with = Some(creds.clone());
                 }
                 Err(e) => {
                     return Err(SourceError::Fetch {

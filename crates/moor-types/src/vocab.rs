@@ -179,7 +179,8 @@ vocabulary! {
     ConditionType("condition type") {
         /// The source, destination or render failed: nothing compared or applied.
         ComparisonError = "ComparisonError",
-        /// The destination is unusable, or a health rule does not compile.
+        /// The destination is unusable, a health rule does not compile, or the app's project
+        /// does not permit its repository, destination or objects.
         InvalidSpecError = "InvalidSpecError",
         /// A setting was replaced by a usable one (e.g. a poll interval under the minimum).
         InvalidSpecWarning = "InvalidSpecWarning",
@@ -207,6 +208,8 @@ vocabulary! {
         HealthChanged = "HealthChanged",
         /// Deleting the app's objects (the finalizer) failed; retried.
         DeleteFailed = "DeleteFailed",
+        /// The app was deleted but its project no longer admits it: its objects are kept.
+        DeleteSkipped = "DeleteSkipped",
     }
 }
 

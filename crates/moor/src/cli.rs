@@ -273,6 +273,13 @@ pub struct ControllerArgs {
     /// auth-provider cmd-path, exactly as written there (repeatable; none by default).
     #[arg(long)]
     pub allow_exec_command: Vec<String>,
+    /// Create no `default` AppProject: an app syncs only in a project an administrator made.
+    #[arg(long)]
+    pub strict_projects: bool,
+    /// Sync an app only as a service account (its project's destinationServiceAccounts, or its
+    /// spec.serviceAccountName), so the API server's RBAC bounds every write.
+    #[arg(long)]
+    pub require_impersonation: bool,
     #[command(flatten)]
     pub render_limits: RenderLimitArgs,
     /// Bound of the render cache in memory (estimated), e.g. 256MiB.

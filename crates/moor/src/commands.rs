@@ -196,6 +196,8 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
         },
         adopt: !args.no_adopt,
         allowed_exec_commands: args.allow_exec_command,
+        strict_projects: args.strict_projects,
+        require_impersonation: args.require_impersonation,
         render: moor_controller::RenderPolicy {
             allow_remote_value_files: args.render_limits.allow_remote_value_files,
             allow_remote_bases: args.render_limits.allow_remote_bases,

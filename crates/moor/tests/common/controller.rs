@@ -44,6 +44,8 @@ pub fn ensure_crds() {
             "--for=condition=Established",
             "crd/applications.moor.dev",
             "crd/applications.argoproj.io",
+            "crd/appprojects.moor.dev",
+            "crd/appprojects.argoproj.io",
             "--timeout=30s",
         ])
         .output()
