@@ -22,6 +22,7 @@ pub struct ApiRequestCounter {
 }
 
 impl ApiRequestCounter {
+    /// A counter into `metrics` for the clients of cluster `cluster` (the label value).
     pub fn new(metrics: Arc<Metrics>, cluster: String) -> Self {
         Self {
             metrics,

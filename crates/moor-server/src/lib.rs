@@ -1,6 +1,8 @@
 //! HTTP side of the controller: verified Git push webhooks, Prometheus metrics and health
 //! probes. The controller crate owns the listener and the receiving end of the push channel.
 
+#![warn(missing_docs)]
+
 mod layer;
 mod limits;
 mod metrics;

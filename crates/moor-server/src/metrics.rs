@@ -85,6 +85,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Every moor metric registered, at zero, so a scrape shows them before the first event.
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let app_info = Family::<AppInfoLabels, Gauge>::default();
@@ -188,6 +189,7 @@ impl Metrics {
         });
     }
 
+    /// Records one reconcile of an app and how long it took, in seconds.
     pub fn observe_reconcile(&self, name: &str, namespace: &str, secs: f64) {
         self.reconcile_duration
             .get_or_create(&AppLabels {
@@ -215,6 +217,7 @@ impl Metrics {
             .observe(secs);
     }
 
+    /// Counts one request to a cluster's API server and its response status.
     pub fn inc_api_request(&self, cluster: &str, method: &str, code: u16) {
         self.inc_api_request_code(cluster, method, &code.to_string());
     }

@@ -24,9 +24,11 @@ use crate::webhook::{self, PushEvent, WebhookConfig, WebhookKind, WebhookOutcome
 /// Everything the routes need.
 #[derive(Clone, Debug)]
 pub struct ServerState {
+    /// What `/metrics` serves.
     pub metrics: Arc<Metrics>,
     /// Set by the controller once its caches are warm; drives `/readyz`.
     pub ready: Arc<AtomicBool>,
+    /// The secrets webhooks are verified with.
     pub webhook: WebhookConfig,
     /// Verified pushes go here; the controller refreshes the matching apps.
     pub pushes: UnboundedSender<PushEvent>,

@@ -54,7 +54,9 @@ pub struct PushEvent {
     /// Full ref (`refs/heads/main`, `refs/tags/v1`), or a bare revision from the generic hook
     /// that cannot be told to be a branch or a tag.
     pub git_ref: Option<String>,
+    /// The branch pushed, when the ref is `refs/heads/...`.
     pub branch: Option<String>,
+    /// The tag pushed, when the ref is `refs/tags/...`.
     pub tag: Option<String>,
     /// Commit the ref now points at; `None` when the ref was deleted or not given.
     pub after: Option<String>,
@@ -115,8 +117,11 @@ fn commit(s: Option<String>) -> Option<String> {
 /// Which sender a webhook request claims to come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WebhookKind {
+    /// `X-GitHub-Event` present: verified by the HMAC in `X-Hub-Signature-256`.
     GitHub,
+    /// `X-Gitlab-Event` present: verified by the token in `X-Gitlab-Token`.
     GitLab,
+    /// Anything else: verified by the token in `X-Moor-Token`.
     Generic,
 }
 
@@ -152,25 +157,35 @@ const MOOR_TOKEN: &str = "x-moor-token";
 /// What a verified webhook asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WebhookOutcome {
+    /// A push: the apps following that repository and ref are refreshed.
     Push(PushEvent),
     /// Verified, but nothing to refresh (a ping, or an event other than a push).
     Ignored(String),
 }
 
+/// Why a webhook request was refused; the message goes back to the sender, so it never holds
+/// a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
+    /// No secret is set for this sender kind: every such request is refused.
     #[error("{0} webhooks are not configured on this server")]
     NotConfigured(WebhookKind),
+    /// The signature or token header is absent.
     #[error("missing {0} header")]
     MissingHeader(&'static str),
+    /// A header is not text, or the signature is not `sha256=<hex>`.
     #[error("malformed {0} header")]
     MalformedHeader(&'static str),
+    /// The HMAC of the body does not match: wrong secret or altered payload.
     #[error("signature does not match the payload")]
     BadSignature,
+    /// The token sent is not the configured one.
     #[error("token does not match")]
     BadToken,
+    /// Verified, but the body is not the JSON expected.
     #[error("invalid payload: {0}")]
     BadPayload(String),
+    /// Verified, but there is no repository to refresh.
     #[error("payload names no repository URL")]
     NoRepository,
 }
