@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::text::{block_scalar_lines, join_lines, key_line, replace_scalar, scalar, split_lines};
-use crate::{Change, ImageRef, ImageUpdate, TextEdit};
+use crate::{ImageChange, ImageRef, ImageUpdate, TextEdit};
 
 /// Every `image:` field whose value reads as an image reference: (1-based line, reference).
 /// Values that are not references (templates, empty) are skipped.
@@ -51,7 +51,7 @@ pub fn set_image_fields(file: &Path, text: &str, updates: &[ImageUpdate]) -> Tex
             continue;
         }
         line.text = replace_scalar(&line.text, &s, &new);
-        edit.changes.push(Change {
+        edit.changes.push(ImageChange {
             file: file.to_path_buf(),
             line: i + 1,
             image: update.name.clone(),

@@ -14,7 +14,7 @@ use crate::text::{
     Line, Scalar, Style, block_scalar_lines, indent_of, is_blank_or_comment, join_lines, key_line,
     newline_of, render_scalar, replace_scalar, scalar, skip_dashes, split_lines,
 };
-use crate::{Change, ImageError, ImageRef, ImageUpdate, TextEdit};
+use crate::{ImageChange, ImageError, ImageRef, ImageUpdate, TextEdit};
 
 /// The file names kustomize reads, in its order of preference.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
@@ -133,7 +133,7 @@ pub fn set_kustomize_images(
                 .min()
                 .unwrap_or_else(|| e.name_line()),
         });
-        edit.changes.push(Change {
+        edit.changes.push(ImageChange {
             file: file.to_path_buf(),
             line,
             image: update.name.clone(),

@@ -13,6 +13,8 @@
 //!   message from a template, and pushes; when the branch moved meanwhile it fetches, re-applies
 //!   the edit on the new head and tries again. Credentials never appear in messages.
 
+#![warn(missing_docs)]
+
 mod error;
 mod fields;
 mod kustomize;
@@ -42,7 +44,7 @@ use std::path::PathBuf;
 
 /// One edited image reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Change {
+pub struct ImageChange {
     /// The file, relative to the directory the edit ran on (the repository root).
     pub file: PathBuf,
     /// 1-based line of the change in the new text (of the entry's `name:` for kustomizations).

@@ -1,7 +1,7 @@
 //! Commit messages from a template with `{images}`, `{path}`, `{branch}` (and any other
 //! variable the caller passes) placeholders.
 
-use crate::Change;
+use crate::ImageChange;
 
 /// Default message of `moor image set`.
 pub const DEFAULT_SET_MESSAGE: &str = "Update images in {path}\n\n{images}";
@@ -9,7 +9,7 @@ pub const DEFAULT_SET_MESSAGE: &str = "Update images in {path}\n\n{images}";
 pub const DEFAULT_PROMOTE_MESSAGE: &str = "Promote images from {from} to {path}\n\n{images}";
 
 /// One `name: old -> new` line per distinct change (an added entry's old side is `(none)`).
-pub fn image_lines(changes: &[Change]) -> Vec<String> {
+pub fn image_lines(changes: &[ImageChange]) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for c in changes {
         let line = format!(
@@ -28,7 +28,7 @@ pub fn image_lines(changes: &[Change]) -> Vec<String> {
 /// Replaces `{images}` with [`image_lines`] (one per line) and `{NAME}` with the value of
 /// `NAME` in `vars`, in one pass (a value is never expanded again). Unknown placeholders stay
 /// as written. An empty result becomes "Update images".
-pub fn render_message(template: &str, changes: &[Change], vars: &[(&str, &str)]) -> String {
+pub fn render_message(template: &str, changes: &[ImageChange], vars: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -74,8 +74,8 @@ pub fn render_message(template: &str, changes: &[Change], vars: &[(&str, &str)])
 mod tests {
     use super::*;
 
-    fn change(image: &str, old: Option<&str>, new: &str) -> Change {
-        Change {
+    fn change(image: &str, old: Option<&str>, new: &str) -> ImageChange {
+        ImageChange {
             file: "k.yaml".into(),
             line: 1,
             image: image.into(),

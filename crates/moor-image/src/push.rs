@@ -17,7 +17,7 @@ use std::time::Duration;
 use moor_git::{Credentials, GitAuth, redact, redact_url};
 
 use crate::error::io;
-use crate::{Change, DEFAULT_SET_MESSAGE, FileEdit, ImageError, render_message, write_edits};
+use crate::{DEFAULT_SET_MESSAGE, FileEdit, ImageChange, ImageError, render_message, write_edits};
 
 /// Author and committer of the commits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub struct PushOutcome {
 }
 
 impl PushOutcome {
-    pub fn changes(&self) -> Vec<Change> {
+    pub fn changes(&self) -> Vec<ImageChange> {
         self.files.iter().flat_map(|f| f.changes.clone()).collect()
     }
 }

@@ -11,7 +11,7 @@ use regex::Regex;
 use crate::text::{
     block_scalar_lines, join_lines, key_line, replace_scalar, scalar, skip_dashes, split_lines,
 };
-use crate::{Change, ImageRef, TextEdit};
+use crate::{ImageChange, ImageRef, TextEdit};
 
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?:^|[ \t])#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]+)"\s*\}\s*$"#)
@@ -99,7 +99,7 @@ pub fn set_policy_markers(
             continue;
         }
         line.text = replace_scalar(&line.text, &s, &new);
-        edit.changes.push(Change {
+        edit.changes.push(ImageChange {
             file: file.to_path_buf(),
             line: i + 1,
             image: marker.clone(),

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::io;
 use crate::{
-    Change, ImageError, ImageRef, ImageUpdate, image_fields, is_kustomization,
+    ImageChange, ImageError, ImageRef, ImageUpdate, image_fields, is_kustomization,
     kustomization_images, set_image_fields, set_kustomize_images, set_policy_markers,
 };
 
@@ -42,7 +42,7 @@ impl Edits {
 pub struct TextEdit {
     /// The new text (the old one when nothing changed).
     pub text: String,
-    pub changes: Vec<Change>,
+    pub changes: Vec<ImageChange>,
     /// Image names and policies found in the text, whether changed or already as wanted.
     pub matched: BTreeSet<String>,
 }
@@ -54,7 +54,7 @@ pub struct FileEdit {
     pub path: PathBuf,
     pub old: String,
     pub new: String,
-    pub changes: Vec<Change>,
+    pub changes: Vec<ImageChange>,
 }
 
 /// The edits of a directory, not yet written.
@@ -69,7 +69,7 @@ pub struct EditPlan {
 }
 
 impl EditPlan {
-    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+    pub fn changes(&self) -> impl Iterator<Item = &ImageChange> {
         self.files.iter().flat_map(|f| f.changes.iter())
     }
 

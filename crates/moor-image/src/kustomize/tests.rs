@@ -47,7 +47,7 @@ fn changes_only_the_tag_keeping_its_comment() {
     );
     assert_eq!(
         edit.changes,
-        vec![Change {
+        vec![ImageChange {
             file: "overlays/staging/kustomization.yaml".into(),
             line: 9,
             image: "registry.local/myapp".into(),
