@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use moor_controller::crd::{Application, OperationState};
+use moor_types::OperationPhase;
 use serde_json::json;
 
 use super::print::operation_line;
@@ -19,7 +20,7 @@ pub(super) fn refuse_if_running(app: &Application) -> Result<()> {
         .status
         .as_ref()
         .and_then(|s| s.operation_state.as_ref())
-        .filter(|os| os.phase == "Running" && app.operation.is_some());
+        .filter(|os| os.phase == OperationPhase::Running && app.operation.is_some());
     if let Some(os) = running {
         bail!(
             "another operation is running on application {}/{}: {}; wait for it to finish",
@@ -80,9 +81,9 @@ pub(super) async fn wait_for_operation(
                 eprintln!("  {}", operation_line(os));
                 shown = Some(now);
             }
-            match os.phase.as_str() {
-                "Succeeded" => return Ok(0),
-                "Failed" | "Error" => {
+            match os.phase.parse() {
+                Ok(OperationPhase::Succeeded) => return Ok(0),
+                Ok(OperationPhase::Failed | OperationPhase::Error) => {
                     eprintln!(
                         "error: the operation on application {}/{name} ended {}: {}",
                         apps.namespace, os.phase, os.message
