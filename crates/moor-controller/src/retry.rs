@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use moor_types::OperationPhase;
+
 use crate::crd::{Application, Retry};
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(5);
@@ -34,7 +36,7 @@ pub fn delay(retry: &Retry, retried: i64) -> Duration {
 /// The retry count of the app's last sync if it failed at `commit`, else None.
 pub fn failed_at(app: &Application, commit: &str) -> Option<i64> {
     let st = app.status.as_ref()?.operation_state.as_ref()?;
-    let failed = st.phase == "Failed"
+    let failed = st.phase == OperationPhase::Failed
         && st
             .sync_result
             .as_ref()

@@ -1,7 +1,7 @@
 //! Building the Application status: resources, sync and health, history, conditions.
 
 use moor_apply::{ChangeSet, Comparison};
-use moor_types::SyncStatus;
+use moor_types::{ConditionType, SyncStatus};
 
 use crate::crd::*;
 
@@ -12,7 +12,8 @@ pub fn now() -> String {
         .to_string()
 }
 
-pub fn condition(status: &mut ApplicationStatus, type_: &str, message: &str) {
+/// Adds a condition saying why the app is not plainly Synced (cleared at each reconcile).
+pub fn condition(status: &mut ApplicationStatus, type_: ConditionType, message: &str) {
     status.conditions.push(Condition {
         type_: type_.to_string(),
         message: message.to_string(),
@@ -63,7 +64,12 @@ pub fn apply_comparison(status: &mut ApplicationStatus, cmp: &Comparison, commit
                 kind: r.key.kind.clone(),
                 namespace: r.key.namespace.clone(),
                 name: r.key.name.clone(),
-                status: if r.synced { "Synced" } else { "OutOfSync" }.into(),
+                status: if r.synced {
+                    SyncStatus::Synced
+                } else {
+                    SyncStatus::OutOfSync
+                }
+                .to_string(),
                 health: Some(HealthStatusField {
                     status: r.health.status.to_string(),
                     message: (!r.health.message.is_empty()).then(|| r.health.message.clone()),
