@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use moor_types::KUSTOMIZATION_FILES;
 use serde_json::Value;
 use serde_saphyr::MessageFormatter as _;
 
@@ -15,10 +16,6 @@ use crate::text::{
     newline_of, render_scalar, replace_scalar, scalar, skip_dashes, split_lines,
 };
 use crate::{ImageChange, ImageError, ImageRef, ImageUpdate, TextEdit};
-
-/// The file names kustomize reads, in its order of preference.
-pub const KUSTOMIZATION_FILES: [&str; 3] =
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Whether `path` names a kustomization file.
 pub fn is_kustomization(path: &Path) -> bool {
@@ -30,9 +27,13 @@ pub fn is_kustomization(path: &Path) -> bool {
 /// One `images:` entry as written (values unquoted).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KustomizeImage {
+    /// The image name the entry matches in the manifests.
     pub name: String,
+    /// `newName`: the repository the image is replaced with.
     pub new_name: Option<String>,
+    /// `newTag`: the tag set.
     pub new_tag: Option<String>,
+    /// `digest`: the digest set.
     pub digest: Option<String>,
     /// 1-based line of its `name:`.
     pub line: usize,

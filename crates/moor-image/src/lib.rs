@@ -27,10 +27,7 @@ mod walk;
 
 pub use error::ImageError;
 pub use fields::{image_fields, set_image_fields};
-pub use kustomize::{
-    KUSTOMIZATION_FILES, KustomizeImage, is_kustomization, kustomization_images,
-    set_kustomize_images,
-};
+pub use kustomize::{KustomizeImage, is_kustomization, kustomization_images, set_kustomize_images};
 pub use message::{DEFAULT_PROMOTE_MESSAGE, DEFAULT_SET_MESSAGE, image_lines, render_message};
 pub use push::{Author, PushOptions, PushOutcome, commit_and_push};
 pub use reference::{ImageRef, ImageUpdate};

@@ -22,7 +22,9 @@ use crate::{DEFAULT_SET_MESSAGE, FileEdit, ImageChange, ImageError, render_messa
 /// Author and committer of the commits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Author {
+    /// Name written in the commit.
     pub name: String,
+    /// Email written in the commit.
     pub email: String,
 }
 
@@ -42,7 +44,9 @@ pub struct PushOptions {
     pub repo_url: String,
     /// The branch to commit to; `None` for the remote's default branch.
     pub branch: Option<String>,
+    /// What clone and push authenticate with (never shown in messages).
     pub credentials: Credentials,
+    /// Who the commits are by.
     pub author: Author,
     /// Commit message with `{images}`, `{branch}` and the `vars` as placeholders.
     pub message_template: String,
@@ -57,6 +61,7 @@ pub struct PushOptions {
 }
 
 impl PushOptions {
+    /// Defaults for `repo_url`: default branch, author moor, 5 attempts, 5 minute timeout.
     pub fn new(repo_url: impl Into<String>) -> PushOptions {
         PushOptions {
             repo_url: repo_url.into(),
@@ -90,6 +95,7 @@ pub struct PushOutcome {
 }
 
 impl PushOutcome {
+    /// Every image change of the last attempt, for the report.
     pub fn changes(&self) -> Vec<ImageChange> {
         self.files.iter().flat_map(|f| f.changes.clone()).collect()
     }

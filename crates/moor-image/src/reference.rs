@@ -187,11 +187,14 @@ fn check_name(name: &str) -> Result<(), String> {
 /// One requested change: the image NAME (as the manifests write it) becomes `new`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageUpdate {
+    /// The image name to find in the manifests.
     pub name: String,
+    /// The reference it gets.
     pub new: ImageRef,
 }
 
 impl ImageUpdate {
+    /// The update of image `name` to `new`.
     pub fn new(name: impl Into<String>, new: ImageRef) -> ImageUpdate {
         ImageUpdate {
             name: name.into(),

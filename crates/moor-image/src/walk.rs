@@ -15,11 +15,14 @@ use crate::{
 /// its latest reference).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Edits {
+    /// Images by name and the reference each gets.
     pub images: Vec<ImageUpdate>,
+    /// Setter-marker policies (`ns:policy`) and the latest reference each selected.
     pub policies: BTreeMap<String, ImageRef>,
 }
 
 impl Edits {
+    /// Edits of images by name only, no policies.
     pub fn images(images: Vec<ImageUpdate>) -> Edits {
         Edits {
             images,
@@ -42,6 +45,7 @@ impl Edits {
 pub struct TextEdit {
     /// The new text (the old one when nothing changed).
     pub text: String,
+    /// What changed, one entry per reference replaced.
     pub changes: Vec<ImageChange>,
     /// Image names and policies found in the text, whether changed or already as wanted.
     pub matched: BTreeSet<String>,
@@ -52,8 +56,11 @@ pub struct TextEdit {
 pub struct FileEdit {
     /// Relative to the directory the plan was made in (the repository root).
     pub path: PathBuf,
+    /// The text before, for the diff shown.
     pub old: String,
+    /// The text to write.
     pub new: String,
+    /// What changed in it.
     pub changes: Vec<ImageChange>,
 }
 
@@ -69,10 +76,12 @@ pub struct EditPlan {
 }
 
 impl EditPlan {
+    /// Every change in every file, for the report.
     pub fn changes(&self) -> impl Iterator<Item = &ImageChange> {
         self.files.iter().flat_map(|f| f.changes.iter())
     }
 
+    /// Nothing to write: every image is already as wanted.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
@@ -298,7 +307,7 @@ fn top_kustomization(target: &Path) -> Result<Option<PathBuf>, ImageError> {
     if target.is_file() {
         return Ok(is_kustomization(target).then(|| target.to_path_buf()));
     }
-    let found: Vec<PathBuf> = crate::KUSTOMIZATION_FILES
+    let found: Vec<PathBuf> = moor_types::KUSTOMIZATION_FILES
         .iter()
         .map(|n| target.join(n))
         .filter(|p| p.is_file())
