@@ -11,9 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
+use moor_types::KUSTOMIZATION_FILES;
 use serde_json::Value;
 
-use crate::kustomize::KUSTOMIZATION_FILES;
 use crate::{RenderError, RenderOptions};
 
 /// Kustomization fields whose entries are local paths or remote URLs of more input.

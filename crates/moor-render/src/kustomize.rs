@@ -3,15 +3,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use moor_types::Manifest;
+use moor_types::{KUSTOMIZATION_FILES, Manifest};
 
 use crate::exec::{self, KUSTOMIZE};
 use crate::parse::tool_output_manifests;
 use crate::{RenderError, RenderOptions, Renderer};
-
-/// File names kustomize accepts for a kustomization, in the order it looks for them.
-pub const KUSTOMIZATION_FILES: [&str; 3] =
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// The kustomization file in `dir`, if any.
 pub fn kustomization_file(dir: &Path) -> Option<&'static str> {

@@ -26,7 +26,7 @@ pub use confine::{check_relative, confine, input_files};
 pub use empty::unrendered_files;
 pub use error::RenderError;
 pub use helm::{HelmRenderer, helm_template};
-pub use kustomize::{KUSTOMIZATION_FILES, KustomizeRenderer, kustomization_file, kustomize_build};
+pub use kustomize::{KustomizeRenderer, kustomization_file, kustomize_build};
 pub use parse::parse_manifests;
 pub use plain::{PlainRenderer, split_globs};
 

@@ -45,6 +45,10 @@ pub fn prune_disabled(annotation: impl Fn(&str) -> Option<String>) -> bool {
 pub const ANNOTATION_APPLIED_HASH: &str = "moor.dev/applied-hash";
 /// Namespace where moor keeps inventories of apps synced by the CLI.
 pub const SYSTEM_NAMESPACE: &str = "moor-system";
+/// File names kustomize accepts for a kustomization, in the order it looks for them; the
+/// renderer and the image editor must agree on which file a directory's kustomization is.
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// The tracking annotation's value for `key` owned by `app`: `app:group/Kind:namespace/name`.
 /// It names the object itself too, so a copy of a managed object (same annotations, other name)
