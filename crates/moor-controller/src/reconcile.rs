@@ -22,7 +22,6 @@ use crate::decide;
 use crate::dependencies;
 use crate::finalizer;
 use crate::retry;
-use crate::sources::Rendered;
 use crate::status::{self, now};
 
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +164,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             operation.is_some(),
         );
     }
-    let empty = empty_source(app, &rendered, &commit);
+    let empty = rendered.empty_reason(app, &commit);
     let mut opts = sync_options(app, ctx, &commit);
     opts.health_rules = health_rules;
     // CreateNamespace=true: the namespace must exist before the dry-run of what goes in it.
@@ -259,28 +258,6 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     }
     note_health_change(app, &mut out);
     out
-}
-
-/// Why a source that rendered no objects is not synced automatically, or None when it rendered
-/// something or the app allows empty (`syncPolicy.automated.allowEmpty`). A broken generator,
-/// a wrong path or an emptied directory would otherwise prune every object of the app.
-fn empty_source(app: &Application, rendered: &Rendered, commit: &str) -> Option<String> {
-    if !rendered.manifests.is_empty() || app.allows_empty() {
-        return None;
-    }
-    let source = &app.spec.source;
-    let files = moor_render::unrendered_files(&rendered.dir, &crate::sources::render_options(app));
-    Some(format!(
-        "path {} of {} at {commit} renders no objects; files found that no renderer took: {files}. \
-         Automated sync is skipped, as it would delete every object of the app: set \
-         syncPolicy.automated.allowEmpty=true to allow it, or sync by hand with prune",
-        source
-            .path
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .unwrap_or("."),
-        moor_git::redact_url(&source.repo_url),
-    ))
 }
 
 /// Removes the operation this reconcile ran, and only that one: the patch tests that

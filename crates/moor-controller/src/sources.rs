@@ -138,6 +138,31 @@ pub struct Rendered {
     pub dir: PathBuf,
 }
 
+impl Rendered {
+    /// Why a source that rendered no objects is not synced automatically, or None when it
+    /// rendered something or the app allows empty (`syncPolicy.automated.allowEmpty`). A broken
+    /// generator, a wrong path or an emptied directory would otherwise prune every object of
+    /// the app.
+    pub fn empty_reason(&self, app: &Application, commit: &str) -> Option<String> {
+        if !self.manifests.is_empty() || app.allows_empty() {
+            return None;
+        }
+        let source = &app.spec.source;
+        let files = moor_render::unrendered_files(&self.dir, &render_options(app));
+        Some(format!(
+            "path {} of {} at {commit} renders no objects; files found that no renderer took: {files}. \
+             Automated sync is skipped, as it would delete every object of the app: set \
+             syncPolicy.automated.allowEmpty=true to allow it, or sync by hand with prune",
+            source
+                .path
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .unwrap_or("."),
+            moor_git::redact_url(&source.repo_url),
+        ))
+    }
+}
+
 type OnFetch = dyn Fn(&str, f64) + Send + Sync;
 
 struct RepoState {
