@@ -171,13 +171,18 @@ pub fn second_kubeconfig_path() -> PathBuf {
 
 /// A kube client for the test cluster.
 pub async fn client() -> Client {
-    let path = kubeconfig_path();
-    let kc = kube::config::Kubeconfig::read_from(&path)
-        .unwrap_or_else(|e| panic!("failed to read kubeconfig {}: {e}", path.display()));
-    let config = Config::from_custom_kubeconfig(kc, &Default::default())
-        .await
-        .unwrap_or_else(|e| panic!("failed to load kubeconfig {}: {e}", path.display()));
+    let config = kube_config(&kubeconfig_path()).await;
     Client::try_from(config).expect("failed to build a kube client")
+}
+
+/// The client configuration of a kubeconfig file, its current context; panics naming the file.
+/// Give it a checked path ([`kubeconfig_path`], [`second_kubeconfig_path`]).
+pub async fn kube_config(path: &Path) -> Config {
+    let kc = kube::config::Kubeconfig::read_from(path)
+        .unwrap_or_else(|e| panic!("failed to read kubeconfig {}: {e}", path.display()));
+    Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap_or_else(|e| panic!("failed to load kubeconfig {}: {e}", path.display()))
 }
 
 /// A name no other test (or earlier run) uses: `prefix-<pid><counter><time>` within 63 chars.

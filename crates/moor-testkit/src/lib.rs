@@ -7,7 +7,7 @@ pub mod git;
 pub mod registry;
 
 pub use cluster::{
-    Refused, TestNamespace, check_test_kubeconfig, client, eventually, kubeconfig_path,
-    second_kubeconfig_path, unique_name,
+    Refused, TestNamespace, check_test_kubeconfig, client, eventually, kube_config,
+    kubeconfig_path, second_kubeconfig_path, unique_name,
 };
 pub use git::{GitServer, Repo, WorkTree};

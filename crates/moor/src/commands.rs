@@ -3,7 +3,6 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
-use kube::config::KubeConfigOptions;
 use kube::{Client, Config};
 use moor_apply::{Engine, ObjectResult, SyncOptions};
 use moor_types::{ApplyOrder, Change};
@@ -121,14 +120,7 @@ fn note_namespace(set: &mut moor_apply::ChangeSet, row: ObjectResult) {
 
 /// A client configured like kubectl: --kubeconfig, else KUBECONFIG, else ~/.kube/config; --context.
 pub(crate) async fn connect(args: &ClusterArgs) -> Result<(Client, String)> {
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        ..Default::default()
-    };
-    let kc = crate::kubeconfig::require(args.kubeconfig.as_deref())?;
-    let config = Config::from_custom_kubeconfig(kc, &options)
-        .await
-        .context("failed to load the kubeconfig")?;
+    let config = crate::kubeconfig::load(args.kubeconfig.as_deref(), args.context.clone()).await?;
     let namespace = args
         .namespace
         .clone()
@@ -141,17 +133,8 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
     // Settings first: a refused one fails at once, before any cluster is looked for.
     let min_poll = min_poll_interval(args.min_poll_interval)?;
     moor_controller::check_poll_interval(args.poll_interval, min_poll)?;
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        ..Default::default()
-    };
     let config = match &args.kubeconfig {
-        Some(path) => {
-            let kc = crate::kubeconfig::require(Some(path))?;
-            Config::from_custom_kubeconfig(kc, &options)
-                .await
-                .context("failed to load the kubeconfig")?
-        }
+        Some(path) => crate::kubeconfig::load(Some(path), args.context.clone()).await?,
         // Like kubectl, then in-cluster with the pod's ServiceAccount.
         None => Config::infer()
             .await

@@ -5,11 +5,25 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use kube::config::Kubeconfig;
+use kube::Config;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// The client configuration of every command given a kubeconfig: the file(s) [`require`] finds,
+/// with `context` (default: the kubeconfig's current context).
+pub async fn load(flag: Option<&Path>, context: Option<String>) -> Result<Config> {
+    let options = KubeConfigOptions {
+        context,
+        ..Default::default()
+    };
+    let kc = require(flag)?;
+    Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .context("failed to load the kubeconfig")
+}
 
 /// The kubeconfig to use; `None` when no path was given and none of the usual places has one
 /// (the controller then tries in-cluster credentials).
-pub fn read(flag: Option<&Path>) -> Result<Option<Kubeconfig>> {
+fn read(flag: Option<&Path>) -> Result<Option<Kubeconfig>> {
     let paths: Vec<PathBuf> = match flag {
         Some(p) => vec![p.to_path_buf()],
         None => {
@@ -34,7 +48,7 @@ pub fn read(flag: Option<&Path>) -> Result<Option<Kubeconfig>> {
 }
 
 /// Like [`read`], but a kubeconfig is required (`moor sync`, `moor diff`, `moor app`).
-pub fn require(flag: Option<&Path>) -> Result<Kubeconfig> {
+fn require(flag: Option<&Path>) -> Result<Kubeconfig> {
     match read(flag)? {
         Some(kc) => Ok(kc),
         None => bail!(
