@@ -147,10 +147,15 @@ pub async fn update(
                     .replace(&configmap_name(app), &PostParams::default(), &cm)
                     .await
             }
-            None => {
-                ensure_system_namespace(client).await.map_err(&err)?;
-                api(client).create(&PostParams::default(), &cm).await
-            }
+            None => match api(client).create(&PostParams::default(), &cm).await {
+                // Its namespace is made only when missing: a least-privilege controller
+                // (deploy/impersonation) may write ConfigMaps there but not Namespaces.
+                Err(e) if crate::error::is_not_found(&e) => {
+                    ensure_system_namespace(client).await.map_err(&err)?;
+                    api(client).create(&PostParams::default(), &cm).await
+                }
+                created => created,
+            },
         };
         match written {
             Ok(_) => return Ok(()),
