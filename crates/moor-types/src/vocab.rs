@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct UnknownWord {
     /// What was expected, e.g. "operation phase".
     pub vocabulary: &'static str,
+    /// The string that was not recognised.
     pub word: String,
 }
 
@@ -120,6 +121,7 @@ vocabulary! {
     /// that an app is as healthy as its least healthy object.
     #[derive(PartialOrd, Ord)]
     HealthStatus("health status") {
+        /// Running as desired.
         Healthy = "Healthy",
         /// Paused on purpose (a suspended CronJob, a paused Deployment).
         Suspended = "Suspended",
@@ -137,6 +139,7 @@ vocabulary! {
 vocabulary! {
     /// Whether the live objects match Git (Argo CD's words), for an app or one object.
     SyncStatus("sync status") {
+        /// Every object matches Git.
         Synced = "Synced",
         /// Drifted, missing, or still to be pruned.
         OutOfSync = "OutOfSync",
@@ -202,7 +205,9 @@ vocabulary! {
     EventReason("event reason") {
         /// A sync began (its note says why: requested, new revision, retry, self-heal).
         SyncStarted = "SyncStarted",
+        /// A sync applied everything.
         SyncSucceeded = "SyncSucceeded",
+        /// A sync failed (its note has the error).
         SyncFailed = "SyncFailed",
         /// The app's aggregated health changed.
         HealthChanged = "HealthChanged",
@@ -223,17 +228,21 @@ vocabulary! {
         RegistryUnavailable = "RegistryUnavailable",
         /// The registry or its token service refused the credentials (or anonymous access).
         AuthenticationFailed = "AuthenticationFailed",
+        /// The registry has no such repository (or hides it from these credentials).
         RepositoryNotFound = "RepositoryNotFound",
         /// The registry answered something unexpected.
         RegistryError = "RegistryError",
+        /// spec.image (or a chosen image) is not a valid image reference.
         InvalidImage = "InvalidImage",
         /// spec.secretRef is missing, unreadable, or not a usable credential.
         InvalidSecret = "InvalidSecret",
         /// spec.interval or spec.exclusionList is invalid.
         InvalidSpec = "InvalidSpec",
+        /// The ImagePolicy's rule is invalid (semver range, pattern, extract).
         InvalidPolicy = "InvalidPolicy",
         /// The policy's ImageRepository is missing or has no scan result yet.
         DependencyNotReady = "DependencyNotReady",
+        /// No scanned tag satisfies the policy.
         NoMatchingTag = "NoMatchingTag",
         /// An automation could not list the ImagePolicies of its namespace.
         PolicyListFailed = "PolicyListFailed",
