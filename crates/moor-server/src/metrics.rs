@@ -151,7 +151,9 @@ impl Metrics {
             .inc();
     }
 
-    /// Exports the app's current status, replacing whatever status was exported before.
+    /// Exports the app's current status, replacing whatever status was exported before. `sync`
+    /// and `health` are the status fields as written (moor-types' `SyncStatus`/`HealthStatus`
+    /// words, or whatever another controller wrote).
     pub fn set_app_info(&self, name: &str, namespace: &str, sync: &str, health: &str) {
         let labels = AppInfoLabels {
             name: name.to_string(),
@@ -199,7 +201,8 @@ impl Metrics {
             .observe(secs);
     }
 
-    /// `phase` is `Succeeded`, `Failed` or `Error`.
+    /// `phase` is the finished operation's phase as moor-types' `OperationPhase` writes it
+    /// (`Succeeded`, `Failed`, `Error`); a string, so this crate needs no vocabulary of its own.
     pub fn inc_sync(&self, phase: &str) {
         self.sync_total
             .get_or_create(&PhaseLabels {
