@@ -4,12 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::Client;
 use kube::core::ApiResource;
-use kube::runtime::events::Recorder;
+use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, Resource};
+use moor_apply::SyncOptions;
 use moor_git::Credentials;
 use moor_server::Metrics;
+use moor_types::{EventReason, SyncOption};
 
 use crate::backoff::Backoffs;
 use crate::clusters::Clusters;
@@ -38,6 +40,15 @@ pub struct Shared {
     pub repo_creds: Arc<RepoCredentials>,
     /// Projects and the controller's tenancy settings (`--strict-projects`, impersonation).
     pub tenancy: crate::tenancy::Tenancy,
+}
+
+/// A write to the Application failed (status, finalizer, operation or refresh annotation):
+/// the reconcile is retried with the app's failure backoff. Shared by the reconcile and the
+/// finalizer.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("failed to update Application {0}")]
+    Update(String, #[source] kube::Error),
 }
 
 /// One per Application API group (moor.dev, and argoproj.io with --argocd-compat).
@@ -84,14 +95,57 @@ impl Shared {
     }
 
     /// Credentials for a repository (see [`RepoCredentials::for_url`]).
-    pub async fn credentials_for(&self, repo_url: &str) -> Credentials {
-        self.repo_creds.for_url(repo_url).await
+    pub async fn credentials_for(&self, repo_url: &str, project: &str) -> Credentials {
+        self.repo_creds.for_url(repo_url, Some(project)).await
     }
 }
 
 impl Ctx {
+    /// An Application of this API group from the controller's cache (no API request).
     pub fn lookup(&self, namespace: &str, name: &str) -> Option<Arc<Application>> {
         self.store
             .get(&ObjectRef::new_with(name, self.ar.clone()).within(namespace))
+    }
+
+    /// The engine options every comparison, sync and prune of `app` starts from: its identity,
+    /// destination namespace, ignore rules, and the controller's adopt setting.
+    pub fn sync_options(&self, app: &Application, commit: &str) -> SyncOptions {
+        let ns = app
+            .spec
+            .destination
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let mut opts = SyncOptions::new(&app.app_id(&self.ar.group), &ns);
+        opts.adopt = self.shared.adopt;
+        opts.revision = Some(commit.to_string());
+        opts.ignore_differences = app.ignore_rules();
+        opts.respect_ignore_differences =
+            app.has_sync_option(SyncOption::RespectIgnoreDifferences(true));
+        opts.timeout = Duration::from_secs(300);
+        opts.concurrency = 16;
+        opts
+    }
+
+    /// Records an Event on `app`. Best effort: an Event that cannot be written is only logged,
+    /// never a reason to fail the reconcile.
+    pub async fn publish(
+        &self,
+        app: &Application,
+        type_: EventType,
+        reason: EventReason,
+        note: String,
+    ) {
+        let ev = Event {
+            type_,
+            reason: reason.to_string(),
+            note: Some(note),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        let reference = app.object_ref(&self.ar);
+        if let Err(e) = self.shared.recorder.publish(&ev, &reference).await {
+            tracing::debug!("failed to publish event {reason}: {e}");
+        }
     }
 }

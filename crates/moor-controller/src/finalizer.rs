@@ -9,11 +9,9 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use serde_json::{Value, json};
 
-use crate::context::Ctx;
+use crate::context::{Ctx, ReconcileError};
 use crate::crd::{Application, FINALIZER};
 use moor_types::{EventReason, error_chain};
-
-use crate::reconcile::{ReconcileError, publish, sync_options};
 
 /// Adds moor's finalizer with a JSON patch that first tests the list it saw, so a finalizer
 /// another controller adds at the same moment is never overwritten (a merge patch of the whole
@@ -84,22 +82,15 @@ pub async fn finalize(
         .await;
     if let Err(refusal) = &admitted {
         let note = format!("objects of the app are kept: {refusal}");
-        publish(
-            ctx,
-            app,
-            EventType::Warning,
-            EventReason::DeleteSkipped,
-            note,
-        )
-        .await;
+        ctx.publish(app, EventType::Warning, EventReason::DeleteSkipped, note)
+            .await;
     }
     if let Ok(crate::tenancy::Admitted { cluster, .. }) = admitted {
-        let mut opts = sync_options(app, ctx, "");
+        let mut opts = ctx.sync_options(app, "");
         opts.prune = true;
         opts.revision = None;
         if let Err(e) = cluster.engine.sync(vec![], &opts, &|_| {}).await {
-            publish(
-                ctx,
+            ctx.publish(
                 app,
                 EventType::Warning,
                 EventReason::DeleteFailed,

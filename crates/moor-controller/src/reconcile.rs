@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
-use moor_apply::{ChangeSet, Comparison, SyncOptions};
+use kube::runtime::events::EventType;
+use moor_apply::{ChangeSet, Comparison};
 use moor_types::{
     Change, ConditionType, EventReason, HealthStatus, OperationPhase, SyncOption, SyncStatus,
     error_chain,
@@ -16,19 +15,13 @@ use moor_types::{
 use serde_json::{Value, json};
 
 use crate::clusters::Cluster;
-use crate::context::Ctx;
+use crate::context::{Ctx, ReconcileError};
 use crate::crd::*;
 use crate::decide;
 use crate::dependencies;
 use crate::finalizer;
 use crate::retry;
 use crate::status::{self, now};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    #[error("failed to update Application {0}")]
-    Update(String, #[source] kube::Error),
-}
 
 /// What the steps found; turned into status, events and metrics at the end.
 struct Outcome {
@@ -56,7 +49,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, R
         clear_operation(&app, &api, &ctx.ar).await?;
     }
     for (type_, reason, note) in outcome.events {
-        publish(&ctx, &app, type_, reason, note).await;
+        ctx.publish(&app, type_, reason, note).await;
     }
     let m = &ctx.shared.metrics;
     m.set_app_info(
@@ -118,7 +111,10 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     if operation.is_some() || !app.refresh_requested().is_empty() {
         ctx.shared.sources.invalidate(&app.spec.source.repo_url);
     }
-    let creds = ctx.shared.credentials_for(&app.spec.source.repo_url).await;
+    let creds = ctx
+        .shared
+        .credentials_for(&app.spec.source.repo_url, &admitted.project)
+        .await;
     let commit = match ctx
         .shared
         .sources
@@ -165,7 +161,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         );
     }
     let empty = rendered.empty_reason(app, &commit);
-    let mut opts = sync_options(app, ctx, &commit);
+    let mut opts = ctx.sync_options(app, &commit);
     opts.health_rules = health_rules;
     // CreateNamespace=true: the namespace must exist before the dry-run of what goes in it.
     if app.automated().is_some() || operation.is_some() {
@@ -358,24 +354,6 @@ fn poll_setting(app: &Application, ctx: &Ctx) -> crate::poll::PollInterval {
         ctx.shared.poll_interval,
         ctx.shared.min_poll_interval,
     )
-}
-
-pub(crate) fn sync_options(app: &Application, ctx: &Ctx, commit: &str) -> SyncOptions {
-    let ns = app
-        .spec
-        .destination
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
-    let mut opts = SyncOptions::new(&app.app_id(&ctx.ar.group), &ns);
-    opts.adopt = ctx.shared.adopt;
-    opts.revision = Some(commit.to_string());
-    opts.ignore_differences = app.ignore_rules();
-    opts.respect_ignore_differences =
-        app.has_sync_option(SyncOption::RespectIgnoreDifferences(true));
-    opts.timeout = Duration::from_secs(300);
-    opts.concurrency = 16;
-    opts
 }
 
 async fn mark_running(app: &Application, ctx: &Ctx, op: &Operation) {
@@ -653,26 +631,6 @@ async fn write_status(
     .await
     .map_err(|e| ReconcileError::Update(name, e))?;
     Ok(())
-}
-
-pub(crate) async fn publish(
-    ctx: &Ctx,
-    app: &Application,
-    type_: EventType,
-    reason: EventReason,
-    note: String,
-) {
-    let ev = Event {
-        type_,
-        reason: reason.to_string(),
-        note: Some(note),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    let reference = app.object_ref(&ctx.ar);
-    if let Err(e) = ctx.shared.recorder.publish(&ev, &reference).await {
-        tracing::debug!("failed to publish event {reason}: {e}");
-    }
 }
 
 pub fn error_policy(app: Arc<Application>, err: &ReconcileError, ctx: Arc<Ctx>) -> Action {
