@@ -1,4 +1,7 @@
-//! What every reconcile shares: clients, caches, watches, metrics, events and per-app backoff.
+//! What every reconcile shares: clients, caches, watches, metrics, events and per-app backoff
+//! ([`Shared`], one per controller), the app cache of an API group ([`Ctx`]), the engine
+//! options an app's writes start from, and the error of a failed write to an Application. The
+//! decisions themselves live in their own modules (`decide`, `dependencies`, `backoff`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
