@@ -15,7 +15,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use moor_types::ConditionReason;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, LINK, WWW_AUTHENTICATE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use reqwest::{StatusCode, Url};
 
 /// How Docker Hub is named in image references.
@@ -33,36 +33,67 @@ const MAX_TAGS: usize = 100_000;
 const MAX_TAG_LEN: usize = 128;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+use headers::{Challenge, next_link};
+
+// What the tests of the header parsing reach through `super::*`.
+#[cfg(test)]
+use {headers::parse_auth_params, reqwest::header::LINK};
+
+/// Why listing the tags of a repository failed, sorted into what a condition reports.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// An image that does not parse as `host[:port]/path`.
     #[error("invalid image {image:?}: {reason}")]
-    InvalidImage { image: String, reason: String },
+    InvalidImage {
+        /// The image as given.
+        image: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A docker config (Secret) that is not the JSON expected; the message never shows its content.
     #[error("invalid docker config: {0}")]
     InvalidDockerConfig(String),
+    /// The request got no response from the registry (name, connection, TLS or timeout).
     #[error("registry {registry} is unreachable (listing tags of {repository}): {reason}")]
     Unreachable {
+        /// The registry host.
         registry: String,
+        /// The repository whose tags were being listed.
         repository: String,
+        /// What failed, from the HTTP client or the registry.
         reason: String,
     },
+    /// The registry refused the credentials (401/403).
     #[error("registry {registry} refused access to {repository}: {reason}")]
     AuthenticationFailed {
+        /// The registry host.
         registry: String,
+        /// The repository whose tags were being listed.
         repository: String,
+        /// What failed, from the HTTP client or the registry.
         reason: String,
     },
+    /// The registry has no such repository (404).
     #[error("repository {repository} not found on registry {registry}: {reason}")]
     RepositoryNotFound {
+        /// The registry host.
         registry: String,
+        /// The repository whose tags were being listed.
         repository: String,
+        /// What failed, from the HTTP client or the registry.
         reason: String,
     },
+    /// Any other failure: an unexpected status or a response that does not parse.
     #[error("registry {registry} failed to list the tags of {repository}: {reason}")]
     Protocol {
+        /// The registry host.
         registry: String,
+        /// The repository whose tags were being listed.
         repository: String,
+        /// What failed, from the HTTP client or the registry.
         reason: String,
     },
+    /// The HTTP client could not be built.
     #[error("failed to set up the registry HTTP client: {0}")]
     Client(String),
 }
@@ -94,6 +125,7 @@ pub struct ImageName {
 }
 
 impl ImageName {
+    /// Parses an image reference without tag or digest, applying Docker Hub's defaults.
     pub fn parse(image: &str) -> Result<ImageName, RegistryError> {
         let bad = |reason: &str| RegistryError::InvalidImage {
             image: image.to_string(),
@@ -196,7 +228,9 @@ fn valid_path_component(c: &str) -> bool {
 /// A username and password. `Debug` shows the username only.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RegistryCredentials {
+    /// Sent in the Basic header and to the token endpoint.
     pub username: String,
+    /// A password or token; never shown by `Debug`.
     pub password: String,
 }
 
@@ -229,6 +263,7 @@ pub struct DockerConfig {
 }
 
 impl DockerConfig {
+    /// Reads a docker config; says where the JSON is wrong, never what it holds.
     pub fn from_json(bytes: &[u8]) -> Result<DockerConfig, RegistryError> {
         let bad = |m: String| RegistryError::InvalidDockerConfig(m);
         // serde_json's messages give a position, never the content.
@@ -303,10 +338,12 @@ fn normalize_registry_host(s: &str) -> String {
     }
 }
 
+/// How a [`RegistryClient`] talks to its registry.
 #[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
     /// Talk plain HTTP instead of HTTPS (registries on loopback or inside the cluster).
     pub insecure: bool,
+    /// Credentials for the registry; None lists anonymously.
     pub credentials: Option<RegistryCredentials>,
     /// Per request (default 30 s).
     pub timeout: Option<Duration>,
@@ -322,6 +359,7 @@ pub struct RegistryClient {
 }
 
 impl RegistryClient {
+    /// A client with `opts`, sharing one connection pool with every other client.
     pub fn new(opts: ClientOptions) -> Result<RegistryClient, RegistryError> {
         Ok(RegistryClient {
             http: shared_http()?,
@@ -618,84 +656,6 @@ fn shared_http() -> Result<reqwest::Client, RegistryError> {
     .map_err(RegistryError::Client)
 }
 
-/// A parsed `WWW-Authenticate` header.
-#[derive(Debug, PartialEq, Eq)]
-enum Challenge {
-    Basic,
-    Bearer(BTreeMap<String, String>),
-    Other(String),
-}
-
-impl Challenge {
-    /// `Bearer realm="https://auth/token",service="reg",scope="repository:a:pull,push"`.
-    fn parse(h: &str) -> Challenge {
-        let h = h.trim();
-        let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
-        match scheme.to_ascii_lowercase().as_str() {
-            "basic" => Challenge::Basic,
-            "bearer" => Challenge::Bearer(parse_auth_params(rest)),
-            _ => Challenge::Other(scheme.to_string()),
-        }
-    }
-}
-
-/// `k=v, k="quoted, \"v\""` → map (keys lower-cased).
-fn parse_auth_params(s: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let key: String = chars
-            .by_ref()
-            .take_while(|c| *c != '=')
-            .collect::<String>()
-            .trim()
-            .to_ascii_lowercase();
-        if key.is_empty() {
-            return out;
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            while let Some(c) = chars.peek().copied() {
-                if c == ',' {
-                    break;
-                }
-                value.push(c);
-                chars.next();
-            }
-            value = value.trim().to_string();
-        }
-        out.insert(key, value);
-    }
-}
-
-/// The `rel="next"` target of the Link header, resolved against the request URL.
-fn next_link(headers: &reqwest::header::HeaderMap, base: &Url) -> Option<Url> {
-    headers.get_all(LINK).iter().find_map(|h| {
-        let h = h.to_str().ok()?;
-        h.split(',').find_map(|part| {
-            let (target, params) = part.split_once(';')?;
-            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-            let is_next = params.split(';').any(|p| {
-                let p = p.trim().replace(' ', "");
-                p == "rel=\"next\"" || p == "rel=next"
-            });
-            is_next.then(|| base.join(target).ok()).flatten()
-        })
-    })
-}
-
 async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
     let too_large = || format!("the answer is larger than {MAX_BODY} bytes");
     if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
@@ -782,5 +742,6 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+mod headers;
 #[cfg(test)]
 mod tests;

@@ -11,8 +11,11 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
+/// API group of the image automation resources.
 pub const GROUP: &str = "moor.dev";
+/// API version of the image automation resources.
 pub const VERSION: &str = "v1alpha1";
+/// `group/version`, as objects write it.
 pub const API_VERSION: &str = "moor.dev/v1alpha1";
 
 /// The condition every image resource reports.
@@ -20,6 +23,7 @@ pub const READY: &str = moor_types::ConditionType::Ready.as_str();
 
 /// Flux's default: cosign signatures and attestations are not images.
 pub const DEFAULT_EXCLUSION_LIST: &[&str] = &[r"^.*\.sig$"];
+/// Scan and run interval when a resource sets none (Flux's default).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 
 macro_rules! namespaced_resource {
@@ -52,7 +56,9 @@ macro_rules! namespaced_resource {
         }
 
         impl $ty {
+            /// The kind, for objects built in code and messages.
             pub const KIND: &'static str = $kind;
+            /// The resource name in API paths.
             pub const PLURAL: &'static str = $plural;
 
             /// `namespace/name`.
@@ -78,6 +84,7 @@ namespaced_resource!(
 /// A reference to an object in the same namespace.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalObjectReference {
+    /// Name of the object, in the referrer's namespace.
     pub name: String,
 }
 
@@ -85,15 +92,20 @@ pub struct LocalObjectReference {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
+    /// What the condition is about (`Ready` for every image resource).
     #[serde(rename = "type")]
     pub type_: String,
     /// True | False | Unknown
     pub status: String,
+    /// A CamelCase word saying why, for machines and filters.
     pub reason: String,
+    /// Why, in words for a person.
     #[serde(default)]
     pub message: String,
+    /// When `status` last changed (RFC 3339).
     #[serde(default)]
     pub last_transition_time: String,
+    /// The spec generation the condition was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }
@@ -119,22 +131,29 @@ pub fn condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Con
 // ---------------------------------------------------------------------------------------------
 // ImageRepository
 
+/// A registry repository scanned for tags every interval.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ImageRepository {
+    /// `moor.dev/v1alpha1`, as the API server sends it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         rename = "apiVersion"
     )]
     pub api_version: Option<String>,
+    /// The kind, as the API server sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Name, namespace, labels and the rest of the standard metadata.
     pub metadata: ObjectMeta,
+    /// Which repository to scan and how.
     pub spec: ImageRepositorySpec,
+    /// What the controller last observed; None until its first reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ImageRepositoryStatus>,
 }
 
+/// What to scan and how.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageRepositorySpec {
@@ -157,25 +176,31 @@ pub struct ImageRepositorySpec {
     pub suspend: bool,
 }
 
+/// What the last scan found.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageRepositoryStatus {
     /// `registry/repository` as scanned, e.g. `docker.io/library/nginx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canonical_image_name: Option<String>,
+    /// What the last successful scan found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scan_result: Option<ScanResult>,
+    /// Ready, with why not when a scan fails.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The spec generation last reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }
 
+/// The summary of one scan.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScanResult {
     /// Tags after the exclusion list.
     pub tag_count: i64,
+    /// When the scan finished (RFC 3339).
     pub scan_time: String,
     /// Up to ten tags, in reverse alphabetical order (as Flux reports them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -188,6 +213,7 @@ impl ImageRepository {
         parse_interval(self.spec.interval.as_deref())
     }
 
+    /// The regexes of tags to leave out, with the default applied.
     pub fn exclusion_list(&self) -> Vec<String> {
         match &self.spec.exclusion_list {
             Some(l) => l.clone(),
@@ -215,28 +241,37 @@ pub fn parse_interval(s: Option<&str>) -> Result<Duration, String> {
 // ---------------------------------------------------------------------------------------------
 // ImagePolicy
 
+/// How to choose the latest tag of an ImageRepository.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ImagePolicy {
+    /// `moor.dev/v1alpha1`, as the API server sends it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         rename = "apiVersion"
     )]
     pub api_version: Option<String>,
+    /// The kind, as the API server sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Name, namespace, labels and the rest of the standard metadata.
     pub metadata: ObjectMeta,
+    /// Which repository and how to choose its latest tag.
     pub spec: ImagePolicySpec,
+    /// What the controller last observed; None until its first reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ImagePolicyStatus>,
 }
 
+/// The repository to choose from, and the rule.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImagePolicySpec {
     /// The ImageRepository (same namespace) whose tags are chosen from.
     pub image_repository_ref: LocalObjectReference,
+    /// How tags are ordered to pick the latest.
     pub policy: PolicyChoice,
+    /// Which tags take part, and what part of them is compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter_tags: Option<FilterTags>,
 }
@@ -245,20 +280,25 @@ pub struct ImagePolicySpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyChoice {
+    /// The highest version in a semver range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub semver: Option<SemverPolicy>,
+    /// The last tag in alphabetical order (or the first, with `desc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alphabetical: Option<OrderPolicy>,
+    /// The greatest number (or the smallest, with `desc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numerical: Option<OrderPolicy>,
 }
 
+/// Choose the highest version that satisfies a range.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SemverPolicy {
     /// e.g. `>=1.0.0 <2.0.0`, `^1.2`, `1.x`.
     pub range: String,
 }
 
+/// Choose by alphabetical or numerical order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrderPolicy {
     /// `asc` (default: the greatest wins) or `desc` (the smallest wins).
@@ -266,6 +306,7 @@ pub struct OrderPolicy {
     pub order: Option<String>,
 }
 
+/// Which tags take part in the choice.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FilterTags {
     /// Tags must match this regex.
@@ -275,27 +316,33 @@ pub struct FilterTags {
     pub extract: Option<String>,
 }
 
+/// The tag chosen and when it changed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImagePolicyStatus {
     /// `<spec.image of the repository>:<tag>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest_image: Option<String>,
+    /// `latestImage` split into name and tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest_ref: Option<ImageRef>,
     /// The latestImage before the last change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_previous_image: Option<String>,
+    /// Ready, with why not when no tag could be chosen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The spec generation last reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }
 
+/// An image split into name and tag.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRef {
     /// The image name without tag.
     pub name: String,
+    /// The tag chosen.
     pub tag: String,
 }
 
@@ -309,26 +356,35 @@ impl ImagePolicy {
 // ---------------------------------------------------------------------------------------------
 // ImageUpdateAutomation
 
+/// Where to write the images the policies chose: a Git branch with setter markers.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ImageUpdateAutomation {
+    /// `moor.dev/v1alpha1`, as the API server sends it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         rename = "apiVersion"
     )]
     pub api_version: Option<String>,
+    /// The kind, as the API server sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Name, namespace, labels and the rest of the standard metadata.
     pub metadata: ObjectMeta,
+    /// Which Git branch to update and where in it.
     pub spec: ImageUpdateAutomationSpec,
+    /// What the controller last observed; None until its first reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ImageUpdateAutomationStatus>,
 }
 
+/// Which repository and branch, how often, and with what credentials.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageUpdateAutomationSpec {
+    /// Repository, branches and commit details.
     pub git: GitSpec,
+    /// Where in the repository and by which strategy images are updated.
     #[serde(default)]
     pub update: UpdateSpec,
     /// How often to run, e.g. `5m` (default 5m).
@@ -338,36 +394,48 @@ pub struct ImageUpdateAutomationSpec {
     /// sshPrivateKey).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
+    /// Stop running (nothing is committed until it is unset).
     #[serde(default)]
     pub suspend: bool,
 }
 
+/// The repository and branches the automation works on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GitSpec {
+    /// The repository to clone and push to.
     #[serde(rename = "repoURL")]
     pub repo_url: String,
     /// The branch to check out (and push to, unless pushBranch is set).
     pub branch: String,
+    /// Push to this branch instead of `branch` (e.g. to open a pull request from it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_branch: Option<String>,
+    /// Author and message of the commits.
     pub commit: CommitSpec,
 }
 
+/// How the automation's commits are written.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommitSpec {
+    /// Who the commits are by.
     pub author: CommitAuthor,
+    /// Commit message with placeholders; moor's default when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_template: Option<String>,
 }
 
+/// Author of the automation's commits.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommitAuthor {
+    /// Name written in the commits.
     pub name: String,
+    /// Email written in the commits.
     pub email: String,
 }
 
+/// Where and how manifests are updated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateSpec {
@@ -396,22 +464,29 @@ fn default_strategy() -> String {
     "Setters".into()
 }
 
+/// When the automation last ran and pushed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageUpdateAutomationStatus {
+    /// When the automation last ran (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_automation_run_time: Option<String>,
+    /// The commit last pushed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_push_commit: Option<String>,
+    /// When the last push happened (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_push_time: Option<String>,
+    /// Ready, with why not when a run fails.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The spec generation last reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }
 
 impl ImageUpdateAutomation {
+    /// The run interval; `Err` says what is wrong with spec.interval.
     pub fn interval(&self) -> Result<Duration, String> {
         parse_interval(self.spec.interval.as_deref())
     }

@@ -7,6 +7,8 @@
 //! token); [`policy`] chooses a tag; [`reconcile_repository`] and [`reconcile_policy`] are one
 //! reconcile each; [`run`] runs both as kube-runtime controllers.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod crd;
 pub mod policy;
@@ -36,8 +38,10 @@ pub use reconcile::{
 /// After a failed API call (status write, read), a reconcile is retried after this.
 const ERROR_RETRY: Duration = Duration::from_secs(15);
 
+/// Why the image controllers cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// A CRD the controllers watch is missing: named, with the API error.
     #[error("the {0} CRD is not installed or not served: apply deploy/crds/ first")]
     MissingCrd(&'static str, #[source] kube::Error),
 }

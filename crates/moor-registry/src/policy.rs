@@ -16,18 +16,40 @@ use semver::{Version, VersionReq};
 
 use crate::crd::ImagePolicySpec;
 
+/// What is wrong with an ImagePolicy spec; reported in its Ready condition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
+    /// A semver range that does not parse.
     #[error("invalid semver range {range:?}: {reason}")]
-    InvalidRange { range: String, reason: String },
+    InvalidRange {
+        /// The range as written.
+        range: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A filterTags pattern that is not a valid regex.
     #[error("invalid filterTags pattern {pattern:?}: {reason}")]
-    InvalidPattern { pattern: String, reason: String },
+    InvalidPattern {
+        /// The pattern as written.
+        pattern: String,
+        /// The regex parser's message.
+        reason: String,
+    },
+    /// A filterTags extract that names a group the pattern lacks.
     #[error("invalid filterTags extract {extract:?}: {reason}")]
-    InvalidExtract { extract: String, reason: String },
+    InvalidExtract {
+        /// The extract as written.
+        extract: String,
+        /// Which group it names that the pattern lacks.
+        reason: String,
+    },
+    /// An order other than asc or desc.
     #[error("invalid order {0:?}: use asc or desc")]
     InvalidOrder(String),
+    /// No semver, alphabetical or numerical rule given.
     #[error("the policy names no rule: set one of semver, alphabetical, numerical")]
     NoRule,
+    /// More than one rule given (listed).
     #[error("the policy names more than one rule ({0}): set exactly one")]
     TooManyRules(String),
 }
@@ -35,12 +57,15 @@ pub enum PolicyError {
 /// `asc` picks the last tag in ascending order (the greatest), `desc` the first (the smallest).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Order {
+    /// The greatest wins (the default).
     #[default]
     Asc,
+    /// The smallest wins.
     Desc,
 }
 
 impl Order {
+    /// Reads `asc` or `desc` (either case); unset is `asc`.
     pub fn parse(s: Option<&str>) -> Result<Order, PolicyError> {
         match s.map(str::trim).unwrap_or("") {
             "" | "asc" | "ASC" => Ok(Order::Asc),
@@ -69,6 +94,7 @@ pub struct SemverRange {
 }
 
 impl SemverRange {
+    /// Parses a Masterminds range; says what is wrong with an invalid one.
     pub fn parse(range: &str) -> Result<SemverRange, PolicyError> {
         let bad = |reason: String| PolicyError::InvalidRange {
             range: range.to_string(),
@@ -86,6 +112,7 @@ impl SemverRange {
         })
     }
 
+    /// Whether `v` satisfies any alternative of the range.
     pub fn matches(&self, v: &Version) -> bool {
         self.alternatives.iter().any(|r| r.matches(v))
     }
@@ -156,6 +183,7 @@ pub struct TagFilter {
 }
 
 impl TagFilter {
+    /// Compiles `pattern` and checks `extract` names only its groups.
     pub fn new(pattern: &str, extract: Option<&str>) -> Result<TagFilter, PolicyError> {
         let re = Regex::new(pattern).map_err(|e| PolicyError::InvalidPattern {
             pattern: pattern.to_string(),
@@ -182,6 +210,7 @@ impl TagFilter {
         Some(out)
     }
 
+    /// The regex as written, for messages.
     pub fn pattern(&self) -> &str {
         self.pattern.as_str()
     }
@@ -239,10 +268,14 @@ fn check_extract(re: &Regex, extract: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How the tags that pass the filter are ordered to choose one.
 #[derive(Clone, Debug)]
 pub enum Rule {
+    /// The highest version in the range; tags that are not versions are left out.
     Semver(SemverRange),
+    /// Ordered as strings.
     Alphabetical(Order),
+    /// Ordered as numbers; tags that are not numbers are left out.
     Numerical(Order),
 }
 
@@ -268,11 +301,14 @@ pub enum Selection {
 /// A compiled ImagePolicy: optional filter, then a rule.
 #[derive(Clone, Debug)]
 pub struct Policy {
+    /// How the tags left are ordered.
     pub rule: Rule,
+    /// Which tags take part; None: all of them.
     pub filter: Option<TagFilter>,
 }
 
 impl Policy {
+    /// A policy from its parts.
     pub fn new(rule: Rule, filter: Option<TagFilter>) -> Policy {
         Policy { rule, filter }
     }

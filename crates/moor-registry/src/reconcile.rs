@@ -22,18 +22,26 @@ const FAILURE_RETRY: Duration = Duration::from_secs(30);
 const DEPENDENCY_RETRY: Duration = Duration::from_secs(30);
 const LATEST_TAGS: usize = 10;
 
+/// An API call of a reconcile failed; the reconcile is retried after a short delay.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageReconcileError {
+    /// The status could not be written.
     #[error("failed to write the status of {kind} {key}")]
     WriteStatus {
+        /// The resource's kind.
         kind: &'static str,
+        /// `namespace/name` of the resource.
         key: String,
+        /// The API server's (or the connection's) error.
         #[source]
         source: kube::Error,
     },
+    /// An object the reconcile needs could not be read.
     #[error("failed to read {what}")]
     Read {
+        /// The object that could not be read: kind and `namespace/name`.
         what: String,
+        /// The API server's (or the connection's) error.
         #[source]
         source: kube::Error,
     },
@@ -66,6 +74,7 @@ struct CacheEntry {
 }
 
 impl TagCache {
+    /// An empty cache: every repository is scanned on its first reconcile.
     pub fn new() -> TagCache {
         TagCache::default()
     }
@@ -77,6 +86,7 @@ impl TagCache {
         Some((e.image.clone(), e.tags.clone()?))
     }
 
+    /// Forgets a deleted ImageRepository.
     pub fn remove(&self, namespace: &str, name: &str) {
         let mut map = self.inner.write().unwrap_or_else(|p| p.into_inner());
         map.remove(&format!("{namespace}/{name}"));
