@@ -201,10 +201,12 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// A namespace made for one test, deleted (without waiting) when dropped.
 pub struct TestNamespace {
+    /// Unique per test run, so tests never see each other's objects.
     pub name: String,
 }
 
 impl TestNamespace {
+    /// Creates a namespace named `prefix-<unique>`, labelled `moor.dev/test` (a test made it).
     pub async fn create(client: &Client, prefix: &str) -> TestNamespace {
         let name = unique_name(prefix);
         let api: Api<Namespace> = Api::all(client.clone());
@@ -218,6 +220,7 @@ impl TestNamespace {
         TestNamespace { name }
     }
 
+    /// Deletes it now (without waiting), for tests that check what remains after.
     pub async fn delete(self, client: &Client) {
         let api: Api<Namespace> = Api::all(client.clone());
         let _ = api.delete(&self.name, &DeleteParams::background()).await;

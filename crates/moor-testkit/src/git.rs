@@ -21,6 +21,7 @@ use sshd::Sshd;
 
 /// Author and committer of every commit the test kit makes.
 pub const TEST_AUTHOR_NAME: &str = "Moor Test";
+/// Email of every commit the test kit makes (a reserved domain, never a real address).
 pub const TEST_AUTHOR_EMAIL: &str = "test@moor.invalid";
 
 /// A running set of git servers over one directory of bare repositories. Stops on drop.
@@ -212,6 +213,7 @@ impl GitServer {
         &self.sshd.known_hosts
     }
 
+    /// Port sshd listens on, on 127.0.0.1.
     pub fn ssh_port(&self) -> u16 {
         self.sshd.port
     }
@@ -256,6 +258,7 @@ pub struct Repo {
 }
 
 impl Repo {
+    /// Name under the server's root, as URLs name it.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -265,6 +268,7 @@ impl Repo {
         &self.path
     }
 
+    /// `file://` URL of the bare repository, for tests that need no server.
     pub fn file_url(&self) -> String {
         format!("file://{}", self.path.display())
     }
@@ -297,6 +301,7 @@ pub struct WorkTree {
 }
 
 impl WorkTree {
+    /// Directory of the work tree.
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -329,6 +334,7 @@ impl WorkTree {
         self.head()
     }
 
+    /// Commit the work tree's HEAD points at.
     pub fn head(&self) -> String {
         self.git(&["rev-parse", "HEAD"])
     }

@@ -2,6 +2,8 @@
 //! (`registry`) and access to the local control plane started by `scripts/test`. Used by
 //! end-to-end tests only; never by the product.
 
+#![warn(missing_docs)]
+
 pub mod cluster;
 pub mod git;
 pub mod registry;

@@ -22,21 +22,28 @@ mod token;
 pub use paging::PagingProxy;
 use token::TokenServer;
 
+/// Where Debian's docker-registry package installs the registry the tests run.
 pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 const SERVICE: &str = "moor-test-registry";
 const ISSUER: &str = "moor-test-token-issuer";
 
+/// How the test registry authenticates clients, one per scheme moor-registry speaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {
+    /// Anyone may pull.
     Anonymous,
     /// htpasswd (bcrypt) basic auth.
     Basic {
+        /// The one user allowed.
         user: String,
+        /// Its password.
         password: String,
     },
     /// Bearer tokens from a token service that checks these basic credentials.
     Token {
+        /// The one user allowed.
         user: String,
+        /// Its password.
         password: String,
     },
 }
@@ -44,7 +51,9 @@ pub enum Auth {
 /// A running registry; stopped (and its storage removed) on drop.
 pub struct Registry {
     child: Option<Child>,
+    /// Port on 127.0.0.1.
     pub port: u16,
+    /// How it authenticates clients.
     pub auth: Auth,
     dir: TempDir,
     token: Option<TokenServer>,
@@ -79,10 +88,12 @@ fn random_hex(bytes: usize) -> String {
 }
 
 impl Registry {
+    /// An anonymous registry.
     pub fn start() -> Registry {
         Registry::start_with(Auth::Anonymous)
     }
 
+    /// A registry that authenticates as `auth` says.
     pub fn start_with(auth: Auth) -> Registry {
         require_registry();
         let dir = tempfile::Builder::new()
@@ -186,6 +197,7 @@ impl Registry {
         format!("{}/{repo}", self.host())
     }
 
+    /// What the registry logged, to explain a failing test.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }

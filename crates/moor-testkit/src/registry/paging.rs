@@ -14,6 +14,7 @@ use super::Registry;
 /// tag lists (tag pagination came with distribution 3). Everything else, authorization and
 /// challenges included, goes to the real registry unchanged; the tags are the registry's.
 pub struct PagingProxy {
+    /// Port on 127.0.0.1.
     pub port: u16,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -22,6 +23,7 @@ pub struct PagingProxy {
 }
 
 impl PagingProxy {
+    /// A proxy in front of `registry`, on a free port.
     pub fn start(registry: &Registry) -> PagingProxy {
         let upstream = registry.port;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind proxy");
@@ -55,6 +57,7 @@ impl PagingProxy {
         }
     }
 
+    /// `repo` as an image reference through the proxy.
     pub fn image(&self, repo: &str) -> String {
         format!("127.0.0.1:{}/{repo}", self.port)
     }
