@@ -7,13 +7,16 @@ use serde::{Deserialize, Serialize};
 pub struct ObjKey {
     /// API group, "" for the core group.
     pub group: String,
+    /// The kind, e.g. `Deployment`.
     pub kind: String,
     /// None for cluster-scoped objects.
     pub namespace: Option<String>,
+    /// metadata.name.
     pub name: String,
 }
 
 impl ObjKey {
+    /// A key from its parts, borrowed so callers need not allocate first.
     pub fn new(group: &str, kind: &str, namespace: Option<&str>, name: &str) -> Self {
         ObjKey {
             group: group.to_string(),

@@ -2,6 +2,8 @@
 //! statuses, phases, conditions, reasons and sync options (`vocab`), the annotations and labels
 //! moor writes, and the apply order. No I/O lives here.
 
+#![warn(missing_docs)]
+
 mod error;
 mod key;
 mod manifest;

@@ -25,11 +25,14 @@ impl fmt::Display for Origin {
 /// One desired object as rendered from Git, with where it came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Manifest {
+    /// The object as JSON, edited in place as moor adds its annotations.
     pub obj: Value,
+    /// File and document it was rendered from, for error messages.
     pub origin: Origin,
 }
 
 impl Manifest {
+    /// A manifest of `obj` rendered from `origin`.
     pub fn new(obj: Value, origin: Origin) -> Self {
         Manifest { obj, origin }
     }
@@ -41,22 +44,27 @@ impl Manifest {
             .unwrap_or("")
     }
 
+    /// `apiVersion`; "" when missing (validation reports it).
     pub fn api_version(&self) -> &str {
         self.str_at("/apiVersion")
     }
 
+    /// `kind`; "" when missing.
     pub fn kind(&self) -> &str {
         self.str_at("/kind")
     }
 
+    /// `metadata.name`; "" when missing.
     pub fn name(&self) -> &str {
         self.str_at("/metadata/name")
     }
 
+    /// `metadata.namespace`; None when unset or empty.
     pub fn namespace(&self) -> Option<&str> {
         Some(self.str_at("/metadata/namespace")).filter(|s| !s.is_empty())
     }
 
+    /// The string value of annotation `name`, if set.
     pub fn annotation(&self, name: &str) -> Option<&str> {
         self.obj
             .get("metadata")?
@@ -65,6 +73,7 @@ impl Manifest {
             .as_str()
     }
 
+    /// Its identity, from apiVersion's group, kind, namespace and name as written.
     pub fn key(&self) -> ObjKey {
         ObjKey::new(
             ObjKey::group_of(self.api_version()),
@@ -96,6 +105,7 @@ impl Manifest {
             .insert(name.to_string(), Value::String(value.to_string()));
     }
 
+    /// Sets `metadata.namespace` (the default namespace of namespaced objects without one).
     pub fn set_namespace(&mut self, ns: &str) {
         if let Some(meta) = self.obj.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("namespace".into(), Value::String(ns.to_string()));

@@ -69,14 +69,20 @@ pub fn sync_wave(m: &Manifest) -> Result<i64, String> {
 /// by kind rank; moor-apply additionally applies them before all waves.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ApplyOrder {
+    /// `moor.dev/sync-wave` (0 when unset or invalid).
     pub wave: i64,
+    /// [`kind_rank`] of the kind.
     pub rank: usize,
+    /// The kind, so kinds of equal rank do not interleave.
     pub kind: String,
+    /// The namespace ("" for cluster-scoped objects).
     pub namespace: String,
+    /// The name, last, so the order is total.
     pub name: String,
 }
 
 impl ApplyOrder {
+    /// The sorting key of `m`.
     pub fn of(m: &Manifest) -> ApplyOrder {
         ApplyOrder {
             wave: sync_wave(m).unwrap_or(0),
@@ -87,6 +93,7 @@ impl ApplyOrder {
         }
     }
 
+    /// Compares two manifests in apply order (for `sort_by`).
     pub fn cmp_manifests(a: &Manifest, b: &Manifest) -> Ordering {
         ApplyOrder::of(a).cmp(&ApplyOrder::of(b))
     }

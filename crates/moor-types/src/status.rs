@@ -15,12 +15,17 @@ impl HealthStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
+    /// It did not exist and was created.
     Created,
+    /// It existed, had drifted, and was written.
     Configured,
     /// An object that existed before this app first applied it, now taken into the app.
     Adopted,
+    /// It matched Git; nothing was written.
     Unchanged,
+    /// It left Git and was deleted.
     Pruned,
+    /// It was left alone; the result's message says why.
     Skipped,
 }
 
