@@ -17,10 +17,11 @@ use moor_git::Credentials;
 use moor_image::{Author, Edits, ImageRef, PushOptions};
 use moor_registry::crd::{Condition, ImagePolicy, ImageUpdateAutomation, READY, set_condition};
 use moor_server::PushEvent;
+use moor_types::ConditionReason;
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::context::RepoCredentials;
+use crate::repo_credentials::{RepoCredentials, secret_file};
 use crate::status::now;
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +101,7 @@ async fn reconcile(
     status.last_automation_run_time = Some(now());
     status.observed_generation = auto.metadata.generation;
     let (ok, reason, message) = match run_once(&auto, &ctx, &ns).await {
-        Ok(Outcome::Pushed { commit, images }) => {
+        Ok(UpdateOutcome::Pushed { commit, images }) => {
             let _ = ctx.pushes.send(PushEvent {
                 repo_urls: vec![auto.spec.git.repo_url.clone()],
                 git_ref: Some(format!("refs/heads/{}", auto.spec.git.branch)),
@@ -110,9 +111,13 @@ async fn reconcile(
             });
             status.last_push_commit = Some(commit.clone());
             status.last_push_time = Some(now());
-            (true, "Succeeded", format!("pushed {commit}: {images}"))
+            (
+                true,
+                ConditionReason::Succeeded,
+                format!("pushed {commit}: {images}"),
+            )
         }
-        Ok(Outcome::NothingToDo(why)) => (true, "Succeeded", why),
+        Ok(UpdateOutcome::NothingToDo(why)) => (true, ConditionReason::Succeeded, why),
         Err((reason, msg)) => (false, reason, msg),
     };
     if !ok {
@@ -123,7 +128,7 @@ async fn reconcile(
         Condition {
             type_: READY.into(),
             status: if ok { "True" } else { "False" }.into(),
-            reason: reason.into(),
+            reason: reason.to_string(),
             message,
             last_transition_time: now(),
             observed_generation: auto.metadata.generation,
@@ -144,7 +149,9 @@ async fn reconcile(
     }))
 }
 
-enum Outcome {
+/// What one run of an ImageUpdateAutomation did (named apart from the Application reconcile's
+/// `Outcome`).
+enum UpdateOutcome {
     Pushed { commit: String, images: String },
     NothingToDo(String),
 }
@@ -153,12 +160,12 @@ async fn run_once(
     auto: &ImageUpdateAutomation,
     ctx: &Ctx,
     ns: &str,
-) -> Result<Outcome, (&'static str, String)> {
+) -> Result<UpdateOutcome, (ConditionReason, String)> {
     let latest = moor_registry::list_latest_images(&ctx.client, Some(ns))
         .await
         .map_err(|e| {
             (
-                "PolicyListFailed",
+                ConditionReason::PolicyListFailed,
                 format!("failed to list ImagePolicies: {e}"),
             )
         })?;
@@ -168,11 +175,11 @@ async fn run_once(
             Ok(r) => {
                 policies.insert(policy, r);
             }
-            Err(e) => return Err(("InvalidImage", e.to_string())),
+            Err(e) => return Err((ConditionReason::InvalidImage, e.to_string())),
         }
     }
     if policies.is_empty() {
-        return Ok(Outcome::NothingToDo(format!(
+        return Ok(UpdateOutcome::NothingToDo(format!(
             "no ImagePolicy in {ns} has chosen an image yet"
         )));
     }
@@ -181,7 +188,7 @@ async fn run_once(
     opts.branch = Some(git.branch.clone());
     opts.credentials = credentials(auto, ctx, ns)
         .await
-        .map_err(|e| ("InvalidSecret", e))?;
+        .map_err(|e| (ConditionReason::InvalidSecret, e))?;
     opts.author = Author {
         name: git.commit.author.name.clone(),
         email: git.commit.author.email.clone(),
@@ -199,7 +206,12 @@ async fn run_once(
         moor_image::plan_dir(root, &path, &edits).map(|p| p.files)
     })
     .await
-    .map_err(|e| ("GitOperationFailed", moor_types::error_chain(&e)))?;
+    .map_err(|e| {
+        (
+            ConditionReason::GitOperationFailed,
+            moor_types::error_chain(&e),
+        )
+    })?;
     let images: Vec<String> = outcome
         .files
         .iter()
@@ -210,11 +222,11 @@ async fn run_once(
         })
         .collect();
     match outcome.commit {
-        Some(commit) => Ok(Outcome::Pushed {
+        Some(commit) => Ok(UpdateOutcome::Pushed {
             commit,
             images: images.join(", "),
         }),
-        None => Ok(Outcome::NothingToDo(
+        None => Ok(UpdateOutcome::NothingToDo(
             "the manifests already hold the latest images".into(),
         )),
     }
@@ -229,7 +241,7 @@ async fn credentials(
     ns: &str,
 ) -> Result<Credentials, String> {
     let Some(r) = &auto.spec.secret_ref else {
-        return Ok(ctx.creds.for_url(&auto.spec.git.repo_url).await);
+        return Ok(ctx.creds.for_url(&auto.spec.git.repo_url, None).await);
     };
     let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns)
         .get(&r.name)
@@ -241,7 +253,7 @@ async fn credentials(
             .map(|b| String::from_utf8_lossy(&b.0).to_string())
             .filter(|v| !v.is_empty())
     };
-    let file = |k: &str| crate::context::secret_file(ctx.creds.key_dir(), &field(k)?, k);
+    let file = |k: &str| secret_file(ctx.creds.key_dir(), &field(k)?, k);
     Ok(Credentials {
         username: field("username"),
         password: field("password"),

@@ -57,8 +57,15 @@ impl RepoCredentials {
     /// port, path prefix at a `/` boundary; see [`moor_git::scope_match`]) and the environment's
     /// credentials when one of their scopes covers it, the most specific wins (a Secret over
     /// the environment when equal, else Secrets by name). None when nothing covers it.
-    pub async fn for_url(&self, repo_url: &str) -> Credentials {
-        let secrets = self.secrets().await;
+    /// A Secret with a `project` key (Argo CD's project-scoped credentials) serves only apps
+    /// of that project; `project` None (image automation) uses unscoped Secrets only.
+    pub async fn for_url(&self, repo_url: &str, project: Option<&str>) -> Credentials {
+        let secrets: Vec<Secret> = self
+            .secrets()
+            .await
+            .into_iter()
+            .filter(|s| usable_by(s, project))
+            .collect();
         match choose(&secrets, self.env.specificity_for(repo_url), repo_url) {
             None => Credentials::default(),
             Some(Chosen::Env) => self.env.for_url(repo_url),
@@ -112,6 +119,11 @@ fn choose<'a>(secrets: &'a [Secret], env: Option<usize>, repo_url: &str) -> Opti
         (Some((_, s)), None) => Some(Chosen::Secret(s)),
         (None, None) => None,
     }
+}
+
+/// Whether a repository Secret may serve an app of `project`: unscoped ones serve every app.
+fn usable_by(s: &Secret, project: Option<&str>) -> bool {
+    field(s, "project").is_none_or(|p| project == Some(p.as_str()))
 }
 
 /// A non-empty string field of a Secret.
@@ -173,6 +185,21 @@ mod tests {
     }
 
     const REPO: &str = "https://git.example.com/org/app.git";
+
+    #[test]
+    fn a_project_scoped_secret_serves_only_its_project() {
+        let mut scoped = secret("a", "https://git.example.com");
+        scoped
+            .data
+            .as_mut()
+            .unwrap()
+            .insert("project".into(), ByteString(b"team-a".to_vec()));
+        assert!(usable_by(&scoped, Some("team-a")));
+        assert!(!usable_by(&scoped, Some("team-b")));
+        assert!(!usable_by(&scoped, None));
+        let global = secret("b", "https://git.example.com");
+        assert!(usable_by(&global, Some("team-b")) && usable_by(&global, None));
+    }
 
     #[test]
     fn the_most_specific_secret_wins() {

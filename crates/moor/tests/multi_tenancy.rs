@@ -706,3 +706,60 @@ fn pathdiff(to: &std::path::Path, from: &std::path::Path) -> String {
     parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
     parts.join("/")
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repository_secret_scoped_to_one_project_is_never_used_for_another_projects_app() {
+    let client = client().await;
+    let home = TestNamespace::create(&client, "repoproj").await;
+    let server = GitServer::start();
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "app/settings.yaml", &cm("settings", "private"));
+    server.create_repo("private", src.path());
+    let url = server.http_auth_url("private");
+    let (user, password) = server.http_credentials();
+    apply(
+        &client,
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": "team-a-git", "namespace": home.name,
+                            "labels": {"moor.dev/secret-type": "repository"}},
+               "stringData": {"url": url, "username": user, "password": password,
+                              "project": "team-a"}}),
+    )
+    .await;
+    let everything = json!({"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]});
+    for p in ["team-a", "team-b"] {
+        apply_project(&client, "moor.dev", &home.name, p, everything.clone()).await;
+    }
+    let a_ns = TestNamespace::create(&client, "repoproj-a").await;
+    let b_ns = TestNamespace::create(&client, "repoproj-b").await;
+    // A long poll interval: only each app's own first fetch reaches the server.
+    let _ctl = Controller::start(&home.name, &["--namespace", &home.name, "--poll-interval", "10m"]);
+    let mut s = spec(&url, "app", &a_ns.name, json!({}));
+    s["project"] = json!("team-a");
+    apply_app(&client, &home.name, "a", s).await;
+    wait_app(&client, &home.name, "a", "synced with team-a's Secret", 90, synced_healthy).await;
+    let authorized = server.http_requests_with_authorization().len();
+    let requests = server.http_requests().len();
+    assert!(authorized > 0, "team-a's fetch sent no credentials");
+
+    // Same repository, same host, another project: no credentials, so no access (and no
+    // serving of what team-a's fetch put in the cache).
+    let mut s = spec(&url, "app", &b_ns.name, json!({}));
+    s["project"] = json!("team-b");
+    apply_app(&client, &home.name, "b", s).await;
+    let msg = wait_condition(&client, &home.name, "b", "ComparisonError", "private").await;
+    assert!(!msg.contains(&password), "{msg}");
+    assert!(
+        server.http_requests().len() > requests,
+        "team-b's app never asked the server"
+    );
+    assert_eq!(
+        server.http_requests_with_authorization().len(),
+        authorized,
+        "team-a's credentials were sent for team-b's app"
+    );
+    assert!(configmap_value(&client, &b_ns.name, "settings").await.is_none());
+    home.delete(&client).await;
+    a_ns.delete(&client).await;
+    b_ns.delete(&client).await;
+}
