@@ -13,7 +13,9 @@ use moor_apply::Engine;
 
 use crate::crd::{Destination, IN_CLUSTER};
 
+/// Label selector of the Secrets that describe destination clusters (Argo CD's cluster Secrets).
 pub const CLUSTER_SECRET_LABEL: &str = "moor.dev/secret-type=cluster";
+/// The name `destination.name` gives the controller's own cluster, as in Argo CD.
 pub const IN_CLUSTER_NAME: &str = "in-cluster";
 
 #[derive(Debug, thiserror::Error)]

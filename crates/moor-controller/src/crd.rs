@@ -9,9 +9,13 @@ use kube::core::{ApiResource, GroupVersionKind};
 use moor_types::SyncOption;
 use serde::{Deserialize, Serialize};
 
+/// moor's own API group for Application.
 pub const MOOR_GROUP: &str = "moor.dev";
+/// Argo CD's API group, served with --argocd-compat.
 pub const ARGO_GROUP: &str = "argoproj.io";
+/// The Application API version in both groups.
 pub const VERSION: &str = "v1alpha1";
+/// The kind in both groups.
 pub const KIND: &str = "Application";
 /// Finalizer that makes deleting an Application delete (cascade) the objects it manages.
 pub const FINALIZER: &str = "moor.dev/resources-finalizer";
@@ -23,22 +27,29 @@ pub const ARGO_REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
 /// The in-cluster destination, as in Argo CD.
 pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 
+/// The Application resource in `group`: the type is one, the group a runtime value.
 pub fn api_resource(group: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, VERSION, KIND), "applications")
 }
 
+/// An app: a source in Git, a destination cluster and namespace, and how to sync.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Application {
+    /// `moor.dev/v1alpha1` or `argoproj.io/v1alpha1`, as the API server sends it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         rename = "apiVersion"
     )]
     pub api_version: Option<String>,
+    /// `Application`, as the API server sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Name, namespace, annotations (refresh), finalizers and the rest.
     pub metadata: ObjectMeta,
+    /// What to deploy, where, and how to sync it.
     pub spec: ApplicationSpec,
+    /// What the controller last found and did; None until its first reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ApplicationStatus>,
     /// A requested operation (manual sync, rollback); the controller runs it, records the result
@@ -74,6 +85,7 @@ impl kube::Resource for Application {
     }
 }
 
+/// What the user asks for, in Argo CD's field names.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSpec {
@@ -85,10 +97,14 @@ pub struct ApplicationSpec {
     /// and writes are made as (used when the project's `destinationServiceAccounts` names none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
+    /// Where the manifests come from.
     pub source: Source,
+    /// The cluster and default namespace they go to.
     pub destination: Destination,
+    /// Automated sync, sync options and retries; None: sync only when asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_policy: Option<SyncPolicy>,
+    /// Fields left out of drift detection (Argo CD's `ignoreDifferences`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore_differences: Vec<IgnoreDifference>,
     /// Applications (same namespace unless given) that must be Synced and Healthy first.
@@ -98,6 +114,7 @@ pub struct ApplicationSpec {
     /// name, they replace the built-in rules and the controller-wide ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health_check_exprs: Vec<moor_health::HealthCheckExpr>,
+    /// How many deployments `status.history` keeps (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision_history_limit: Option<u32>,
     /// Poll interval override, e.g. "30s" (default: the controller's --poll-interval).
@@ -105,73 +122,98 @@ pub struct ApplicationSpec {
     pub poll_interval: Option<String>,
 }
 
+/// Where the manifests come from: repository, revision, path and renderer options.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Source {
+    /// The Git repository (https, ssh, scp-like or file URL).
     #[serde(rename = "repoURL")]
     pub repo_url: String,
+    /// Branch, tag or commit to follow; the default branch when unset or `HEAD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_revision: Option<String>,
+    /// The app's directory in the repository; the root when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Options for a plain directory of manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<DirectorySource>,
+    /// Argo CD's kustomize options: accepted but not applied (the kustomization renders as in Git).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kustomize: Option<serde_json::Value>,
+    /// Options for a Helm chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm: Option<HelmSource>,
 }
 
+/// Options for a plain directory of manifests.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectorySource {
+    /// Read subdirectories too.
     #[serde(default)]
     pub recurse: bool,
     /// Glob (or comma-separated / `{a,b}` globs) of files to include.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include: Option<String>,
+    /// Glob (or comma-separated / `{a,b}` globs) of files to leave out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude: Option<String>,
 }
 
+/// Options of `helm template` for a chart.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HelmSource {
+    /// Value files relative to the chart, applied in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub value_files: Vec<String>,
+    /// Inline values (YAML), applied after the value files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<String>,
+    /// Release name; the chart directory's name when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_name: Option<String>,
 }
 
+/// The cluster (by server URL or name) and the default namespace.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Destination {
+    /// API server URL of the cluster; `https://kubernetes.default.svc` is the controller's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Cluster name from a cluster Secret (instead of `server`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Namespace given to namespaced objects that have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
 
+/// When and how the app syncs without being asked.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncPolicy {
+    /// Sync on every new revision without being asked; None: manual only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automated: Option<Automated>,
+    /// Argo CD's `syncOptions` strings (e.g. `Prune=false`), read through [`Application::sync_options`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sync_options: Vec<String>,
+    /// Whether and how a failed sync is tried again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
 }
 
+/// Automated sync and what it may do.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Automated {
+    /// Automated syncs delete objects that left Git.
     #[serde(default)]
     pub prune: bool,
+    /// Re-apply when live objects drift from Git, not only on new revisions.
     #[serde(default)]
     pub self_heal: bool,
     /// Argo CD's `allowEmpty`: an automated sync may leave the app with zero objects. Off by
@@ -180,53 +222,71 @@ pub struct Automated {
     pub allow_empty: bool,
 }
 
+/// Argo CD's `syncPolicy.retry`: trying a failed sync again.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Retry {
+    /// Retries of a failed revision: none when 0 or unset, no limit when negative.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wait between retries; 5s doubling up to 3m when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff: Option<Backoff>,
 }
 
+/// The wait between retries.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Backoff {
     /// e.g. "5s"
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
+    /// Multiplier of the wait after each retry (default 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor: Option<i64>,
+    /// Longest wait, e.g. "3m" (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_duration: Option<String>,
 }
 
+/// One `ignoreDifferences` entry: which objects, which fields.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IgnoreDifference {
+    /// API group of the objects ("" for the core group).
     #[serde(default)]
     pub group: String,
+    /// Kind of the objects.
     pub kind: String,
+    /// Only the object of this name; any when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Only objects in this namespace; any when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// RFC 6901 pointers to the ignored fields.
     #[serde(default)]
     pub json_pointers: Vec<String>,
+    /// Fields these field managers own are ignored too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_fields_managers: Vec<String>,
 }
 
+/// A reference to another Application (`dependsOn`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct AppRef {
+    /// Name of the Application.
     pub name: String,
+    /// Its namespace; the referring app's when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
 
+/// A requested operation; only sync is known.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
+    /// A sync to run (the only operation moor knows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncOperation>,
     /// Who asked: `{username: ...}` or Argo CD's `{automated: true}`.
@@ -234,46 +294,60 @@ pub struct Operation {
     pub initiated_by: Option<serde_json::Value>,
 }
 
+/// A requested sync.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncOperation {
     /// Commit to sync (rollback); default: spec.source.targetRevision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// Prune in this sync; the sync policy's setting when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<bool>,
 }
 
+/// What the controller last found and did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationStatus {
+    /// Whether live matches Git, and at which revision.
     #[serde(default)]
     pub sync: SyncStatusField,
+    /// The app's health: its least healthy object's.
     #[serde(default)]
     pub health: HealthStatusField,
+    /// Sync and health of each object, desired or left to prune.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceStatus>,
+    /// Errors a user should see (comparison, sync, spec).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The last (or running) operation and its result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation_state: Option<OperationState>,
+    /// Past deployments, newest last, up to `spec.revisionHistoryLimit`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
+    /// The spec generation last reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// When the last reconcile finished (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconciled_at: Option<String>,
 }
 
+/// The app's sync status and the revision it was compared at.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncStatusField {
     /// A [`moor_types::SyncStatus`] (a string: other controllers may write other words).
     #[serde(default)]
     pub status: String,
+    /// The commit compared against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
 }
 
+/// A health status and why.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HealthStatusField {
     /// A [`moor_types::HealthStatus`] (a string: other controllers may write other words).
@@ -284,47 +358,63 @@ pub struct HealthStatusField {
     pub message: Option<String>,
 }
 
+/// Sync and health of one object of the app.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceStatus {
+    /// API group ("" for the core group).
     #[serde(default)]
     pub group: String,
+    /// API version it is applied at.
     #[serde(default)]
     pub version: String,
+    /// Its kind.
     pub kind: String,
+    /// None for cluster-scoped objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Its name.
     pub name: String,
     /// A [`moor_types::SyncStatus`]: Synced or OutOfSync.
     pub status: String,
+    /// Its health status and why, as the app's health is judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthStatusField>,
 }
 
+/// An error condition shown on the app.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     /// A [`moor_types::ConditionType`], e.g. ComparisonError, SyncError, InvalidSpecError.
     #[serde(rename = "type")]
     pub type_: String,
+    /// What went wrong, in words for a person.
     pub message: String,
+    /// When it was set (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<String>,
 }
 
+/// An operation's progress and result.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperationState {
     /// A [`moor_types::OperationPhase`]: Running, Succeeded, Failed (Argo CD also writes Error
     /// and Terminating).
     pub phase: String,
+    /// What happened, in words for a person.
     #[serde(default)]
     pub message: String,
+    /// The operation this state is of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<Operation>,
+    /// When it started (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
+    /// When it ended (RFC 3339); None while running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
+    /// What the sync did to each object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_result: Option<SyncResult>,
     /// How many times a failed sync of this revision has been retried (`syncPolicy.retry`).
@@ -336,36 +426,51 @@ fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
+/// What one sync did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncResult {
+    /// The commit synced.
     #[serde(default)]
     pub revision: String,
+    /// One result per object the sync touched or skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceResult>,
 }
 
+/// What one sync did to one object.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceResult {
+    /// API group ("" for the core group).
     #[serde(default)]
     pub group: String,
+    /// API version it was applied at.
     #[serde(default)]
     pub version: String,
+    /// Its kind.
     pub kind: String,
+    /// None for cluster-scoped objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Its name.
     pub name: String,
     /// created | configured | unchanged | pruned | skipped
     pub status: String,
+    /// Why, when it was skipped.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
 }
 
+/// One past deployment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
+    /// Increasing number of the deployment, for rollback by id.
     pub id: i64,
+    /// The commit deployed.
     pub revision: String,
+    /// When the sync finished (RFC 3339).
     pub deployed_at: String,
+    /// The source as it was then, so a rollback renders the same thing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
 }
@@ -400,10 +505,12 @@ impl Application {
         self.automated().is_some_and(|a| a.allow_empty)
     }
 
+    /// `syncPolicy.automated`, if set.
     pub fn automated(&self) -> Option<&Automated> {
         self.spec.sync_policy.as_ref()?.automated.as_ref()
     }
 
+    /// `syncPolicy.retry`, if set.
     pub fn retry(&self) -> Option<&Retry> {
         self.spec.sync_policy.as_ref()?.retry.as_ref()
     }
@@ -416,6 +523,7 @@ impl Application {
             .map(|o| SyncOption::parse(o))
     }
 
+    /// Whether `syncPolicy.syncOptions` holds `opt`.
     pub fn has_sync_option(&self, opt: SyncOption) -> bool {
         self.sync_options().any(|o| o == opt)
     }

@@ -16,6 +16,7 @@ use crate::crd::Application;
 pub struct GcOptions {
     /// Time between collections.
     pub interval: Duration,
+    /// What a collection keeps: recent checkouts and anything used lately.
     pub policy: GcPolicy,
 }
 

@@ -8,6 +8,8 @@
 //! (`dependsOn`), `retry` (`syncPolicy.retry`) and `backoff` (self-heal and failure backoff).
 //! `context` is what every reconcile shares; `repo_credentials` picks a repository's credentials.
 
+#![warn(missing_docs)]
+
 mod automation;
 mod backoff;
 mod cluster_config;
@@ -57,14 +59,19 @@ use crate::context::{Ctx, Shared};
 use crate::crd::{ARGO_GROUP, Application, MOOR_GROUP, api_resource};
 use crate::watches::{AppKey, Watches};
 
+/// Why the controller cannot start or keep running.
 #[derive(Debug, thiserror::Error)]
 pub enum ControllerError {
+    /// The Application CRD of a group it serves is not installed.
     #[error("the Application CRD {0} is not installed or not served: apply deploy/crds/ first")]
     MissingCrd(String, #[source] kube::Error),
+    /// The AppProjects cannot be watched (CRD missing, default project not made).
     #[error(transparent)]
     Projects(#[from] tenancy::TenancyError),
+    /// The HTTP address could not be bound.
     #[error("failed to listen on {0}")]
     Listen(SocketAddr, #[source] std::io::Error),
+    /// The poll interval is below the minimum (given, minimum).
     #[error(
         "the poll interval {} is below the minimum of {}: polling that often would fetch every repository in a loop",
         humantime::format_duration(*.0),
@@ -73,11 +80,13 @@ pub enum ControllerError {
     PollIntervalTooShort(Duration, Duration),
 }
 
+/// How the controller runs: what it serves, how often it polls, where it caches.
 pub struct ControllerOptions {
     /// Namespace of cluster and repository Secrets.
     pub namespace: String,
     /// Only reconcile Applications in this namespace (default: all namespaces).
     pub app_namespace: Option<String>,
+    /// How often each app's repository is fetched (webhooks make it sooner).
     pub poll_interval: Duration,
     /// No app is polled more often than this (`spec.pollInterval` below it is raised to it).
     pub min_poll_interval: Duration,
@@ -85,11 +94,15 @@ pub struct ControllerOptions {
     pub webhook_addr: Option<SocketAddr>,
     /// `/metrics` and probes on their own address, so that port can stay inside the cluster.
     pub metrics_addr: Option<SocketAddr>,
+    /// Secrets the push webhooks are verified with.
     pub webhook: WebhookConfig,
     /// Body size, concurrency and time bounds of webhook requests.
     pub webhook_limits: WebhookLimits,
+    /// Also serve argoproj.io Applications.
     pub argocd_compat: bool,
+    /// Apps reconciled at once.
     pub concurrency: u16,
+    /// Where repositories are cached and checked out.
     pub cache_root: PathBuf,
     /// Garbage collection of the repository cache.
     pub cache_gc: GcOptions,

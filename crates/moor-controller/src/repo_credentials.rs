@@ -11,6 +11,7 @@ use kube::api::{Api, ListParams};
 use moor_git::{CREDENTIALS_URL_ENV, Credentials, ScopedCredentials};
 use sha2::{Digest, Sha256};
 
+/// Label selector of the Secrets that hold repository credentials (Argo CD's repository Secrets).
 pub const REPO_SECRET_LABEL: &str = "moor.dev/secret-type=repository";
 /// Repository Secrets are listed again after this long, so a new or changed Secret is used soon
 /// without a list per reconcile.
