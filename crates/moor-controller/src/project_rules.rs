@@ -77,11 +77,15 @@ pub fn destination(spec: &AppProjectSpec, t: Target<'_>) -> bool {
         let server = part(&d.server, t.server);
         let name = part(&d.name, t.name);
         let ns = matches(d.namespace.as_deref().unwrap_or(""), t.namespace);
-        if (server || name) && ns {
+        let cluster = server || name;
+        if cluster && ns {
             permitted = true;
-        } else if ns && ((!server && denies(&d.server)) || (!name && denies(&d.name))) {
-            return false;
-        } else if !ns && denies(&d.namespace) && (server || name) {
+            continue;
+        }
+        // A deny pattern that did not "match" matched what it denies: the entry refuses.
+        let denied_cluster = (!server && denies(&d.server)) || (!name && denies(&d.name));
+        let denied_namespace = !ns && denies(&d.namespace);
+        if (ns && denied_cluster) || (cluster && denied_namespace) {
             return false;
         }
     }
@@ -94,7 +98,12 @@ fn listed(list: &[GroupKind], group: &str, kind: &str) -> bool {
 }
 
 /// Whether the project lets its apps manage objects of `group`/`kind`; `Err` names the rule.
-pub fn kind(spec: &AppProjectSpec, group: &str, kind: &str, namespaced: bool) -> Result<(), String> {
+pub fn kind(
+    spec: &AppProjectSpec,
+    group: &str,
+    kind: &str,
+    namespaced: bool,
+) -> Result<(), String> {
     let (white, black, scope) = if namespaced {
         (
             &spec.namespace_resource_whitelist,
@@ -125,7 +134,9 @@ pub fn kind(spec: &AppProjectSpec, group: &str, kind: &str, namespaced: bool) ->
     } else {
         "cluster-scoped"
     };
-    Err(format!("{what} kind {gk} is not in {scope}ResourceWhitelist"))
+    Err(format!(
+        "{what} kind {gk} is not in {scope}ResourceWhitelist"
+    ))
 }
 
 /// Every object of an app the project does not permit, each with the rule it breaks. `keys`
@@ -157,7 +168,11 @@ pub fn objects(spec: &AppProjectSpec, server: &str, name: &str, keys: &[ObjKey])
 
 /// Whether an Application in `app_namespace` may use the project: the controller's own
 /// namespace always, others only when `sourceNamespaces` matches.
-pub fn app_namespace(spec: &AppProjectSpec, app_namespace: &str, controller_namespace: &str) -> bool {
+pub fn app_namespace(
+    spec: &AppProjectSpec,
+    app_namespace: &str,
+    controller_namespace: &str,
+) -> bool {
     app_namespace == controller_namespace
         || spec
             .source_namespaces
@@ -297,7 +312,12 @@ mod tests {
     fn kinds_follow_argo_cds_white_and_black_lists() {
         let mut spec = team_a();
         // No cluster whitelist: no cluster-scoped kind.
-        let err = kind(&spec, "rbac.authorization.k8s.io", "ClusterRoleBinding", false);
+        let err = kind(
+            &spec,
+            "rbac.authorization.k8s.io",
+            "ClusterRoleBinding",
+            false,
+        );
         assert_eq!(
             err.unwrap_err(),
             "cluster-scoped kind rbac.authorization.k8s.io/ClusterRoleBinding is not in clusterResourceWhitelist"

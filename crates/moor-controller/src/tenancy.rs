@@ -18,7 +18,9 @@ use moor_types::{ConditionType, Manifest, ObjKey};
 
 use crate::clusters::{Cluster, ClusterError, Clusters};
 use crate::crd::Application;
-use crate::project::{AppProject, AppProjectSpec, DEFAULT_PROJECT, default_project_spec, project_resource};
+use crate::project::{
+    AppProject, AppProjectSpec, DEFAULT_PROJECT, default_project_spec, project_resource,
+};
 use crate::project_rules::{self, Target};
 
 /// Why an app is not reconciled: the condition to show and the message naming the rule.
@@ -185,7 +187,11 @@ impl Tenancy {
                 "project {name:?} does not permit destination {} (server {}) namespace {}: it is not in destinations",
                 cluster.name,
                 cluster.server,
-                if namespace.is_empty() { "(none)" } else { &namespace },
+                if namespace.is_empty() {
+                    "(none)"
+                } else {
+                    &namespace
+                },
             )));
         }
         let account = project_rules::service_account(spec, target)

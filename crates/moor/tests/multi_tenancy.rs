@@ -11,7 +11,7 @@ use common::controller::Controller;
 use common::{get, write};
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::core::GroupVersionKind;
 use moor_testkit::{GitServer, TestNamespace, client, eventually, unique_name};
 use serde_json::{Value, json};
 
@@ -36,9 +36,13 @@ async fn apply(client: &Client, obj: Value) {
         }
         _ => Api::all_with(client.clone(), &ar),
     };
-    api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(&obj))
-        .await
-        .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+    api.patch(
+        name,
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(&obj),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
 }
 
 async fn apply_project(client: &Client, group: &str, ns: &str, name: &str, spec: Value) {
@@ -168,7 +172,12 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
             format!(
                 "ClusterRoleBinding {uid}-crb (cluster-scoped kind rbac.authorization.k8s.io/ClusterRoleBinding is not in clusterResourceWhitelist)"
             ),
-            ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", None, format!("{uid}-crb")),
+            (
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRoleBinding",
+                None,
+                format!("{uid}-crb"),
+            ),
         ),
         (
             "web.yaml",
@@ -182,7 +191,12 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
                 "Deployment {}/web (namespace {} is not in destinations)",
                 team_b.name, team_b.name
             ),
-            ("apps/v1", "Deployment", Some(team_b.name.clone()), "web".to_string()),
+            (
+                "apps/v1",
+                "Deployment",
+                Some(team_b.name.clone()),
+                "web".to_string(),
+            ),
         ),
         (
             "ns.yaml",
@@ -204,7 +218,9 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
             "{msg}"
         );
         assert_eq!(
-            configmap_value(&client, &dev.name, "settings").await.as_deref(),
+            configmap_value(&client, &dev.name, "settings")
+                .await
+                .as_deref(),
             Some("v1"),
             "part of the refused commit ({file}) was applied"
         );
@@ -221,7 +237,11 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
     work.commit_and_push("only permitted objects");
     ctl.push(&url_a, "main", true);
     eventually("settings v5", Duration::from_secs(60), || async {
-        (configmap_value(&client, &dev.name, "settings").await.as_deref() == Some("v5")).then_some(())
+        (configmap_value(&client, &dev.name, "settings")
+            .await
+            .as_deref()
+            == Some("v5"))
+        .then_some(())
     })
     .await;
 
@@ -229,7 +249,14 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
     let mut s = spec(&url_b, "app", &dev.name, json!({}));
     s["project"] = json!("team-a");
     apply_app(&client, &home.name, "other-repo", s).await;
-    let msg = wait_condition(&client, &home.name, "other-repo", "InvalidSpecError", "sourceRepos").await;
+    let msg = wait_condition(
+        &client,
+        &home.name,
+        "other-repo",
+        "InvalidSpecError",
+        "sourceRepos",
+    )
+    .await;
     assert!(
         msg.starts_with("project \"team-a\" does not permit repository ")
             && msg.ends_with("it is not in sourceRepos"),
@@ -240,21 +267,44 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
     s["project"] = json!("team-a");
     s["destination"] = json!({"name": "second", "namespace": dev.name});
     apply_app(&client, &home.name, "other-cluster", s).await;
-    let msg = wait_condition(&client, &home.name, "other-cluster", "InvalidSpecError", "destinations").await;
+    let msg = wait_condition(
+        &client,
+        &home.name,
+        "other-cluster",
+        "InvalidSpecError",
+        "destinations",
+    )
+    .await;
     assert!(
         msg.contains("does not permit destination second (server https://127.0.0.1:"),
         "{msg}"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(configmap_value(&client, &dev.name, "from-b").await.is_none());
-    let second = second_cluster_client().await;
-    assert!(get(&second, "v1", "Namespace", None, &dev.name).await.is_none());
-    for app in ["other-repo", "other-cluster"] {
-        let a = get(&client, "moor.dev/v1alpha1", "Application", Some(&home.name), app)
+    assert!(
+        configmap_value(&client, &dev.name, "from-b")
             .await
-            .unwrap();
+            .is_none()
+    );
+    let second = second_cluster_client().await;
+    assert!(
+        get(&second, "v1", "Namespace", None, &dev.name)
+            .await
+            .is_none()
+    );
+    for app in ["other-repo", "other-cluster"] {
+        let a = get(
+            &client,
+            "moor.dev/v1alpha1",
+            "Application",
+            Some(&home.name),
+            app,
+        )
+        .await
+        .unwrap();
         assert!(
-            a["status"]["resources"].as_array().is_none_or(|r| r.is_empty()),
+            a["status"]["resources"]
+                .as_array()
+                .is_none_or(|r| r.is_empty()),
             "a refused app compared objects: {a}"
         );
     }
@@ -279,7 +329,10 @@ async fn a_cluster_secret_scoped_to_a_project_is_refused_to_another_project() {
     s["destination"] = json!({"name": "second", "namespace": "default"});
     apply_app(&client, &home.name, "a", s).await;
     let msg = wait_condition(&client, &home.name, "a", "InvalidSpecError", "belongs").await;
-    assert_eq!(msg, "cluster second belongs to project \"team-b\", not to \"team-a\"");
+    assert_eq!(
+        msg,
+        "cluster second belongs to project \"team-b\", not to \"team-a\""
+    );
     home.delete(&client).await;
 }
 
@@ -314,7 +367,7 @@ const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  na
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_required_impersonation_the_api_server_refuses_what_the_service_account_may_not_write()
- {
+{
     let client = client().await;
     let home = TestNamespace::create(&client, "imp").await;
     let dev = TestNamespace::create(&client, "imp-dev").await;
@@ -346,7 +399,15 @@ async fn with_required_impersonation_the_api_server_refuses_what_the_service_acc
     let mut s = spec(&url, "app", &dev.name, json!({"prune": true}));
     s["project"] = json!("team-a");
     apply_app(&client, &home.name, "a", s).await;
-    wait_app(&client, &home.name, "a", "synced as deployer", 90, synced_healthy).await;
+    wait_app(
+        &client,
+        &home.name,
+        "a",
+        "synced as deployer",
+        90,
+        synced_healthy,
+    )
+    .await;
 
     // A Secret the account may not write: the dry-run as the account fails, nothing is written.
     let work = repo.clone_work();
@@ -366,21 +427,48 @@ async fn with_required_impersonation_the_api_server_refuses_what_the_service_acc
         "the condition does not carry the API server's reason: {msg}"
     );
     assert_eq!(
-        configmap_value(&client, &dev.name, "settings").await.as_deref(),
+        configmap_value(&client, &dev.name, "settings")
+            .await
+            .as_deref(),
         Some("v1"),
         "the refused sync wrote part of the commit"
     );
-    assert!(get(&client, "v1", "Secret", Some(&dev.name), "token").await.is_none());
+    assert!(
+        get(&client, "v1", "Secret", Some(&dev.name), "token")
+            .await
+            .is_none()
+    );
 
     // No service account at all: with --require-impersonation, nothing happens.
-    apply_app(&client, &home.name, "none", spec(&url, "flux", &dev.name, json!({}))).await;
-    let msg = wait_condition(&client, &home.name, "none", "InvalidSpecError", "service account").await;
+    apply_app(
+        &client,
+        &home.name,
+        "none",
+        spec(&url, "flux", &dev.name, json!({})),
+    )
+    .await;
+    let msg = wait_condition(
+        &client,
+        &home.name,
+        "none",
+        "InvalidSpecError",
+        "service account",
+    )
+    .await;
     assert!(msg.contains("--require-impersonation"), "{msg}");
     // spec.serviceAccountName (Flux's field): an account of the app's namespace.
     let mut s = spec(&url, "flux", &dev.name, json!({}));
     s["serviceAccountName"] = json!("ops");
     apply_app(&client, &home.name, "flux", s).await;
-    wait_app(&client, &home.name, "flux", "synced as ops", 90, synced_healthy).await;
+    wait_app(
+        &client,
+        &home.name,
+        "flux",
+        "synced as ops",
+        90,
+        synced_healthy,
+    )
+    .await;
     assert!(configmap_value(&client, &dev.name, "other").await.is_some());
     home.delete(&client).await;
     dev.delete(&client).await;
@@ -448,8 +536,14 @@ async fn an_argo_cd_app_project_restricts_its_applications_as_argo_cd_documents(
                 &format!("the Argo CD app to have a condition with {needle:?}"),
                 Duration::from_secs(90),
                 || async {
-                    let a = get(&client, "argoproj.io/v1alpha1", "Application", Some(&ns), "guestbook")
-                        .await?;
+                    let a = get(
+                        &client,
+                        "argoproj.io/v1alpha1",
+                        "Application",
+                        Some(&ns),
+                        "guestbook",
+                    )
+                    .await?;
                     condition(&a, "InvalidSpecError").filter(|m| m.contains(needle))
                 },
             )
@@ -464,29 +558,60 @@ async fn an_argo_cd_app_project_restricts_its_applications_as_argo_cd_documents(
         )),
         "{msg}"
     );
-    assert!(get(&client, "apps/v1", "Deployment", Some(&guestbook.name), "web").await.is_none());
+    assert!(
+        get(
+            &client,
+            "apps/v1",
+            "Deployment",
+            Some(&guestbook.name),
+            "web"
+        )
+        .await
+        .is_none()
+    );
     // Without the blacklisted kind, the app syncs.
     let work = repo.clone_work();
     work.remove("guestbook/quota.yaml");
     work.commit_and_push("no quota");
     ctl.push(&url, "HEAD", true);
-    eventually("the guestbook Deployment", Duration::from_secs(90), || async {
-        get(&client, "apps/v1", "Deployment", Some(&guestbook.name), "web")
+    eventually(
+        "the guestbook Deployment",
+        Duration::from_secs(90),
+        || async {
+            get(
+                &client,
+                "apps/v1",
+                "Deployment",
+                Some(&guestbook.name),
+                "web",
+            )
             .await
             .map(|_| ())
-    })
+        },
+    )
     .await;
     // A destination the project does not list.
     let mut other = argo_app("elsewhere", "kube-system");
     other["metadata"]["name"] = json!("elsewhere");
     apply(&client, other).await;
-    eventually("the refused destination", Duration::from_secs(90), || async {
-        let a = get(&client, "argoproj.io/v1alpha1", "Application", Some(&argocd.name), "elsewhere")
+    eventually(
+        "the refused destination",
+        Duration::from_secs(90),
+        || async {
+            let a = get(
+                &client,
+                "argoproj.io/v1alpha1",
+                "Application",
+                Some(&argocd.name),
+                "elsewhere",
+            )
             .await?;
-        condition(&a, "InvalidSpecError").filter(|m| {
-            m.contains("does not permit destination in-cluster") && m.contains("namespace kube-system")
-        })
-    })
+            condition(&a, "InvalidSpecError").filter(|m| {
+                m.contains("does not permit destination in-cluster")
+                    && m.contains("namespace kube-system")
+            })
+        },
+    )
     .await;
     argocd.delete(&client).await;
     guestbook.delete(&client).await;
@@ -513,7 +638,14 @@ async fn an_application_outside_its_projects_source_namespaces_is_not_reconciled
     let mut s = spec(&url, "app", &dest.name, json!({}));
     s["project"] = json!("team-a");
     apply_app(&client, &apps.name, "a", s).await;
-    let msg = wait_condition(&client, &apps.name, "a", "InvalidSpecError", "sourceNamespaces").await;
+    let msg = wait_condition(
+        &client,
+        &apps.name,
+        "a",
+        "InvalidSpecError",
+        "sourceNamespaces",
+    )
+    .await;
     assert_eq!(
         msg,
         format!(
@@ -521,10 +653,29 @@ async fn an_application_outside_its_projects_source_namespaces_is_not_reconciled
             apps.name
         )
     );
-    assert!(configmap_value(&client, &dest.name, "settings").await.is_none());
+    assert!(
+        configmap_value(&client, &dest.name, "settings")
+            .await
+            .is_none()
+    );
     // Listing the namespace admits the app at once (a project change re-admits its apps).
-    apply_project(&client, "moor.dev", &home.name, "team-a", project(vec![apps.name.clone()])).await;
-    wait_app(&client, &apps.name, "a", "synced once admitted", 60, synced_healthy).await;
+    apply_project(
+        &client,
+        "moor.dev",
+        &home.name,
+        "team-a",
+        project(vec![apps.name.clone()]),
+    )
+    .await;
+    wait_app(
+        &client,
+        &apps.name,
+        "a",
+        "synced once admitted",
+        60,
+        synced_healthy,
+    )
+    .await;
     home.delete(&client).await;
     apps.delete(&client).await;
     dest.delete(&client).await;
@@ -539,17 +690,43 @@ async fn with_strict_projects_an_app_without_a_project_does_nothing() {
     write(src.path(), "app/settings.yaml", &cm("settings", "v1"));
     server.create_repo("r", src.path());
     let url = server.file_url("r");
-    let _ctl = Controller::start(&home.name, &["--namespace", &home.name, "--strict-projects"]);
-    apply_app(&client, &home.name, "a", spec(&url, "app", &home.name, json!({}))).await;
-    let msg = wait_condition(&client, &home.name, "a", "InvalidSpecError", "does not exist").await;
+    let _ctl = Controller::start(
+        &home.name,
+        &["--namespace", &home.name, "--strict-projects"],
+    );
+    apply_app(
+        &client,
+        &home.name,
+        "a",
+        spec(&url, "app", &home.name, json!({})),
+    )
+    .await;
+    let msg = wait_condition(
+        &client,
+        &home.name,
+        "a",
+        "InvalidSpecError",
+        "does not exist",
+    )
+    .await;
     assert!(msg.contains("--strict-projects"), "{msg}");
     assert!(
-        get(&client, "moor.dev/v1alpha1", "AppProject", Some(&home.name), "default")
-            .await
-            .is_none(),
+        get(
+            &client,
+            "moor.dev/v1alpha1",
+            "AppProject",
+            Some(&home.name),
+            "default"
+        )
+        .await
+        .is_none(),
         "a strict controller created the default project"
     );
-    assert!(configmap_value(&client, &home.name, "settings").await.is_none());
+    assert!(
+        configmap_value(&client, &home.name, "settings")
+            .await
+            .is_none()
+    );
     home.delete(&client).await;
 }
 
@@ -564,7 +741,12 @@ fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
         .spawn()
         .expect("kubectl runs");
     if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -601,10 +783,11 @@ async fn the_controller_installed_in_impersonation_mode_has_only_the_rbac_it_doc
     // install in the same cluster binds `moor-controller` to everything).
     let uid = unique_name("imp");
     let overlay = tempfile::tempdir().unwrap();
-    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/impersonation");
-    let rel = format!(
-        "{}",
-        pathdiff(&deploy.canonicalize().unwrap(), &overlay.path().canonicalize().unwrap())
+    let deploy =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/impersonation");
+    let rel = pathdiff(
+        &deploy.canonicalize().unwrap(),
+        &overlay.path().canonicalize().unwrap(),
     );
     write(
         overlay.path(),
@@ -615,13 +798,28 @@ async fn the_controller_installed_in_impersonation_mode_has_only_the_rbac_it_doc
     let rbac: Vec<&str> = built
         .split("\n---\n")
         .filter(|d| {
-            ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]
-                .iter()
-                .any(|k| d.contains(&format!("\nkind: {k}\n")) || d.starts_with(&format!("kind: {k}\n")))
+            [
+                "ServiceAccount",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Role",
+                "RoleBinding",
+            ]
+            .iter()
+            .any(|k| {
+                d.contains(&format!("\nkind: {k}\n")) || d.starts_with(&format!("kind: {k}\n"))
+            })
         })
         .collect();
-    assert_eq!(rbac.len(), 5, "deploy/impersonation's RBAC changed:\n{built}");
-    kubectl(&["apply", "--server-side", "-f", "-"], Some(&rbac.join("\n---\n")));
+    assert_eq!(
+        rbac.len(),
+        5,
+        "deploy/impersonation's RBAC changed:\n{built}"
+    );
+    kubectl(
+        &["apply", "--server-side", "-f", "-"],
+        Some(&rbac.join("\n---\n")),
+    );
     let sa = format!("moor-controller-{uid}");
     let user = format!("system:serviceaccount:moor-system:{sa}");
     let common = [
@@ -646,7 +844,18 @@ async fn the_controller_installed_in_impersonation_mode_has_only_the_rbac_it_doc
 
     // And that is enough: a controller with only this account's token syncs an app as the
     // service account its project names.
-    let token = kubectl(&["create", "token", &sa, "-n", "moor-system", "--duration", "1h"], None);
+    let token = kubectl(
+        &[
+            "create",
+            "token",
+            &sa,
+            "-n",
+            "moor-system",
+            "--duration",
+            "1h",
+        ],
+        None,
+    );
     let admin = std::fs::read_to_string(moor_testkit::kubeconfig_path()).unwrap();
     let field = |key: &str| {
         admin
@@ -687,13 +896,33 @@ async fn the_controller_installed_in_impersonation_mode_has_only_the_rbac_it_doc
         &["--namespace", &home.name, "--require-impersonation"],
         &[("KUBECONFIG", kc_path.to_str().unwrap())],
     );
-    let mut s = spec(&server.file_url("r"), "app", &dev.name, json!({"prune": true}));
+    let mut s = spec(
+        &server.file_url("r"),
+        "app",
+        &dev.name,
+        json!({"prune": true}),
+    );
     s["project"] = json!("team-a");
     apply_app(&client, &home.name, "a", s).await;
-    wait_app(&client, &home.name, "a", "synced by the least-privilege controller", 90, synced_healthy)
-        .await;
-    assert_eq!(configmap_value(&client, &dev.name, "settings").await.as_deref(), Some("v1"));
-    kubectl(&["delete", "-f", "-", "--ignore-not-found"], Some(&rbac.join("\n---\n")));
+    wait_app(
+        &client,
+        &home.name,
+        "a",
+        "synced by the least-privilege controller",
+        90,
+        synced_healthy,
+    )
+    .await;
+    assert_eq!(
+        configmap_value(&client, &dev.name, "settings")
+            .await
+            .as_deref(),
+        Some("v1")
+    );
+    kubectl(
+        &["delete", "-f", "-", "--ignore-not-found"],
+        Some(&rbac.join("\n---\n")),
+    );
     home.delete(&client).await;
     dev.delete(&client).await;
 }
@@ -703,7 +932,11 @@ fn pathdiff(to: &std::path::Path, from: &std::path::Path) -> String {
     let (t, f): (Vec<_>, Vec<_>) = (to.components().collect(), from.components().collect());
     let common = t.iter().zip(&f).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<String> = vec!["..".into(); f.len() - common];
-    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     parts.join("/")
 }
 
@@ -726,18 +959,30 @@ async fn a_repository_secret_scoped_to_one_project_is_never_used_for_another_pro
                               "project": "team-a"}}),
     )
     .await;
-    let everything = json!({"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]});
+    let everything =
+        json!({"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]});
     for p in ["team-a", "team-b"] {
         apply_project(&client, "moor.dev", &home.name, p, everything.clone()).await;
     }
     let a_ns = TestNamespace::create(&client, "repoproj-a").await;
     let b_ns = TestNamespace::create(&client, "repoproj-b").await;
     // A long poll interval: only each app's own first fetch reaches the server.
-    let _ctl = Controller::start(&home.name, &["--namespace", &home.name, "--poll-interval", "10m"]);
+    let _ctl = Controller::start(
+        &home.name,
+        &["--namespace", &home.name, "--poll-interval", "10m"],
+    );
     let mut s = spec(&url, "app", &a_ns.name, json!({}));
     s["project"] = json!("team-a");
     apply_app(&client, &home.name, "a", s).await;
-    wait_app(&client, &home.name, "a", "synced with team-a's Secret", 90, synced_healthy).await;
+    wait_app(
+        &client,
+        &home.name,
+        "a",
+        "synced with team-a's Secret",
+        90,
+        synced_healthy,
+    )
+    .await;
     let authorized = server.http_requests_with_authorization().len();
     let requests = server.http_requests().len();
     assert!(authorized > 0, "team-a's fetch sent no credentials");
@@ -758,7 +1003,11 @@ async fn a_repository_secret_scoped_to_one_project_is_never_used_for_another_pro
         authorized,
         "team-a's credentials were sent for team-b's app"
     );
-    assert!(configmap_value(&client, &b_ns.name, "settings").await.is_none());
+    assert!(
+        configmap_value(&client, &b_ns.name, "settings")
+            .await
+            .is_none()
+    );
     home.delete(&client).await;
     a_ns.delete(&client).await;
     b_ns.delete(&client).await;
