@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod hook;
 mod key;
 mod manifest;
 mod order;
@@ -12,9 +13,15 @@ mod status;
 mod vocab;
 
 pub use error::error_chain;
+pub use hook::{
+    ANNOTATION_HOOK, ANNOTATION_HOOK_DELETE_POLICY, ANNOTATION_HOOK_TIMEOUT, ARGO_ANNOTATION_HOOK,
+    ARGO_ANNOTATION_HOOK_DELETE_POLICY, DEFAULT_HOOK_TIMEOUT, HELM_ANNOTATION_HOOK,
+    HELM_ANNOTATION_HOOK_DELETE_POLICY, HELM_ANNOTATION_HOOK_WEIGHT, Hook, HookDeletePolicy,
+    HookRole, SyncPhase, helm_hook_weight, hook_role,
+};
 pub use key::ObjKey;
 pub use manifest::{Manifest, Origin};
-pub use order::{ApplyOrder, kind_rank, sync_wave};
+pub use order::{ApplyOrder, is_early, kind_rank, sync_wave, wave_of};
 pub use status::{Change, HealthStatus, SyncStatus};
 pub use vocab::{
     ConditionReason, ConditionType, EventReason, OperationPhase, SyncOption, UnknownWord,

@@ -1,6 +1,9 @@
 use std::cmp::Ordering;
 
-use crate::{ANNOTATION_SYNC_WAVE, ARGO_ANNOTATION_SYNC_WAVE, Manifest};
+use crate::{
+    ANNOTATION_SYNC_WAVE, ARGO_ANNOTATION_SYNC_WAVE, HookRole, Manifest, ObjKey, SyncPhase,
+    helm_hook_weight, hook_role,
+};
 
 /// Kinds in the order they are applied (as Helm and Argo CD do); custom resources come last.
 const KIND_ORDER: &[&str] = &[
@@ -65,10 +68,16 @@ pub fn sync_wave(m: &Manifest) -> Result<i64, String> {
     }
 }
 
-/// Sorting key: wave > kind rank > namespace > name. Namespaces and CRDs sort first in a wave
-/// by kind rank; moor-apply additionally applies them before all waves.
+/// The one order of a sync, as one sorting key: phase (PreSync, Sync, PostSync, …) > early
+/// (Namespaces and CRDs of a phase before the rest, so what others live in exists first) > wave >
+/// kind rank > kind > namespace > name. Apply goes up it, prune down it, and `moor render` and
+/// `moor sync` print objects in it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ApplyOrder {
+    /// The hook phase; steady objects are `Sync`.
+    pub phase: SyncPhase,
+    /// False for Namespaces and CRDs (they sort first), true for everything else.
+    pub late: bool,
     /// `moor.dev/sync-wave` (0 when unset or invalid).
     pub wave: i64,
     /// [`kind_rank`] of the kind.
@@ -81,21 +90,71 @@ pub struct ApplyOrder {
     pub name: String,
 }
 
+/// Kinds every other object may live in or be an instance of: applied before the rest of their
+/// phase, pruned after it.
+pub fn is_early(group: &str, kind: &str) -> bool {
+    (group.is_empty() && kind == "Namespace")
+        || (group == "apiextensions.k8s.io" && kind == "CustomResourceDefinition")
+}
+
 impl ApplyOrder {
-    /// The sorting key of `m`.
-    pub fn of(m: &Manifest) -> ApplyOrder {
+    /// The key of an object known by its parts.
+    pub fn new(
+        phase: SyncPhase,
+        wave: i64,
+        group: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Self {
         ApplyOrder {
-            wave: sync_wave(m).unwrap_or(0),
-            rank: kind_rank(m.kind()),
-            kind: m.kind().to_string(),
-            namespace: m.namespace().unwrap_or("").to_string(),
-            name: m.name().to_string(),
+            phase,
+            late: !is_early(group, kind),
+            wave,
+            rank: kind_rank(kind),
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
         }
+    }
+
+    /// The key of `m`: its first hook phase (`Sync` for a steady object) and its wave (a
+    /// hook's Helm weight when it has no sync wave).
+    pub fn of(m: &Manifest) -> ApplyOrder {
+        let phase = match hook_role(m) {
+            Ok(HookRole::Hook(h)) => h.phases.first().copied().unwrap_or(SyncPhase::Sync),
+            _ => SyncPhase::Sync,
+        };
+        ApplyOrder::new(
+            phase,
+            wave_of(m).unwrap_or(0),
+            ObjKey::group_of(m.api_version()),
+            m.kind(),
+            m.namespace().unwrap_or(""),
+            m.name(),
+        )
     }
 
     /// Compares two manifests in apply order (for `sort_by`).
     pub fn cmp_manifests(a: &Manifest, b: &Manifest) -> Ordering {
         ApplyOrder::of(a).cmp(&ApplyOrder::of(b))
+    }
+
+    /// The stage of the sync the object belongs to: objects of one stage are applied together,
+    /// and a stage is healthy before the next begins.
+    pub fn stage(&self) -> (SyncPhase, bool, i64) {
+        (self.phase, self.late, self.wave)
+    }
+}
+
+/// The wave of an object: its sync-wave annotation, else a Helm hook's `helm.sh/hook-weight`.
+pub fn wave_of(m: &Manifest) -> Result<i64, String> {
+    let explicit = [ANNOTATION_SYNC_WAVE, ARGO_ANNOTATION_SYNC_WAVE]
+        .iter()
+        .any(|a| m.annotation(a).is_some());
+    match helm_hook_weight(m)? {
+        Some(w) if !explicit => Ok(w),
+        _ => sync_wave(m),
     }
 }
 
@@ -113,13 +172,41 @@ mod tests {
         Manifest::new(v, Origin::default())
     }
 
+    fn hook(kind: &str, name: &str, annotations: serde_json::Value) -> Manifest {
+        Manifest::new(
+            json!({"apiVersion": "batch/v1", "kind": kind,
+                   "metadata": {"name": name, "annotations": annotations}}),
+            Origin::default(),
+        )
+    }
+
     #[test]
-    fn orders_by_wave_then_kind_then_name() {
+    fn orders_by_phase_then_early_kinds_then_wave_then_kind_then_name() {
         let mut v = [
             m("Deployment", "b", None),
+            hook(
+                "Job",
+                "smoke",
+                json!({"argocd.argoproj.io/hook": "PostSync"}),
+            ),
             m("Widget", "a", None),
+            hook(
+                "Job",
+                "late",
+                json!({"argocd.argoproj.io/hook": "Sync", ANNOTATION_SYNC_WAVE: "1"}),
+            ),
             m("Service", "z", None),
-            m("Namespace", "n", None),
+            m("Namespace", "n", Some("2")),
+            hook(
+                "Job",
+                "migrate",
+                json!({"helm.sh/hook": "pre-install", "helm.sh/hook-weight": "5"}),
+            ),
+            hook(
+                "Job",
+                "first",
+                json!({"helm.sh/hook": "pre-install", "helm.sh/hook-weight": "-5"}),
+            ),
             m("ConfigMap", "early", Some("-1")),
             m("Deployment", "a", None),
         ];
@@ -131,12 +218,16 @@ mod tests {
         assert_eq!(
             names,
             [
-                "ConfigMap/early",
+                "Job/first",
+                "Job/migrate",
                 "Namespace/n",
+                "ConfigMap/early",
                 "Service/z",
                 "Deployment/a",
                 "Deployment/b",
-                "Widget/a"
+                "Widget/a",
+                "Job/late",
+                "Job/smoke",
             ]
         );
     }
