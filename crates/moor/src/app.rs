@@ -18,6 +18,7 @@ use moor_controller::crd::{
     ARGO_GROUP, AppRef, Application, ApplicationSpec, Automated, Destination, FINALIZER,
     IN_CLUSTER, Source, SyncPolicy, api_resource,
 };
+use moor_controller::project::DEFAULT_PROJECT;
 
 use serde_json::json;
 
@@ -26,7 +27,7 @@ use crate::commands::{connect, print_diffs};
 use crate::source;
 
 mod operation;
-mod print;
+pub(crate) mod print;
 mod refresh;
 use operation::{refuse_if_running, request_operation, wait_for_operation};
 use print::{age, describe, for_output, or_dash, print_as, short, table};
@@ -141,8 +142,10 @@ async fn create(apps: &Apps, args: CreateArgs) -> Result<u8> {
             ..ObjectMeta::default()
         },
         spec: ApplicationSpec {
-            // Argo CD requires a project; moor ignores it.
-            project: (apps.group == ARGO_GROUP).then(|| "default".to_string()),
+            // Argo CD requires a project; moor takes none as `default`.
+            project: args
+                .project
+                .or_else(|| (apps.group == ARGO_GROUP).then(|| DEFAULT_PROJECT.to_string())),
             source: Source {
                 repo_url: args.repo,
                 target_revision: args.revision,

@@ -7,6 +7,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use moor_controller::crd::{Application, OperationState};
+use moor_controller::project::DEFAULT_PROJECT;
+use moor_types::ConditionType;
 use serde::Serialize;
 
 use super::Output;
@@ -21,8 +23,21 @@ pub(super) fn describe(app: &Application) -> String {
         "Name",
         format!("{}/{}", app.namespace().unwrap_or_default(), app.name_any()),
     );
-    if let Some(p) = &spec.project {
-        field("Project", p.clone());
+    field(
+        "Project",
+        spec.project
+            .clone()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| DEFAULT_PROJECT.into()),
+    );
+    // A spec error (a project rule refusing the app, a bad health rule) stops every reconcile:
+    // shown at the top, by the project, rather than among the other conditions.
+    let (blocking, conditions): (Vec<_>, Vec<_>) = st
+        .conditions
+        .iter()
+        .partition(|c| c.type_ == ConditionType::InvalidSpecError.as_str());
+    for c in &blocking {
+        field("Spec Error", c.message.clone());
     }
     field("Repo", spec.source.repo_url.clone());
     field(
@@ -119,10 +134,9 @@ pub(super) fn describe(app: &Application) -> String {
     if let Some(os) = &st.operation_state {
         field("Last Operation", operation_line(os));
     }
-    if !st.conditions.is_empty() {
+    if !conditions.is_empty() {
         out.push_str("\nCONDITIONS\n");
-        let rows: Vec<Vec<String>> = st
-            .conditions
+        let rows: Vec<Vec<String>> = conditions
             .iter()
             .map(|c| {
                 vec![
@@ -190,7 +204,7 @@ pub(super) fn for_output(mut app: Application) -> Application {
     app
 }
 
-pub(super) fn print_as<T: Serialize>(value: &T, output: Output) -> Result<u8> {
+pub(crate) fn print_as<T: Serialize>(value: &T, output: Output) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match output {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
@@ -201,7 +215,7 @@ pub(super) fn print_as<T: Serialize>(value: &T, output: Output) -> Result<u8> {
 }
 
 /// Columns padded to their widest cell, three spaces apart; the last one is not padded.
-pub(super) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -226,7 +240,7 @@ pub(super) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-pub(super) fn or_dash(s: &str) -> String {
+pub(crate) fn or_dash(s: &str) -> String {
     if s.is_empty() { "-".into() } else { s.into() }
 }
 

@@ -72,6 +72,10 @@ pub struct CreateArgs {
     /// Namespace for the app's namespaced objects that have none.
     #[arg(long)]
     pub dest_namespace: Option<String>,
+    /// The AppProject whose rules the app is admitted by (see `moor project`) [default:
+    /// default].
+    #[arg(long)]
+    pub project: Option<String>,
     /// Sync automatically whenever Git or the cluster changes.
     #[arg(long)]
     pub auto_sync: bool,
