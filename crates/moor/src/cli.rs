@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod app;
 pub mod image;
+pub mod project;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +36,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Manage Applications, the objects the controller syncs from Git.
     App(app::AppArgs),
+    /// Manage AppProjects: which repositories, destinations and kinds an Application may use.
+    Project(project::ProjectArgs),
     /// Run the Application controller (out of cluster with a kubeconfig, or in cluster).
     Controller(ControllerArgs),
     /// Write new image references into the manifests in Git (the CI deploy step).

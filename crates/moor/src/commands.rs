@@ -23,6 +23,7 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
         Command::Diff(a) => diff(a).await,
         Command::Sync(a) => sync(a).await,
         Command::App(a) => app::run(a).await,
+        Command::Project(a) => crate::project::run(a).await,
         Command::Controller(a) => controller(a).await,
         Command::Image(a) => image::run(a).await,
         Command::Promote(a) => image::promote(a).await,

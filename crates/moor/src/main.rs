@@ -6,6 +6,7 @@ mod commands;
 mod kubeconfig;
 mod namespace;
 mod output;
+mod project;
 mod source;
 
 use std::process::ExitCode;
