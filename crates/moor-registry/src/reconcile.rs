@@ -380,8 +380,8 @@ async fn write_repository_status(
 
 /// Picks the latest tag of the policy's ImageRepository (from `cache`) and records it:
 /// status.latestImage `<repository spec.image>:<tag>`, latestRef, observedPreviousImage when it
-/// changed, and `Ready` True (`Succeeded`) or False (`NoMatchingTag` saying "no tag matches
-/// policy <name>", `InvalidPolicy`, `DependencyNotReady`). The last latestImage stays when
+/// changed, and `Ready` True (`Succeeded`) or False (`NoMatchingTag` saying `no tag matches
+/// policy <name>`, `InvalidPolicy`, `DependencyNotReady`). The last latestImage stays when
 /// nothing matches any more. Errors are only failed API calls.
 pub async fn reconcile_policy(
     client: &Client,
