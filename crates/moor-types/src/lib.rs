@@ -24,7 +24,8 @@ pub use manifest::{Manifest, Origin};
 pub use order::{ApplyOrder, is_early, kind_rank, sync_wave, wave_of};
 pub use status::{Change, HealthStatus, SyncStatus};
 pub use vocab::{
-    ConditionReason, ConditionType, EventReason, OperationPhase, SyncOption, UnknownWord,
+    ConditionReason, ConditionType, EventReason, OperationPhase, PropagationPolicy, SyncOption,
+    UnknownWord,
 };
 
 /// Field manager used for every server-side apply moor does.
@@ -42,12 +43,44 @@ pub const ARGO_ANNOTATION_SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 /// Argo CD's comma-separated per-object sync options; `Prune=false` keeps the object like
 /// `moor.dev/prune: "false"`.
 pub const ARGO_ANNOTATION_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+/// moor's name for the same per-object sync options; both annotations are read, moor's last.
+pub const ANNOTATION_SYNC_OPTIONS: &str = "moor.dev/sync-options";
+/// Argo CD's per-object compare options; `IgnoreExtraneous` keeps an object that left Git out
+/// of the app's sync status.
+pub const ARGO_ANNOTATION_COMPARE_OPTIONS: &str = "argocd.argoproj.io/compare-options";
+
+/// An object's own sync options: Argo CD's annotation, then moor's (a later option of the same
+/// key wins, see [`option_flag`]).
+pub fn object_sync_options(annotation: impl Fn(&str) -> Option<String>) -> Vec<SyncOption> {
+    [ARGO_ANNOTATION_SYNC_OPTIONS, ANNOTATION_SYNC_OPTIONS]
+        .into_iter()
+        .filter_map(annotation)
+        .flat_map(|list| SyncOption::split(&list).collect::<Vec<_>>())
+        .collect()
+}
+
+/// The value of the yes/no option `which` for one object: its own options override the app's
+/// (as in Argo CD), and the last one of a list wins. None when neither sets it.
+pub fn option_flag(
+    object: &[SyncOption],
+    app: &[SyncOption],
+    which: fn(bool) -> SyncOption,
+) -> Option<bool> {
+    let last = |opts: &[SyncOption]| opts.iter().rev().find_map(|o| o.flag(which));
+    last(object).or_else(|| last(app))
+}
 
 /// Whether an object's annotations ask for it never to be pruned (moor's or Argo CD's).
 pub fn prune_disabled(annotation: impl Fn(&str) -> Option<String>) -> bool {
     annotation(ANNOTATION_PRUNE).as_deref() == Some("false")
-        || annotation(ARGO_ANNOTATION_SYNC_OPTIONS)
-            .is_some_and(|o| SyncOption::split(&o).any(|o| o == SyncOption::Prune(false)))
+        || object_sync_options(annotation).contains(&SyncOption::Prune(false))
+}
+
+/// Whether an object's compare options hold `IgnoreExtraneous`: left out of Git, it does not
+/// make the app OutOfSync.
+pub fn ignore_extraneous(annotation: impl Fn(&str) -> Option<String>) -> bool {
+    annotation(ARGO_ANNOTATION_COMPARE_OPTIONS)
+        .is_some_and(|o| o.split(',').any(|o| o.trim() == "IgnoreExtraneous"))
 }
 /// Hash of the desired manifest as last applied: when it and every desired field still match the
 /// live object, a resync skips the server-side dry-run (the expensive part of an unchanged sync).
@@ -102,6 +135,35 @@ mod tests {
             "argocd.argoproj.io/sync-options",
             "Replace=true"
         )]));
+    }
+
+    #[test]
+    fn object_options_override_the_apps_and_both_annotations_count() {
+        let map: std::collections::HashMap<&str, &str> = [
+            (
+                "argocd.argoproj.io/sync-options",
+                "PruneLast=true, Delete=false",
+            ),
+            ("moor.dev/sync-options", "Delete=true"),
+            (
+                "argocd.argoproj.io/compare-options",
+                "ServerSideDiff=true,IgnoreExtraneous",
+            ),
+        ]
+        .into();
+        let get = |k: &str| map.get(k).map(|v| v.to_string());
+        let obj = object_sync_options(get);
+        assert_eq!(option_flag(&obj, &[], SyncOption::PruneLast), Some(true));
+        assert_eq!(option_flag(&obj, &[], SyncOption::Delete), Some(true));
+        let app = [SyncOption::Validate(false), SyncOption::PruneLast(false)];
+        assert_eq!(option_flag(&obj, &app, SyncOption::PruneLast), Some(true));
+        assert_eq!(option_flag(&obj, &app, SyncOption::Validate), Some(false));
+        assert_eq!(option_flag(&obj, &app, SyncOption::Prune), None);
+        assert!(ignore_extraneous(get));
+        assert!(!ignore_extraneous(|_| None));
+        assert!(prune_disabled(
+            |k| (k == "moor.dev/sync-options").then(|| "Prune=false".into())
+        ));
     }
 
     #[test]

@@ -195,6 +195,8 @@ vocabulary! {
         WaitingForDependencies = "WaitingForDependencies",
         /// `dependsOn` forms a cycle: the app never syncs until it is broken.
         DependencyCycle = "DependencyCycle",
+        /// `spec.suspend` (Flux's field): nothing fetched, synced or healed until it is resumed.
+        Suspended = "Suspended",
         /// Flux's single condition on ImageRepository, ImagePolicy and ImageUpdateAutomation.
         Ready = "Ready",
     }
@@ -251,19 +253,57 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// How a prune deletes an object's dependents (`PrunePropagationPolicy=`), Kubernetes'
+    /// cascading deletion policies as Argo CD spells them.
+    PropagationPolicy("prune propagation policy") {
+        /// The object goes once its dependents are deleted (Argo CD's default).
+        Foreground = "foreground",
+        /// The object goes at once, the garbage collector deletes its dependents after
+        /// (moor's default when no policy is given).
+        Background = "background",
+        /// Only the object goes: its dependents stay, without an owner.
+        Orphan = "orphan",
+    }
+}
+
 /// One Argo CD sync option, `Key=value`, from an Application's `syncPolicy.syncOptions` or an
-/// object's `argocd.argoproj.io/sync-options`. Known ones are matched exactly as Argo CD writes
-/// (and compares) them; anything else is kept verbatim in `Unknown`, so it round-trips unchanged.
+/// object's `argocd.argoproj.io/sync-options` (or `moor.dev/sync-options`). Known ones are
+/// matched exactly as Argo CD writes (and compares) them; anything else is kept verbatim in
+/// `Unknown`, so it round-trips unchanged and can be warned about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SyncOption {
     /// `CreateNamespace=true`: the controller creates the destination namespace (untracked).
     CreateNamespace(bool),
-    /// `Prune=false` on an object: never prune it, like `moor.dev/prune: "false"`.
+    /// `Prune=false` (object or app): never prune, like `moor.dev/prune: "false"`; an object's
+    /// own option overrides the app's.
     Prune(bool),
+    /// `Delete=false` (object or app): kept when the app is deleted; a prune still deletes it.
+    Delete(bool),
+    /// `PruneLast=true` (object or app): pruned after every other object is applied and healthy.
+    PruneLast(bool),
+    /// `PrunePropagationPolicy=foreground|background|orphan` (app): how prunes cascade.
+    PrunePropagationPolicy(PropagationPolicy),
+    /// `Validate=false` (object or app): the API server ignores unknown fields instead of
+    /// refusing them (`fieldValidation=Ignore`).
+    Validate(bool),
+    /// `SkipDryRunOnMissingResource=true` (object or app): a custom resource whose kind is not
+    /// served yet is not dry-run; it is applied once its CRD exists.
+    SkipDryRunOnMissingResource(bool),
+    /// `FailOnSharedResource=true` (app): a sync fails before any write when an object belongs
+    /// to another app (moor refuses those always; known so it is not "unknown").
+    FailOnSharedResource(bool),
     /// `RespectIgnoreDifferences=true`: a sync writes ignored fields at their live values.
     RespectIgnoreDifferences(bool),
     /// `ServerSideApply=true`: moor always applies server-side; known so it is not "unknown".
     ServerSideApply(bool),
+    /// `ApplyOutOfSyncOnly=true`: moor only ever writes drifted objects; known so it is not
+    /// "unknown".
+    ApplyOutOfSyncOnly(bool),
+    /// `Replace=true`: replace (or create) instead of apply.
+    Replace(bool),
+    /// `Force=true`: delete and recreate (with `Replace=true`).
+    Force(bool),
     /// An option moor does not interpret, exactly as written.
     Unknown(String),
 }
@@ -272,45 +312,82 @@ impl SyncOption {
     /// Parses one option; never fails (unrecognised text becomes `Unknown`). No trimming: a
     /// list's separators are the caller's business (see [`SyncOption::split`]).
     pub fn parse(s: &str) -> SyncOption {
-        let flag = match s.split_once('=').map(|(_, v)| v) {
-            Some("true") => true,
-            Some("false") => false,
-            _ => return SyncOption::Unknown(s.to_string()),
+        use SyncOption::*;
+        let Some((key, value)) = s.split_once('=') else {
+            return Unknown(s.to_string());
         };
-        match s.split_once('=').map(|(k, _)| k) {
-            Some("CreateNamespace") => SyncOption::CreateNamespace(flag),
-            Some("Prune") => SyncOption::Prune(flag),
-            Some("RespectIgnoreDifferences") => SyncOption::RespectIgnoreDifferences(flag),
-            Some("ServerSideApply") => SyncOption::ServerSideApply(flag),
-            _ => SyncOption::Unknown(s.to_string()),
+        if key == "PrunePropagationPolicy" {
+            return match value.parse() {
+                Ok(p) => PrunePropagationPolicy(p),
+                Err(_) => Unknown(s.to_string()),
+            };
         }
+        let flag = match value {
+            "true" => true,
+            "false" => false,
+            _ => return Unknown(s.to_string()),
+        };
+        let make: fn(bool) -> SyncOption = match key {
+            "CreateNamespace" => CreateNamespace,
+            "Prune" => Prune,
+            "Delete" => Delete,
+            "PruneLast" => PruneLast,
+            "Validate" => Validate,
+            "SkipDryRunOnMissingResource" => SkipDryRunOnMissingResource,
+            "FailOnSharedResource" => FailOnSharedResource,
+            "RespectIgnoreDifferences" => RespectIgnoreDifferences,
+            "ServerSideApply" => ServerSideApply,
+            "ApplyOutOfSyncOnly" => ApplyOutOfSyncOnly,
+            "Replace" => Replace,
+            "Force" => Force,
+            _ => return Unknown(s.to_string()),
+        };
+        make(flag)
     }
 
-    /// The options of a comma-separated list (the per-object annotation), each trimmed.
+    /// The options of a comma-separated list (the per-object annotation), each trimmed; empty
+    /// items (a trailing comma) are skipped.
     pub fn split(list: &str) -> impl Iterator<Item = SyncOption> + '_ {
-        list.split(',').map(|o| SyncOption::parse(o.trim()))
+        list.split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(SyncOption::parse)
     }
 
     /// The option as written, `Key=value`.
-    pub fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
         use SyncOption::*;
-        match self {
-            CreateNamespace(true) => "CreateNamespace=true",
-            CreateNamespace(false) => "CreateNamespace=false",
-            Prune(true) => "Prune=true",
-            Prune(false) => "Prune=false",
-            RespectIgnoreDifferences(true) => "RespectIgnoreDifferences=true",
-            RespectIgnoreDifferences(false) => "RespectIgnoreDifferences=false",
-            ServerSideApply(true) => "ServerSideApply=true",
-            ServerSideApply(false) => "ServerSideApply=false",
-            Unknown(s) => s,
-        }
+        let (key, flag) = match self {
+            CreateNamespace(b) => ("CreateNamespace", *b),
+            Prune(b) => ("Prune", *b),
+            Delete(b) => ("Delete", *b),
+            PruneLast(b) => ("PruneLast", *b),
+            Validate(b) => ("Validate", *b),
+            SkipDryRunOnMissingResource(b) => ("SkipDryRunOnMissingResource", *b),
+            FailOnSharedResource(b) => ("FailOnSharedResource", *b),
+            RespectIgnoreDifferences(b) => ("RespectIgnoreDifferences", *b),
+            ServerSideApply(b) => ("ServerSideApply", *b),
+            ApplyOutOfSyncOnly(b) => ("ApplyOutOfSyncOnly", *b),
+            Replace(b) => ("Replace", *b),
+            Force(b) => ("Force", *b),
+            PrunePropagationPolicy(p) => {
+                return format!("PrunePropagationPolicy={p}").into();
+            }
+            Unknown(s) => return s.as_str().into(),
+        };
+        format!("{key}={flag}").into()
+    }
+
+    /// The value of a yes/no option if `self` is that option (`which` names it by its
+    /// constructor, e.g. `SyncOption::PruneLast`).
+    pub fn flag(&self, which: fn(bool) -> SyncOption) -> Option<bool> {
+        [true, false].into_iter().find(|b| which(*b) == *self)
     }
 }
 
 impl fmt::Display for SyncOption {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.as_str())
     }
 }
 
@@ -323,7 +400,7 @@ impl FromStr for SyncOption {
 
 impl Serialize for SyncOption {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(&self.as_str())
     }
 }
 
@@ -361,6 +438,48 @@ mod tests {
         round_trips(ConditionType::ALL);
         round_trips(EventReason::ALL);
         round_trips(ConditionReason::ALL);
+        round_trips(PropagationPolicy::ALL);
+    }
+
+    #[test]
+    fn every_argo_cd_sync_option_moor_knows_parses_and_round_trips() {
+        use SyncOption::*;
+        let known = [
+            ("Delete=false", Delete(false)),
+            ("PruneLast=true", PruneLast(true)),
+            ("Validate=false", Validate(false)),
+            (
+                "SkipDryRunOnMissingResource=true",
+                SkipDryRunOnMissingResource(true),
+            ),
+            ("FailOnSharedResource=true", FailOnSharedResource(true)),
+            ("ApplyOutOfSyncOnly=true", ApplyOutOfSyncOnly(true)),
+            ("Replace=true", Replace(true)),
+            ("Force=true", Force(true)),
+            (
+                "PrunePropagationPolicy=orphan",
+                PrunePropagationPolicy(PropagationPolicy::Orphan),
+            ),
+            (
+                "PrunePropagationPolicy=foreground",
+                PrunePropagationPolicy(PropagationPolicy::Foreground),
+            ),
+        ];
+        for (s, o) in known {
+            assert_eq!(SyncOption::parse(s), o, "{s}");
+            assert_eq!(o.to_string(), s);
+        }
+        for s in [
+            "PrunePropagationPolicy=Orphan",
+            "PrunePropagationPolicy=true",
+            "Delete=confirm",
+            "Validate",
+        ] {
+            assert_eq!(SyncOption::parse(s), Unknown(s.into()), "{s}");
+        }
+        assert_eq!(PruneLast(true).flag(PruneLast), Some(true));
+        assert_eq!(Delete(false).flag(Delete), Some(false));
+        assert_eq!(Delete(false).flag(Prune), None);
     }
 
     #[test]
@@ -437,12 +556,12 @@ mod tests {
     #[test]
     fn unknown_sync_options_are_kept() {
         let opts: Vec<SyncOption> =
-            SyncOption::split("ServerSideApply=true, Replace=true,Prune=false").collect();
+            SyncOption::split("ServerSideApply=true, Prune=confirm,Prune=false,").collect();
         assert_eq!(
             opts,
             [
                 SyncOption::ServerSideApply(true),
-                SyncOption::Unknown("Replace=true".into()),
+                SyncOption::Unknown("Prune=confirm".into()),
                 SyncOption::Prune(false),
             ]
         );
