@@ -1,39 +1,44 @@
-//! Server-side apply of the drifted objects, in order: Namespaces and CRDs first (each CRD
-//! Established before its custom resources), then waves ascending, each healthy before the next;
-//! inside a wave kinds go in the fixed order, objects of one kind in parallel (bounded).
+//! Server-side apply of the drifted objects, in the one sync order (`moor_types::ApplyOrder`):
+//! Namespaces and CRDs first (each CRD Established before its custom resources), then waves
+//! ascending, each healthy before the next, with the wave's Sync hooks after its objects; inside
+//! a wave kinds go in the fixed order, objects of one kind in parallel (bounded).
 
 use std::collections::BTreeMap;
 
 use futures::{StreamExt, stream};
 use kube::Client;
-use kube::api::{Patch, PatchParams};
-use moor_types::{Change, FIELD_MANAGER, kind_rank};
+use kube::api::Patch;
+use moor_types::{ApplyOrder, Change, SyncPhase};
 
 use crate::error::{ObjectError, SyncError, api_reason};
+use crate::hooks::Runner;
 use crate::ignore;
 use crate::plan::{Planned, drifted_ignoring, dry_run};
 use crate::request;
 use crate::wait::until_healthy;
 use crate::{ObjectResult, Progress, SyncOptions};
 
-fn is_bootstrap(p: &Planned) -> bool {
+fn order_of(p: &Planned) -> ApplyOrder {
     let k = &p.d.key;
-    (k.group.is_empty() && k.kind == "Namespace")
-        || (k.group == "apiextensions.k8s.io" && k.kind == "CustomResourceDefinition")
+    let ns = k.namespace.as_deref().unwrap_or("");
+    ApplyOrder::new(SyncPhase::Sync, p.d.wave, &k.group, &k.kind, ns, &k.name)
 }
 
-/// Applies `planned` (all of which passed validation and dry-run). Returns one result per object.
+/// Applies `planned` (all of which passed validation and dry-run), in [`ApplyOrder`]: the
+/// Namespaces and CRDs first, then wave by wave, kind by kind, each wave healthy before the
+/// next; the Sync-phase hooks of a wave run after its objects. One result per object.
 pub async fn apply_all(
     client: &Client,
     planned: Vec<Planned>,
+    hooks: &mut Runner<'_>,
     opts: &SyncOptions,
     progress: &Progress<'_>,
 ) -> Result<Vec<ObjectResult>, SyncError> {
     let concurrency = opts.concurrency;
-    let (bootstrap, rest): (Vec<Planned>, Vec<Planned>) =
-        planned.into_iter().partition(is_bootstrap);
-    let mut results = apply_group(client, bootstrap.clone(), concurrency, progress).await?;
-    let crds: Vec<_> = bootstrap
+    let (early, rest): (Vec<Planned>, Vec<Planned>) =
+        planned.into_iter().partition(|p| !order_of(p).late);
+    let mut results = apply_group(client, early.clone(), concurrency, progress).await?;
+    let crds: Vec<_> = early
         .iter()
         .filter(|p| p.d.key.kind == "CustomResourceDefinition")
         .map(|p| &p.d)
@@ -43,12 +48,17 @@ pub async fn apply_all(
     }
     let rest = finish_deferred_dry_runs(client, rest).await?;
 
-    let mut waves: BTreeMap<i64, BTreeMap<usize, Vec<Planned>>> = BTreeMap::new();
+    // Wave -> (kind rank, kind) -> objects; waves with only hooks count too.
+    let mut waves: BTreeMap<i64, BTreeMap<(usize, String), Vec<Planned>>> = BTreeMap::new();
+    for w in hooks.waves(SyncPhase::Sync) {
+        waves.entry(w).or_default();
+    }
     for p in rest {
+        let o = order_of(&p);
         waves
-            .entry(p.d.wave)
+            .entry(o.wave)
             .or_default()
-            .entry(kind_rank(&p.d.key.kind))
+            .entry((o.rank, o.kind))
             .or_default()
             .push(p);
     }
@@ -60,6 +70,15 @@ pub async fn apply_all(
             wrote |= group.iter().any(|p| p.drifted);
             in_wave.extend(group.iter().map(|p| p.d.clone()));
             results.extend(apply_group(client, group, concurrency, progress).await?);
+        }
+        if hooks.waves(SyncPhase::Sync).contains(&wave) {
+            // The wave's objects first, healthy: a Sync hook may use them.
+            if wrote {
+                let targets: Vec<_> = in_wave.iter().collect();
+                until_healthy(client, &targets, opts).await?;
+            }
+            hooks.run(SyncPhase::Sync, Some(wave)).await?;
+            continue;
         }
         // A later wave may depend on this one: it must be healthy first.
         if wrote && Some(wave) != last_wave {
@@ -78,6 +97,9 @@ async fn finish_deferred_dry_runs(
     let mut errors = Vec::new();
     let mut out = Vec::with_capacity(rest.len());
     for mut p in rest {
+        if p.d.kind_missing {
+            crate::options::resolve_missing_kind(client, &mut p).await;
+        }
         if !p.checked {
             match dry_run(client, &p.d, p.live.is_some(), false).await {
                 Ok(dry) => {
@@ -130,10 +152,20 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
         change,
         message: String::new(),
     };
+    if p.d.kind_missing {
+        return Ok(ObjectResult {
+            message: crate::options::KIND_MISSING.into(),
+            ..result(Change::Skipped)
+        });
+    }
     if !p.drifted {
         return Ok(result(Change::Unchanged));
     }
-    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    if let (true, Some(timeout)) = (p.replace, p.d.replace) {
+        // Gone first: the apply below then creates it with the fields Git gives.
+        crate::replace::delete_and_wait(client, p, timeout).await?;
+    }
+    let pp = crate::plan::apply_params(&p.d);
     let body = if p.d.keep_ignored_live {
         ignore::keep_live(
             &p.d.m.obj,
@@ -154,7 +186,9 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
             reason: api_reason(&e),
         })
     })?;
-    Ok(result(if p.adopts() {
+    Ok(result(if p.replace {
+        Change::Replaced
+    } else if p.adopts() {
         Change::Adopted
     } else if p.live.is_some() {
         Change::Configured

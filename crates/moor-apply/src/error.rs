@@ -88,6 +88,16 @@ pub enum SyncError {
     /// [`crate::Engine::sync_compared`] was given a comparison not made by `compare`.
     #[error("failed to sync: the comparison given holds no plan (only Engine::compare makes one)")]
     NotCompared,
+    /// A hook failed or did not finish within its deadline; later phases did not run.
+    #[error("{phase} hook {key} failed: {message}")]
+    Hook {
+        /// The phase it ran in.
+        phase: &'static str,
+        /// The hook object (its generated name when it got one).
+        key: ObjKey,
+        /// Why: the Job's or Pod's failure, or the deadline.
+        message: String,
+    },
     /// Objects did not become healthy within the sync's timeout.
     #[error("timed out after {} waiting for {} object(s) to become healthy:\n{}", humanize(.timeout), .waiting.len(), lines(.waiting))]
     Timeout {

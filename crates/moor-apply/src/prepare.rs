@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use kube::Client;
 use moor_types::{
-    ANNOTATION_APPLIED_HASH, ANNOTATION_TRACKING, LABEL_APP, Manifest, ObjKey, sync_wave,
-    tracking_id,
+    ANNOTATION_APPLIED_HASH, ANNOTATION_TRACKING, LABEL_APP, Manifest, ObjKey, SyncOption,
+    object_sync_options, option_flag, sync_wave, tracking_id,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -27,6 +27,16 @@ pub struct Desired {
     pub ignore: Ignored,
     /// Write the ignored fields at their live values (`RespectIgnoreDifferences=true`).
     pub keep_ignored_live: bool,
+    /// Dry-run new objects with strict field validation; false when `Validate=false` holds
+    /// (then `fieldValidation=Ignore`, and the dry-run is the apply's own, which still refuses
+    /// fields the schema does not declare: the API server's rule for server-side apply).
+    pub validate: bool,
+    /// Its kind was not served at planning and `SkipDryRunOnMissingResource=true` holds: not
+    /// dry-run, written only if the kind is served by then (`res` is a guess until it is).
+    pub kind_missing: bool,
+    /// `Replace=true` or `Force=true` applies to it: a dry-run refusing an immutable field
+    /// makes it deleted and recreated, its deletion awaited at most this long.
+    pub replace: Option<std::time::Duration>,
 }
 
 impl Desired {
@@ -43,13 +53,16 @@ impl Desired {
     }
 }
 
-/// Validates and annotates `manifests` for `app`; namespaced objects without a namespace get `namespace`.
+/// Validates and annotates `manifests` for `app`; namespaced objects without a namespace get
+/// `namespace`. `app_options`: the app's sync options (`Validate`, `SkipDryRunOnMissingResource`),
+/// each object's own annotation overriding them.
 pub async fn prepare(
     client: &Client,
     resolver: &Resolver,
     manifests: Vec<Manifest>,
     app: &str,
     namespace: &str,
+    app_options: &[SyncOption],
 ) -> Result<Vec<Desired>, SyncError> {
     let mut errors = Vec::new();
     let mut out: Vec<Desired> = Vec::with_capacity(manifests.len());
@@ -72,12 +85,24 @@ pub async fn prepare(
                 continue;
             }
         };
+        let own = object_sync_options(|name| m.annotation(name).map(str::to_string));
+        let flag = |which| option_flag(&own, app_options, which);
         let gvk = gvk_of(m.api_version(), m.kind());
         let resolved = resolver.resolve(client, &gvk).await;
+        let mut kind_missing = false;
         let res = match resolved.map_err(about("look up the kind of", &m.key()))? {
             Some(r) => r,
             None => match from_crds(&all, &gvk) {
                 Some(r) => r,
+                // Its CRD may come from elsewhere (a controller, another app): wait for it.
+                None if flag(SyncOption::SkipDryRunOnMissingResource) == Some(true) => {
+                    kind_missing = true;
+                    Resolved {
+                        ar: kube::core::ApiResource::from_gvk(&gvk),
+                        namespaced: true,
+                        from_pending_crd: true,
+                    }
+                }
                 None => {
                     let reason = format!(
                         "kind {} is not served by the API server (apiVersion {}); is its CRD installed?",
@@ -114,6 +139,9 @@ pub async fn prepare(
             wave,
             ignore: Ignored::default(),
             keep_ignored_live: false,
+            validate: flag(SyncOption::Validate) != Some(false),
+            kind_missing,
+            replace: None,
         });
     }
     if errors.is_empty() {
@@ -140,7 +168,7 @@ fn structure_problem(m: &Manifest) -> Option<String> {
 }
 
 /// Label values are limited to 63 characters of a restricted set; long app names are cut.
-fn label_value(app: &str) -> String {
+pub(crate) fn label_value(app: &str) -> String {
     let mut v: String = app
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))

@@ -3,43 +3,61 @@
 
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use moor_types::{
-    ANNOTATION_PRUNE, ANNOTATION_TRACKING, Change, FIELD_MANAGER, kind_rank, prune_disabled,
-    tracking_app, tracking_id,
+    ANNOTATION_PRUNE, ANNOTATION_TRACKING, ApplyOrder, Change, FIELD_MANAGER, ObjKey, SyncPhase,
+    SyncOption, ignore_extraneous, prune_disabled, tracking_app, tracking_id,
 };
 use serde_json::Value;
 
-use crate::ObjectResult;
 use crate::error::{ObjectError, SyncError, about, api_reason, is_not_found};
 use crate::inventory::Entry;
 use crate::plan::annotation;
+use crate::options::{delete_params, object_flag};
 use crate::resolve::{Resolver, gvk_of};
+use crate::{ObjectResult, SyncOptions};
 
 /// What prune did, and the entries that stay in the inventory (kept objects).
 pub struct Pruned {
     pub results: Vec<ObjectResult>,
     pub kept: Vec<Entry>,
+    /// `PruneLast=true` objects left for a last prune (only with `defer_last`).
+    pub deferred: Vec<Entry>,
+    /// Objects that would be pruned but ask not to count as OutOfSync (`IgnoreExtraneous`).
+    pub ignore_extraneous: Vec<ObjKey>,
 }
 
+/// Prunes `stale` as the app of `opts`, with its sync options. `defer_last`: objects whose
+/// `PruneLast=true` holds are not pruned but returned in `deferred`, for the caller to prune
+/// once the rest of the sync is healthy.
 pub async fn prune(
     client: &Client,
     resolver: &Resolver,
-    app: &str,
+    opts: &SyncOptions,
     mut stale: Vec<Entry>,
     since: Option<Timestamp>,
     dry_run: bool,
+    defer_last: bool,
 ) -> Result<Pruned, SyncError> {
-    // Reverse apply order: custom resources first, Namespaces last.
-    stale.sort_by(|a, b| {
-        kind_rank(&b.kind)
-            .cmp(&kind_rank(&a.kind))
-            .then_with(|| a.cmp(b))
+    let app = opts.app.as_str();
+    // Reverse apply order: custom resources first, Namespaces and CRDs last.
+    stale.sort_by_key(|e| {
+        let ns = e.namespace.as_deref().unwrap_or("");
+        std::cmp::Reverse(ApplyOrder::new(
+            SyncPhase::Sync,
+            0,
+            ObjKey::group_of(&e.api_version()),
+            &e.kind,
+            ns,
+            &e.name,
+        ))
     });
     let mut out = Pruned {
         results: Vec::new(),
         kept: Vec::new(),
+        deferred: Vec::new(),
+        ignore_extraneous: Vec::new(),
     };
     for entry in stale {
         let key = entry.key();
@@ -82,12 +100,28 @@ pub async fn prune(
             ));
             continue;
         }
-        if prune_disabled(|name| annotation(&live, name).map(str::to_string)) {
+        if defer_last && object_flag(opts, &live, SyncOption::PruneLast) == Some(true) {
+            out.deferred.push(entry);
+            continue;
+        }
+        // An app-level Prune=false is about pruning only: deleting the app still deletes.
+        if prune_disabled(|name| annotation(&live, name).map(str::to_string))
+            || (!opts.deleting_app
+                && object_flag(opts, &live, SyncOption::Prune) == Some(false))
+        {
             out.results.push(result(
                 Change::Skipped,
                 &format!(
                     "not pruned: annotated {ANNOTATION_PRUNE}: \"false\" (or Argo CD's Prune=false)"
                 ),
+            ));
+            out.kept.push(entry);
+            continue;
+        }
+        if opts.deleting_app && object_flag(opts, &live, SyncOption::Delete) == Some(false) {
+            out.results.push(result(
+                Change::Skipped,
+                "not deleted with the app: Delete=false",
             ));
             out.kept.push(entry);
             continue;
@@ -113,11 +147,10 @@ pub async fn prune(
             out.kept.push(entry);
             continue;
         }
-        let dp = DeleteParams {
-            dry_run,
-            ..DeleteParams::background()
-        };
-        match api.delete(&entry.name, &dp).await {
+        if ignore_extraneous(|name| annotation(&live, name).map(str::to_string)) {
+            out.ignore_extraneous.push(key.clone());
+        }
+        match api.delete(&entry.name, &delete_params(opts, dry_run)).await {
             Ok(_) => out.results.push(result(Change::Pruned, "")),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(fail(api_reason(&e))),

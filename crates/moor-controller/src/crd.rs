@@ -120,6 +120,10 @@ pub struct ApplicationSpec {
     /// Poll interval override, e.g. "30s" (default: the controller's --poll-interval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll_interval: Option<String>,
+    /// Flux's field: while true the app is not reconciled (no fetch, sync or self-heal; its
+    /// deletion still cascades). Setting it back to false reconciles at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspend: bool,
 }
 
 /// Where the manifests come from: repository, revision, path and renderer options.
@@ -453,11 +457,17 @@ pub struct ResourceResult {
     pub namespace: Option<String>,
     /// Its name.
     pub name: String,
-    /// created | configured | unchanged | pruned | skipped
+    /// created | configured | unchanged | pruned | skipped; for a hook, its `hookPhase`
     pub status: String,
-    /// Why, when it was skipped.
+    /// Why, when it was skipped; how a hook ended.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// For a hook: the phase it ran in (Argo CD's `hookType`: PreSync, Sync, PostSync, SyncFail).
+    #[serde(default, rename = "hookType", skip_serializing_if = "Option::is_none")]
+    pub hook_type: Option<String>,
+    /// For a hook: Running, Succeeded or Failed (Argo CD's `hookPhase`).
+    #[serde(default, rename = "hookPhase", skip_serializing_if = "Option::is_none")]
+    pub hook_phase: Option<String>,
 }
 
 /// One past deployment.

@@ -21,6 +21,7 @@ mod dependencies;
 mod finalizer;
 mod gc;
 mod health_rules;
+mod hook_status;
 mod inputs;
 mod poll;
 pub mod project;

@@ -75,6 +75,9 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     if let Some(msg) = poll_setting(app, ctx).problem {
         status::condition(&mut out.status, ConditionType::InvalidSpecWarning, &msg);
     }
+    if app.spec.suspend {
+        return suspended(out, app);
+    }
 
     let deps = dependencies::check(app, |ns, name| ctx.lookup(ns, name));
     if let Some((kind, msg)) = deps.condition() {
@@ -163,6 +166,15 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     let empty = rendered.empty_reason(app, &commit);
     let mut opts = ctx.sync_options(app, &commit);
     opts.health_rules = health_rules;
+    // Unknown sync options (the app's or an object's) are ignored, but never silently.
+    let unknown = moor_apply::sync_option_warnings(&opts.app_options, &rendered.manifests);
+    if !unknown.is_empty() {
+        let mut msg = unknown.iter().take(10).cloned().collect::<Vec<_>>().join("; ");
+        if unknown.len() > 10 {
+            msg.push_str(&format!("; and {} more", unknown.len() - 10));
+        }
+        status::condition(&mut out.status, ConditionType::InvalidSpecWarning, &msg);
+    }
     // CreateNamespace=true: the namespace must exist before the dry-run of what goes in it.
     if app.automated().is_some() || operation.is_some() {
         create_namespace(app, &cluster).await;
@@ -217,12 +229,17 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         ));
         let mut opts = opts.clone();
         opts.prune = prune;
+        // Hooks show in the status while they run.
+        let api = Api::namespaced_with(ctx.shared.home.clone(), &app_ns(app), &ctx.ar);
+        let hooks = crate::hook_status::HookLog::start(api, app_name(app), commit.clone());
+        opts.hook_progress = Some(hooks.progress());
         // Applies what the comparison above dry-ran, rather than planning everything again.
         let result = cluster
             .engine
             .sync_compared(&comparison, &opts, &|_| {})
             .await;
-        record_sync(&mut out, app, ctx, op, &commit, retry_count, result);
+        let hook_runs = hooks.finish().await;
+        record_sync(&mut out, app, ctx, op, &commit, retry_count, result, hook_runs);
         if let Ok(c) = cluster
             .engine
             .compare((*rendered.manifests).clone(), &opts)
@@ -386,6 +403,7 @@ fn record_sync(
     commit: &str,
     retry_count: i64,
     result: Result<ChangeSet, moor_apply::SyncError>,
+    hook_runs: Vec<ResourceResult>,
 ) {
     let started_at = Some(now());
     match result {
@@ -401,7 +419,11 @@ fn record_sync(
                 operation: Some(op),
                 started_at,
                 finished_at: Some(now()),
-                sync_result: Some(status::sync_result(&set, commit)),
+                sync_result: Some({
+                    let mut r = status::sync_result(&set, commit);
+                    r.resources.extend(hook_runs);
+                    r
+                }),
                 retry_count,
             });
             status::add_history(&mut out.status, app, commit);
@@ -427,7 +449,7 @@ fn record_sync(
                 finished_at: Some(now()),
                 sync_result: Some(SyncResult {
                     revision: commit.to_string(),
-                    resources: vec![],
+                    resources: hook_runs,
                 }),
                 retry_count,
             });
@@ -448,6 +470,14 @@ fn record_sync(
             ));
         }
     }
+}
+
+fn app_ns(app: &Application) -> String {
+    app.metadata.namespace.clone().unwrap_or_default()
+}
+
+fn app_name(app: &Application) -> String {
+    app.metadata.name.clone().unwrap_or_default()
 }
 
 /// Source or destination unusable: the cluster is left as it is, the reason goes in a condition.
@@ -494,6 +524,30 @@ fn refused(
         });
     }
     failed_comparison(out, refusal.condition, refusal.message, ctx, app)
+}
+
+/// `spec.suspend`: nothing fetched, compared or applied, so drift and webhooks only lead here.
+/// Sync and health stay as last seen, with a condition saying they may be stale. A requested
+/// operation fails, so `moor app sync --wait` says why instead of waiting for the resume.
+fn suspended(mut out: Outcome, app: &Application) -> Outcome {
+    status::condition(
+        &mut out.status,
+        ConditionType::Suspended,
+        "reconciliation is suspended (spec.suspend): no fetch, sync or self-heal until resumed",
+    );
+    if let Some(op) = decide::operation_to_run(app) {
+        out.clear_operation = app.operation.is_some();
+        out.status.operation_state = Some(OperationState {
+            phase: OperationPhase::Failed.to_string(),
+            message: "the application is suspended: resume it (spec.suspend: false) to sync".into(),
+            operation: Some(op),
+            started_at: Some(now()),
+            finished_at: Some(now()),
+            sync_result: None,
+            retry_count: 0,
+        });
+    }
+    out
 }
 
 /// Manifests that do not render or validate: nothing applied, the app Degraded with the reason.

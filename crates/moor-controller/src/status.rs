@@ -98,6 +98,8 @@ pub fn sync_result(set: &ChangeSet, commit: &str) -> SyncResult {
                     name: o.key.name.clone(),
                     status: o.change.to_string(),
                     message: o.message.clone(),
+                    hook_type: None,
+                    hook_phase: None,
                 }
             })
             .collect(),
