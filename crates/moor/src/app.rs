@@ -1,5 +1,6 @@
-//! `moor app`: create, inspect, sync, roll back and delete Application objects. Everything goes
-//! through the API server (the controller does the work); only `diff` renders locally.
+//! `moor app`: create, inspect, sync, roll back, suspend, wait for and delete Application
+//! objects. Everything goes through the API server (the controller does the work); only `diff`
+//! renders locally.
 //!
 //! A sync or rollback is requested the way Argo CD does it: by writing the top-level `operation`
 //! field, which the controller runs, records in `status.operationState` and clears.
@@ -29,6 +30,8 @@ use crate::source;
 mod operation;
 pub(crate) mod print;
 mod refresh;
+mod suspend;
+mod wait;
 use operation::{refuse_if_running, request_operation, wait_for_operation};
 use print::{age, describe, for_output, or_dash, print_as, short, table};
 
@@ -128,6 +131,9 @@ pub async fn run(args: AppArgs) -> Result<u8> {
         AppCommand::History(a) => history(&apps, a).await,
         AppCommand::Rollback(a) => rollback(&apps, a).await,
         AppCommand::Delete(a) => delete(&apps, a).await,
+        AppCommand::Suspend(a) => suspend::set(&apps, a, true).await,
+        AppCommand::Resume(a) => suspend::set(&apps, a, false).await,
+        AppCommand::Wait(a) => wait::wait(&apps, a).await,
     }
 }
 

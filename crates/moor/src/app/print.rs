@@ -87,6 +87,12 @@ pub(super) fn describe(app: &Application) -> String {
             }
         },
     );
+    if spec.suspend {
+        field(
+            "Suspended",
+            "yes: no fetch, sync or self-heal until `moor app resume`".into(),
+        );
+    }
     if let Some(p) = &spec.sync_policy
         && !p.sync_options.is_empty()
     {
@@ -133,6 +139,29 @@ pub(super) fn describe(app: &Application) -> String {
     }
     if let Some(os) = &st.operation_state {
         field("Last Operation", operation_line(os));
+    }
+    // The last operation's hooks, as `argocd app get` lists hook results.
+    let hooks: Vec<Vec<String>> = st
+        .operation_state
+        .iter()
+        .flat_map(|os| os.sync_result.iter().flat_map(|r| r.resources.iter()))
+        .filter_map(|r| {
+            Some(vec![
+                r.hook_type.clone()?,
+                r.kind.clone(),
+                r.namespace.clone().unwrap_or_default(),
+                r.name.clone(),
+                r.hook_phase.clone().unwrap_or_default(),
+                r.message.clone(),
+            ])
+        })
+        .collect();
+    if !hooks.is_empty() {
+        out.push_str("\nHOOKS\n");
+        out.push_str(&table(
+            &["PHASE", "KIND", "NAMESPACE", "NAME", "STATUS", "MESSAGE"],
+            &hooks,
+        ));
     }
     if !conditions.is_empty() {
         out.push_str("\nCONDITIONS\n");

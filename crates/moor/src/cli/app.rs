@@ -49,6 +49,35 @@ pub enum AppCommand {
     Rollback(RollbackArgs),
     /// Delete an Application and, unless --cascade=false, the objects it manages.
     Delete(DeleteArgs),
+    /// Stop reconciling an Application (spec.suspend): no fetch, sync or self-heal.
+    Suspend(SuspendArgs),
+    /// Reconcile a suspended Application again, at once.
+    Resume(SuspendArgs),
+    /// Wait until an Application is Synced and Healthy (both unless --sync or --health).
+    /// Exit 0: reached; 1: timed out; 2: a sync failed while waiting for --sync.
+    Wait(AppWaitArgs),
+}
+
+#[derive(Args)]
+pub struct SuspendArgs {
+    pub name: String,
+}
+
+#[derive(Args)]
+pub struct AppWaitArgs {
+    pub name: String,
+    /// Wait until the app is Synced.
+    #[arg(long)]
+    pub sync: bool,
+    /// Wait until the app is Healthy.
+    #[arg(long)]
+    pub health: bool,
+    /// And until it was compared at a commit starting with this (a full or short SHA).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// How long to wait, e.g. 90s or 5m.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Args)]
