@@ -27,6 +27,9 @@ pub enum Change {
     Pruned,
     /// It was left alone; the result's message says why.
     Skipped,
+    /// A field the API server does not let change differed (a Job's template, a Service's
+    /// clusterIP), and `Replace=true` or `Force=true` allowed it: deleted, then created again.
+    Replaced,
 }
 
 impl fmt::Display for Change {
@@ -38,6 +41,7 @@ impl fmt::Display for Change {
             Change::Unchanged => "unchanged",
             Change::Pruned => "pruned",
             Change::Skipped => "skipped",
+            Change::Replaced => "replaced",
         })
     }
 }
