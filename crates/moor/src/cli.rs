@@ -185,6 +185,11 @@ pub struct SyncArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
+    /// An Argo CD sync option for every object (repeatable): Replace=true or Force=true deletes
+    /// and recreates an object whose change the API server refuses as immutable. An object's
+    /// `argocd.argoproj.io/sync-options` or `moor.dev/sync-options` annotation overrides it.
+    #[arg(long = "sync-option", value_name = "KEY=VALUE")]
+    pub sync_options: Vec<String>,
     #[arg(short, long, default_value = "table")]
     pub output: OutputFormat,
 }

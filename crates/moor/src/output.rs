@@ -68,10 +68,11 @@ pub fn change_table(set: &ChangeSet) -> String {
         Change::Unchanged,
         Change::Pruned,
         Change::Skipped,
+        Change::Replaced,
     ]
     .iter()
-    // Adoption is rare: counted only when it happened.
-    .filter(|c| **c != Change::Adopted || set.count(**c) > 0)
+    // Adoption and replacement are rare: counted only when they happened.
+    .filter(|c| !matches!(c, Change::Adopted | Change::Replaced) || set.count(**c) > 0)
     .map(|c| format!("{} {c}", set.count(*c)))
     .collect();
     let prefix = if set.dry_run {
