@@ -166,9 +166,9 @@ async fn suspended_app_neither_syncs_nor_heals_and_resume_syncs_at_once() {
         Some("drift")
     );
 
-    // Resumed: synced at once (the poll interval is minutes), healing the drift on the way.
+    // Resumed: synced at once (well within the 60s poll interval), the drift healed on the way.
     moor_ok(&["app", "resume", name, "-n", ns], &[]);
-    let a = wait_app(&client, ns, name, "Synced at the new commit", 30, |a| {
+    let a = wait_app(&client, ns, name, "Synced at the new commit", 15, |a| {
         synced_at(a, &second)
     })
     .await;
