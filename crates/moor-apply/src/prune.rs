@@ -6,16 +6,18 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use moor_types::{
-    ANNOTATION_PRUNE, ANNOTATION_TRACKING, ApplyOrder, Change, FIELD_MANAGER, ObjKey, SyncPhase,
-    SyncOption, ignore_extraneous, prune_disabled, tracking_app, tracking_id,
+    ANNOTATION_PRUNE, ANNOTATION_TRACKING, ApplyOrder, Change, FIELD_MANAGER, ObjKey, SyncOption,
+    SyncPhase, ignore_extraneous, prune_disabled, tracking_app, tracking_id,
 };
 use serde_json::Value;
 
 use crate::error::{ObjectError, SyncError, about, api_reason, is_not_found};
 use crate::inventory::Entry;
-use crate::plan::annotation;
 use crate::options::{delete_params, object_flag};
+use crate::plan::annotation;
+use crate::prepare::Desired;
 use crate::resolve::{Resolver, gvk_of};
+use crate::wait::until_healthy;
 use crate::{ObjectResult, SyncOptions};
 
 /// What prune did, and the entries that stay in the inventory (kept objects).
@@ -106,8 +108,7 @@ pub async fn prune(
         }
         // An app-level Prune=false is about pruning only: deleting the app still deletes.
         if prune_disabled(|name| annotation(&live, name).map(str::to_string))
-            || (!opts.deleting_app
-                && object_flag(opts, &live, SyncOption::Prune) == Some(false))
+            || (!opts.deleting_app && object_flag(opts, &live, SyncOption::Prune) == Some(false))
         {
             out.results.push(result(
                 Change::Skipped,
@@ -157,6 +158,28 @@ pub async fn prune(
         }
     }
     Ok(out)
+}
+
+/// A sync's prune: every stale object but those whose `PruneLast=true` holds, which are pruned
+/// last, as a final implicit wave once everything the sync applied (`targets`) is healthy.
+pub async fn prune_last_after_health(
+    client: &Client,
+    resolver: &Resolver,
+    opts: &SyncOptions,
+    stale: Vec<Entry>,
+    since: Timestamp,
+    targets: &[Desired],
+) -> Result<Pruned, SyncError> {
+    let mut pruned = prune(client, resolver, opts, stale, Some(since), false, true).await?;
+    if !pruned.deferred.is_empty() {
+        let refs: Vec<_> = targets.iter().collect();
+        until_healthy(client, &refs, opts).await?;
+        let last = std::mem::take(&mut pruned.deferred);
+        let last = prune(client, resolver, opts, last, Some(since), false, false).await?;
+        pruned.results.extend(last.results);
+        pruned.kept.extend(last.kept);
+    }
+    Ok(pruned)
 }
 
 /// Whether moor applied `live` after `since` (its managedFields entry's time, which has whole

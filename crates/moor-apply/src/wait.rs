@@ -31,7 +31,12 @@ pub async fn until_healthy(
     let mut next_note = started + NOTE_EVERY;
     // Owned copies: the futures below must not borrow through a closure argument (they run in
     // spawned, Send tasks of the controller).
-    let mut pending: Vec<Desired> = targets.iter().map(|d| (*d).clone()).collect();
+    // An object whose kind is not served (SkipDryRunOnMissingResource) was not written.
+    let mut pending: Vec<Desired> = targets
+        .iter()
+        .filter(|d| !d.kind_missing)
+        .map(|d| (*d).clone())
+        .collect();
     loop {
         let checks: Vec<(Desired, Option<String>)> = stream::iter(pending)
             .map(|d| {

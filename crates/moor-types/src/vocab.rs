@@ -185,7 +185,8 @@ vocabulary! {
         /// The destination is unusable, a health rule does not compile, or the app's project
         /// does not permit its repository, destination or objects.
         InvalidSpecError = "InvalidSpecError",
-        /// A setting was replaced by a usable one (e.g. a poll interval under the minimum).
+        /// A setting was replaced by a usable one (e.g. a poll interval under the minimum), or
+        /// a sync option (the app's or an object's) is unknown and ignored; the message names it.
         InvalidSpecWarning = "InvalidSpecWarning",
         /// The last sync failed.
         SyncError = "SyncError",
