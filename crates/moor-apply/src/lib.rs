@@ -9,11 +9,14 @@
 
 mod apply;
 mod error;
+mod hooks;
 mod ignore;
 pub mod inventory;
+mod options;
 mod plan;
 mod prepare;
 mod prune;
+mod replace;
 mod request;
 mod resolve;
 mod wait;
@@ -24,12 +27,14 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use moor_diff::ObjectDiff;
-use moor_types::{ANNOTATION_APPLIED_HASH, Change, HealthStatus, Manifest, ObjKey};
+use moor_types::{ANNOTATION_APPLIED_HASH, Change, HealthStatus, Manifest, ObjKey, SyncPhase};
 use serde::Serialize;
 use serde_json::Value;
 
 pub use error::{ObjectError, SyncError};
+pub use hooks::{HookProgress, HookResult, HookStatus};
 pub use ignore::IgnoreRule;
+pub use options::sync_option_warnings;
 pub use plan::drifted;
 pub use resolve::Resolver;
 
@@ -65,8 +70,22 @@ pub struct SyncOptions {
     /// Objects that exist without any app's tracking id may be taken into the app (reported as
     /// adopted). Off: such an object fails the sync before any write.
     pub adopt: bool,
+    /// `Replace=true` for the app: only an object whose dry-run refuses a changed immutable
+    /// field is deleted and recreated (`replace.rs`); an object's own options override it.
+    pub replace: bool,
+    /// `Force=true` for the app: the same as `replace` (Argo CD's force deletes and recreates).
+    pub force: bool,
     /// How health is judged (user CEL rules over the built-in ones), for compare and waits.
     pub health_rules: moor_health::HealthRules,
+    /// The app's `syncPolicy.syncOptions`, an object's own sync-options annotation overriding
+    /// them: Prune, Delete, PruneLast, PrunePropagationPolicy, Validate,
+    /// SkipDryRunOnMissingResource, with Argo CD's meaning (see `options.rs`).
+    pub app_options: Vec<moor_types::SyncOption>,
+    /// This sync deletes the whole app (its finalizer, `moor app delete`): objects whose
+    /// `Delete=false` holds are kept, everything else prunes as usual.
+    pub deleting_app: bool,
+    /// Told each hook's start and end as they happen.
+    pub hook_progress: Option<HookProgress>,
 }
 
 impl SyncOptions {
@@ -84,7 +103,12 @@ impl SyncOptions {
             ignore_differences: vec![],
             respect_ignore_differences: false,
             adopt: true,
+            replace: false,
+            force: false,
             health_rules: moor_health::HealthRules::default(),
+            app_options: vec![],
+            deleting_app: false,
+            hook_progress: None,
         }
     }
 }
@@ -116,6 +140,9 @@ pub struct ChangeSet {
     pub dry_run: bool,
     /// One result per object.
     pub objects: Vec<ObjectResult>,
+    /// The hooks run, in the order they started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookResult>,
 }
 
 impl ChangeSet {
@@ -143,7 +170,8 @@ pub struct ResourceState {
 pub struct Comparison {
     /// One per desired object, in the order given.
     pub resources: Vec<ResourceState>,
-    /// Objects the app owns that are no longer desired (OutOfSync until pruned).
+    /// Objects the app owns that are no longer desired (OutOfSync until pruned, unless they
+    /// ask to be ignored: `IgnoreExtraneous`).
     pub extra: Vec<ResourceState>,
     /// What the comparison was made from, so that [`Engine::sync_compared`] need not dry-run
     /// everything again.
@@ -151,9 +179,10 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    /// Every desired object matches and nothing is left to prune.
+    /// Every desired object matches and nothing is left to prune (but objects annotated
+    /// `argocd.argoproj.io/compare-options: IgnoreExtraneous`, listed in `extra` as synced).
     pub fn in_sync(&self) -> bool {
-        self.extra.is_empty() && self.resources.iter().all(|r| r.synced)
+        self.extra.iter().all(|r| r.synced) && self.resources.iter().all(|r| r.synced)
     }
 
     /// The app's health: the worst of its desired objects'.
@@ -179,6 +208,8 @@ struct Plan {
     stale: Vec<Entry>,
     /// When planning began: prune spares objects that another sync applied after it.
     started_at: Timestamp,
+    /// The hooks of the rendered set, validated, run by a sync in their phases.
+    hooks: Vec<hooks::HookObj>,
 }
 
 /// The sync engine on one cluster, keeping a discovery cache across its syncs.
@@ -265,10 +296,23 @@ impl Engine {
     ) -> Result<Plan, SyncError> {
         let started_at = Timestamp::now();
         let started = std::time::Instant::now();
+        let all = manifests.clone();
+        let (manifests, hook_manifests) =
+            hooks::partition(manifests).map_err(SyncError::Invalid)?;
         let mut desired = prepare::prepare(
             &self.client,
             &self.resolver,
             manifests,
+            &opts.app,
+            &opts.namespace,
+            &opts.app_options,
+        )
+        .await?;
+        let hooks = hooks::prepare(
+            &self.client,
+            &self.resolver,
+            hook_manifests,
+            &all,
             &opts.app,
             &opts.namespace,
         )
@@ -276,6 +320,7 @@ impl Engine {
         for d in &mut desired {
             d.ignore = ignore::Ignored::for_key(&opts.ignore_differences, &d.key);
             d.keep_ignored_live = opts.respect_ignore_differences;
+            d.replace = replace::allowed(&d.m, opts).then_some(opts.timeout);
         }
         let prepared = started.elapsed();
         let planned = plan::plan(
@@ -302,7 +347,41 @@ impl Engine {
             desired_entries,
             stale,
             started_at,
+            hooks,
         })
+    }
+
+    /// Deletes the app: its PreDelete hooks (of `manifests`, the app's rendered source; its
+    /// other objects are ignored), then every object of its inventory (`opts.prune` applies),
+    /// then its PostDelete hooks. A failed PreDelete hook deletes nothing.
+    pub async fn delete(
+        &self,
+        manifests: Vec<Manifest>,
+        opts: &SyncOptions,
+        progress: &Progress<'_>,
+    ) -> Result<ChangeSet, SyncError> {
+        let deleting = [SyncPhase::PreDelete, SyncPhase::PostDelete];
+        let (_, hooks) = hooks::partition(manifests.clone()).map_err(SyncError::Invalid)?;
+        let hooks: Vec<_> = hooks
+            .into_iter()
+            .filter(|(_, h)| h.phases.iter().any(|p| deleting.contains(p)))
+            .collect();
+        let hooks = hooks::prepare(
+            &self.client,
+            &self.resolver,
+            hooks,
+            &manifests,
+            &opts.app,
+            &opts.namespace,
+        )
+        .await?;
+        let mut runner =
+            hooks::Runner::new(&self.client, hooks, &opts.app, opts.hook_progress.clone());
+        runner.run(SyncPhase::PreDelete, None).await?;
+        let mut set = self.sync(vec![], opts, progress).await?;
+        runner.run(SyncPhase::PostDelete, None).await?;
+        set.hooks = runner.results;
+        Ok(set)
     }
 
     /// Syncs `manifests` as app `opts.app`. Nothing is written unless every object passes
@@ -347,12 +426,14 @@ impl Engine {
             desired_entries,
             stale,
             started_at,
+            hooks,
         } = plan;
         let mut set = ChangeSet {
             app: opts.app.clone(),
             revision: opts.revision.clone(),
             dry_run: opts.dry_run,
             objects: vec![],
+            hooks: vec![],
         };
 
         if opts.dry_run {
@@ -361,10 +442,11 @@ impl Engine {
                 let pruned = prune::prune(
                     &self.client,
                     &self.resolver,
-                    &opts.app,
+                    opts,
                     stale,
                     Some(started_at),
                     true,
+                    false,
                 )
                 .await?;
                 set.objects.extend(pruned.results);
@@ -372,6 +454,48 @@ impl Engine {
             return Ok(set);
         }
 
+        let mut runner = hooks::Runner::new(
+            &self.client,
+            hooks,
+            &opts.app,
+            opts.hook_progress.clone(),
+        );
+        let written = self
+            .write(
+                &mut runner,
+                planned,
+                (previous, desired_entries, stale, started_at),
+                opts,
+                progress,
+            )
+            .await;
+        let written = match written {
+            Ok(objects) => Ok(objects),
+            // SyncFail hooks run after any failure; the sync's own error is what is reported.
+            Err(e) => {
+                if let Err(fail) = runner.run(SyncPhase::SyncFail, None).await {
+                    tracing::warn!("SyncFail hook of app {}: {fail}", opts.app);
+                }
+                Err(e)
+            }
+        };
+        set.objects = written?;
+        set.hooks = runner.results;
+        Ok(set)
+    }
+
+    /// The phases of a sync that write: PreSync hooks; the inventory; the steady objects wave
+    /// by wave, with the Sync hooks of each wave after them; prune; wait; PostSync hooks.
+    async fn write(
+        &self,
+        runner: &mut hooks::Runner<'_>,
+        planned: Vec<Planned>,
+        (previous, desired_entries, stale, started_at): (Inventory, Inventory, Vec<Entry>, Timestamp),
+        opts: &SyncOptions,
+        progress: &Progress<'_>,
+    ) -> Result<Vec<ObjectResult>, SyncError> {
+        // A failing PreSync hook stops the sync before any steady object is written.
+        runner.run(SyncPhase::PreSync, None).await?;
         // Record ownership before writing, so a crash mid-sync still lets a later prune find
         // everything this sync may have created. Added to what is stored now, not to what this
         // sync read: a concurrent sync of the same app keeps its entries.
@@ -386,52 +510,68 @@ impl Engine {
         }
         let targets: Vec<prepare::Desired> = planned.iter().map(|p| p.d.clone()).collect();
         let started = std::time::Instant::now();
-        set.objects = apply::apply_all(&self.client, planned, opts, progress).await?;
+        let mut objects = apply::apply_all(&self.client, planned, runner, opts, progress).await?;
         tracing::debug!(
-            objects = set.objects.len(),
+            objects = objects.len(),
             apply_ms = started.elapsed().as_millis() as u64,
             "applied"
         );
         self.resolver.forget_missing();
-
         if opts.prune {
-            let pruned = prune::prune(
-                &self.client,
-                &self.resolver,
-                &opts.app,
-                stale.clone(),
-                Some(started_at),
-                false,
-            )
-            .await?;
-            for r in &pruned.results {
-                progress(r);
-            }
-            set.objects.extend(pruned.results);
-            // Pruned, gone, or another app's: out of the inventory. Kept objects stay.
-            let gone: Vec<Entry> = stale
-                .into_iter()
-                .filter(|e| !pruned.kept.contains(e))
-                .collect();
-            if !gone.is_empty() {
-                inventory::update(
-                    &self.inventory,
-                    &opts.app,
-                    opts.revision.as_deref(),
-                    |inv| {
-                        gone.iter().for_each(|e| {
-                            inv.remove(e);
-                        })
-                    },
-                )
-                .await?;
-            }
+            objects.extend(
+                self.prune_stale(stale, started_at, &targets, opts, progress)
+                    .await?,
+            );
         }
-        if opts.wait {
+        // PostSync hooks run once everything the sync wrote is healthy.
+        if opts.wait || runner.has(SyncPhase::PostSync) {
             let refs: Vec<_> = targets.iter().collect();
             wait::until_healthy(&self.client, &refs, opts).await?;
         }
-        Ok(set)
+        runner.run(SyncPhase::PostSync, None).await?;
+        Ok(objects)
+    }
+
+    /// Prunes the objects that left Git and takes what is gone out of the inventory.
+    async fn prune_stale(
+        &self,
+        stale: Vec<Entry>,
+        started_at: Timestamp,
+        targets: &[prepare::Desired],
+        opts: &SyncOptions,
+        progress: &Progress<'_>,
+    ) -> Result<Vec<ObjectResult>, SyncError> {
+        let pruned = prune::prune_last_after_health(
+            &self.client,
+            &self.resolver,
+            opts,
+            stale.clone(),
+            started_at,
+            targets,
+        )
+        .await?;
+        for r in &pruned.results {
+            progress(r);
+        }
+        // Pruned, gone, or another app's: out of the inventory. Kept objects stay.
+        let gone: Vec<Entry> = stale
+            .into_iter()
+            .filter(|e| !pruned.kept.contains(e))
+            .collect();
+        if !gone.is_empty() {
+            inventory::update(
+                &self.inventory,
+                &opts.app,
+                opts.revision.as_deref(),
+                |inv| {
+                    gone.iter().for_each(|e| {
+                        inv.remove(e);
+                    })
+                },
+            )
+            .await?;
+        }
+        Ok(pruned.results)
     }
 
     /// Sync and health of every desired object, and the owned objects that left Git (they
@@ -458,10 +598,11 @@ impl Engine {
         let would_prune = prune::prune(
             &self.client,
             &self.resolver,
-            &opts.app,
+            opts,
             plan.stale.clone(),
             None,
             true,
+            false,
         )
         .await?;
         let extra = would_prune
@@ -469,9 +610,9 @@ impl Engine {
             .into_iter()
             .filter(|r| r.change == Change::Pruned)
             .map(|r| ResourceState {
+                synced: would_prune.ignore_extraneous.contains(&r.key),
                 key: r.key,
                 api_version: r.api_version,
-                synced: false,
                 health: moor_health::Health::new(HealthStatus::Healthy, "no longer in Git"),
             })
             .collect();
@@ -505,10 +646,11 @@ impl Engine {
         let would_prune = prune::prune(
             &self.client,
             &self.resolver,
-            &opts.app,
+            opts,
             stale.clone(),
             None,
             true,
+            false,
         )
         .await?;
         for r in would_prune
@@ -562,6 +704,7 @@ fn entry_of(p: &Planned) -> Entry {
 fn would_change(p: &Planned) -> ObjectResult {
     let change = match (&p.live, p.drifted) {
         (None, _) => Change::Created,
+        (Some(_), _) if p.replace => Change::Replaced,
         (Some(_), _) if p.adopts() => Change::Adopted,
         (Some(_), true) => Change::Configured,
         (Some(_), false) => Change::Unchanged,

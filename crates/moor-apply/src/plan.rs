@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::error::{ObjectError, SyncError, about, api_reason, is_not_found};
 use crate::prepare::Desired;
+use crate::replace;
 use crate::request;
 
 /// Objects of one type in one namespace above this count are read with one LIST instead of GETs.
@@ -29,6 +30,9 @@ pub struct Planned {
     /// asked (to diff), for new objects too.
     pub dry: Option<Value>,
     pub drifted: bool,
+    /// Its dry-run refused a changed immutable field and `Replace=true`/`Force=true` applies:
+    /// a sync deletes it and creates it again (`crate::replace`).
+    pub replace: bool,
 }
 
 impl Planned {
@@ -127,6 +131,7 @@ async fn plan_one(
             d,
             checked: true,
             drifted: false,
+            replace: false,
         });
     }
     if d.res.from_pending_crd {
@@ -136,6 +141,7 @@ async fn plan_one(
             checked: false,
             dry: None,
             drifted: true,
+            replace: false,
         });
     }
     match dry_run(client, &d, live.is_some(), new_bodies).await {
@@ -149,6 +155,7 @@ async fn plan_one(
                 checked: true,
                 dry,
                 drifted,
+                replace: false,
             })
         }
         Err(e)
@@ -164,13 +171,30 @@ async fn plan_one(
                 checked: false,
                 dry: None,
                 drifted: true,
+                replace: false,
             })
         }
-        Err(e) => Err(ObjectError {
-            key: d.key.clone(),
-            origin: d.m.origin.clone(),
-            reason: format!("server-side dry-run failed: {}", api_reason(&e)),
-        }),
+        Err(e) => match replace::immutable_fields(&e) {
+            // Checked: the update was refused for immutable fields only, the rest of it passed.
+            Some(_) if d.replace.is_some() && live.is_some() => Ok(Planned {
+                d,
+                live,
+                checked: true,
+                dry: None,
+                drifted: true,
+                replace: true,
+            }),
+            Some(fields) => Err(ObjectError {
+                key: d.key.clone(),
+                origin: d.m.origin.clone(),
+                reason: replace::refusal(&fields),
+            }),
+            None => Err(ObjectError {
+                key: d.key.clone(),
+                origin: d.m.origin.clone(),
+                reason: format!("server-side dry-run failed: {}", api_reason(&e)),
+            }),
+        },
     }
 }
 
@@ -183,7 +207,8 @@ pub(crate) async fn dry_run(
     exists: bool,
     new_body: bool,
 ) -> Result<Option<Value>, kube::Error> {
-    if !exists {
+    // Validate=false: the apply's own dry-run, which refuses exactly what the write will.
+    if !exists && d.validate {
         let req = request::dry_run_create(d)?;
         let created = if new_body {
             client
@@ -199,11 +224,22 @@ pub(crate) async fn dry_run(
             other => return other,
         }
     }
-    let pp = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+    let pp = apply_params(d).dry_run();
     let obj = api_for(client, d)
         .patch(&d.key.name, &pp, &Patch::Apply(&d.m.obj))
         .await?;
     Ok(Some(to_value(obj, d)))
+}
+
+/// The server-side apply of `d`: forced (moor owns what it applies), and with
+/// `fieldValidation=Ignore` when `Validate=false` holds for it.
+pub(crate) fn apply_params(d: &Desired) -> PatchParams {
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    if d.validate {
+        pp
+    } else {
+        pp.validation_ignore()
+    }
 }
 
 /// Another app's object is never taken over: that is a conflict, reported before any write.

@@ -125,6 +125,10 @@ impl Ctx {
         opts.ignore_differences = app.ignore_rules();
         opts.respect_ignore_differences =
             app.has_sync_option(SyncOption::RespectIgnoreDifferences(true));
+        opts.replace = app.has_sync_option(SyncOption::Replace(true));
+        opts.force = app.has_sync_option(SyncOption::Force(true));
+        // Prune, Delete, PruneLast, PrunePropagationPolicy, Validate, SkipDryRunOnMissingResource.
+        opts.app_options = app.sync_options().collect();
         opts.timeout = Duration::from_secs(300);
         opts.concurrency = 16;
         opts

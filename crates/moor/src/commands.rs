@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result};
 use kube::{Client, Config};
 use moor_apply::{Engine, ObjectResult, SyncOptions};
-use moor_types::{ApplyOrder, Change};
+use moor_types::{ApplyOrder, Change, SyncOption};
 
 use crate::cli::{
     ClusterArgs, Color, Command, ControllerArgs, DiffArgs, OutputFormat, RenderArgs, SyncArgs,
@@ -76,6 +76,8 @@ pub(crate) fn print_diffs(diffs: &[moor_diff::ObjectDiff], color: Color) -> Resu
 }
 
 async fn sync(args: SyncArgs) -> Result<u8> {
+    // Refused before any cluster is contacted.
+    let (replace, force) = app_sync_options(&args.sync_options)?;
     let (client, namespace) = connect(&args.cluster).await?;
     let mut loaded = source::load(&args.source, Some(&namespace)).await?;
     let mut opts = SyncOptions::new(&args.cluster.app, &namespace);
@@ -85,6 +87,7 @@ async fn sync(args: SyncArgs) -> Result<u8> {
     opts.timeout = args.timeout;
     opts.concurrency = args.concurrency.max(1);
     opts.revision = loaded.revision.clone();
+    (opts.replace, opts.force) = (replace, force);
     let progress_on = args.output == OutputFormat::Table && std::io::stderr().is_terminal();
     let progress = move |r: &ObjectResult| {
         if progress_on && r.change != Change::Unchanged {
@@ -96,6 +99,10 @@ async fn sync(args: SyncArgs) -> Result<u8> {
         (true, false) => Missing::Create,
         (true, true) => Missing::Pretend,
     };
+    // Unknown sync options on objects are ignored, never silently.
+    for w in moor_apply::sync_option_warnings(&[], &loaded.manifests) {
+        eprintln!("warning: {w}");
+    }
     // Before the engine's first write, so a missing namespace is reported once, not per object.
     let created = namespace::prepare(&client, &mut loaded.manifests, &namespace, missing).await?;
     let mut set = Engine::new(client)
@@ -110,6 +117,23 @@ async fn sync(args: SyncArgs) -> Result<u8> {
         OutputFormat::Table => out.write_all(output::change_table(&set).as_bytes())?,
     }
     Ok(0)
+}
+
+/// `--sync-option`s as (Replace, Force); an option `moor sync` does not apply is refused rather
+/// than silently ignored.
+fn app_sync_options(given: &[String]) -> Result<(bool, bool)> {
+    let (mut replace, mut force) = (false, false);
+    for s in given {
+        match SyncOption::parse(s) {
+            SyncOption::Replace(b) => replace = b,
+            SyncOption::Force(b) => force = b,
+            other => anyhow::bail!(
+                "moor sync does not apply the sync option {other}; it takes Replace=true and \
+                 Force=true (an object's own options go in its sync-options annotation)"
+            ),
+        }
+    }
+    Ok((replace, force))
 }
 
 /// The namespace row of `--create-namespace`, first (it is created first): the one made outside
