@@ -142,11 +142,12 @@ fn key_of(m: &Manifest) -> ObjKey {
     )
 }
 
+/// Rendered manifests split into the steady ones and the hooks (with how they run).
+pub type Split = (Vec<Manifest>, Vec<(Manifest, Hook)>);
+
 /// Splits rendered manifests into the steady ones and the hooks; `Skip` objects and Helm test
 /// hooks are dropped. A hook annotation that does not parse fails, naming the object.
-pub fn partition(
-    manifests: Vec<Manifest>,
-) -> Result<(Vec<Manifest>, Vec<(Manifest, Hook)>), SyncError> {
+pub fn partition(manifests: Vec<Manifest>) -> Result<Split, Vec<ObjectError>> {
     let (mut steady, mut hooks, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     for m in manifests {
         match hook_role(&m) {
@@ -159,7 +160,7 @@ pub fn partition(
     if errors.is_empty() {
         Ok((steady, hooks))
     } else {
-        Err(SyncError::Invalid(errors))
+        Err(errors)
     }
 }
 
@@ -248,11 +249,21 @@ pub async fn prepare(
     }
 }
 
-/// Creates the hook's object (a dry run with `dry_run`); returns the name it got.
+/// Creates the hook's object (a dry run with `dry_run`); returns the name it got. A dry run is
+/// always a creation under a generated name: the previous run of a named hook may still exist
+/// (it is deleted only when the hook runs), and its immutable fields must not fail the check.
 async fn create(client: &Client, h: &HookObj, dry_run: bool) -> Result<String, kube::Error> {
     let api = h.api(client);
-    if h.generated {
-        let obj: DynamicObject = serde_json::from_value(h.m.obj.clone()).expect("a hook object");
+    if h.generated || dry_run {
+        let mut body = h.m.obj.clone();
+        if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut)
+            && let Some(Value::String(name)) = meta.remove("name")
+        {
+            let mut prefix = format!("{name}-");
+            prefix.truncate(58);
+            meta.insert("generateName".into(), Value::String(prefix));
+        }
+        let obj: DynamicObject = serde_json::from_value(body).expect("a hook object");
         let pp = PostParams {
             dry_run,
             field_manager: Some(FIELD_MANAGER.into()),
@@ -598,9 +609,8 @@ mod tests {
         .unwrap();
         assert_eq!(steady.len(), 1);
         assert_eq!(hooks.len(), 1);
-        let err = partition(vec![m("d", Some("Later"))])
-            .unwrap_err()
-            .to_string();
+        let err =
+            SyncError::Invalid(partition(vec![m("d", Some("Later"))]).unwrap_err()).to_string();
         assert!(
             err.contains("ConfigMap d") && err.contains("\"Later\""),
             "{err}"

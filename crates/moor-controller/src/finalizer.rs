@@ -69,9 +69,22 @@ pub async fn finalize(
     ctx: &Ctx,
 ) -> Result<Action, ReconcileError> {
     let name = app.metadata.name.clone().unwrap_or_default();
-    let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
-    if !finalizers.iter().any(|f| f == FINALIZER) {
+    let has_finalizer = |a: &Application| {
+        a.metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == FINALIZER)
+    };
+    if !has_finalizer(app) {
         return Ok(Action::await_change());
+    }
+    // The copy this reconcile was given may be stale: a deletion that just finished (finalizer
+    // removed) would otherwise run the app's PreDelete hooks a second time.
+    match api.get_opt(&name).await {
+        Ok(Some(fresh)) if has_finalizer(&fresh) => {}
+        Ok(_) => return Ok(Action::await_change()),
+        Err(e) => return Err(ReconcileError::Update(name, e)),
     }
     // Deleting is writing: the project must still admit the app, and the prune runs as its
     // service account. A refused app's objects are left in place, and the Event says why.
@@ -85,11 +98,16 @@ pub async fn finalize(
         ctx.publish(app, EventType::Warning, EventReason::DeleteSkipped, note)
             .await;
     }
-    if let Ok(crate::tenancy::Admitted { cluster, .. }) = admitted {
+    if let Ok(crate::tenancy::Admitted {
+        cluster, project, ..
+    }) = admitted
+    {
         let mut opts = ctx.sync_options(app, "");
         opts.prune = true;
+        opts.deleting_app = true;
         opts.revision = None;
-        if let Err(e) = cluster.engine.sync(vec![], &opts, &|_| {}).await {
+        let source = delete_hook_source(app, ctx, &project).await;
+        if let Err(e) = cluster.engine.delete(source, &opts, &|_| {}).await {
             ctx.publish(
                 app,
                 EventType::Warning,
@@ -106,4 +124,48 @@ pub async fn finalize(
         .metrics
         .remove_app(&name, app.metadata.namespace.as_deref().unwrap_or(""));
     Ok(Action::await_change())
+}
+
+/// The app's rendered source, for its PreDelete and PostDelete hooks: at the revision it was
+/// last synced to (else its target). A source that cannot be read or rendered any more deletes
+/// the app without hooks, logged: a deleted repository must not keep the app forever.
+async fn delete_hook_source(
+    app: &Application,
+    ctx: &Ctx,
+    project: &str,
+) -> Vec<moor_types::Manifest> {
+    let source = &app.spec.source;
+    let revision = app
+        .status
+        .as_ref()
+        .and_then(|s| s.sync.revision.clone())
+        .or_else(|| source.target_revision.clone());
+    let creds = ctx.shared.credentials_for(&source.repo_url, project).await;
+    let sources = &ctx.shared.sources;
+    let rendered = match sources
+        .resolve(
+            &source.repo_url,
+            revision.as_deref(),
+            &creds,
+            ctx.shared.poll_interval,
+        )
+        .await
+    {
+        Ok(commit) => sources
+            .render(app, &commit)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match rendered {
+        Ok(r) => (*r.manifests).clone(),
+        Err(e) => {
+            tracing::warn!(
+                "Application {}/{}: deleting without its PreDelete/PostDelete hooks: {e}",
+                app.metadata.namespace.as_deref().unwrap_or(""),
+                app.metadata.name.as_deref().unwrap_or("")
+            );
+            vec![]
+        }
+    }
 }

@@ -239,7 +239,13 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             .sync_compared(&comparison, &opts, &|_| {})
             .await;
         let hook_runs = hooks.finish().await;
-        record_sync(&mut out, app, ctx, op, &commit, retry_count, result, hook_runs);
+        let run = SyncRun {
+            op,
+            retry_count,
+            result,
+            hook_runs,
+        };
+        record_sync(&mut out, app, ctx, &commit, run);
         if let Ok(c) = cluster
             .engine
             .compare((*rendered.manifests).clone(), &opts)
@@ -395,16 +401,21 @@ async fn mark_running(app: &Application, ctx: &Ctx, op: &Operation) {
     }
 }
 
-fn record_sync(
-    out: &mut Outcome,
-    app: &Application,
-    ctx: &Ctx,
+/// One sync as it ended: the operation it ran, its result, and its hooks' runs.
+struct SyncRun {
     op: Operation,
-    commit: &str,
     retry_count: i64,
     result: Result<ChangeSet, moor_apply::SyncError>,
     hook_runs: Vec<ResourceResult>,
-) {
+}
+
+fn record_sync(out: &mut Outcome, app: &Application, ctx: &Ctx, commit: &str, run: SyncRun) {
+    let SyncRun {
+        op,
+        retry_count,
+        result,
+        hook_runs,
+    } = run;
     let started_at = Some(now());
     match result {
         Ok(set) => {
