@@ -19,25 +19,43 @@ pub fn yaml_stream(manifests: &[Manifest]) -> Result<String> {
     Ok(out)
 }
 
-/// One row per object (KIND NAMESPACE NAME RESULT MESSAGE) and a summary line.
+fn kind_of(key: &moor_types::ObjKey) -> String {
+    if key.group.is_empty() {
+        key.kind.clone()
+    } else {
+        format!("{}.{}", key.kind, key.group)
+    }
+}
+
+/// One row per object (KIND NAMESPACE NAME RESULT MESSAGE), hooks where they ran (PreSync ones
+/// first, the others after the objects), and a summary line.
 pub fn change_table(set: &ChangeSet) -> String {
-    let rows: Vec<[String; 5]> = set
-        .objects
+    let hook_row = |h: &moor_apply::HookResult| {
+        [
+            kind_of(&h.key),
+            h.key.namespace.clone().unwrap_or_default(),
+            h.key.name.clone(),
+            format!("{} hook {}", h.phase, h.status.as_str().to_lowercase()),
+            h.message.clone(),
+        ]
+    };
+    let (pre, post): (Vec<_>, Vec<_>) = set
+        .hooks
         .iter()
-        .map(|o| {
-            let kind = if o.key.group.is_empty() {
-                o.key.kind.clone()
-            } else {
-                format!("{}.{}", o.key.kind, o.key.group)
-            };
+        .partition(|h| h.phase == moor_types::SyncPhase::PreSync);
+    let rows: Vec<[String; 5]> = pre
+        .into_iter()
+        .map(hook_row)
+        .chain(set.objects.iter().map(|o| {
             [
-                kind,
+                kind_of(&o.key),
                 o.key.namespace.clone().unwrap_or_default(),
                 o.key.name.clone(),
                 o.change.to_string(),
                 o.message.clone(),
             ]
-        })
+        }))
+        .chain(post.into_iter().map(hook_row))
         .collect();
     let header = ["KIND", "NAMESPACE", "NAME", "RESULT", "MESSAGE"].map(String::from);
     let mut widths = header.clone().map(|h| h.len());

@@ -265,3 +265,73 @@ async fn pre_delete_and_post_delete_hooks_run_around_the_deletion_of_an_app() {
     );
     ns.delete(&client).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moor_render_and_moor_sync_print_objects_and_hooks_in_the_one_sync_order() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "clihooks").await;
+    let src = tempfile::tempdir().unwrap();
+    write(
+        src.path(),
+        "app/all.yaml",
+        &[
+            job("name: smoke", "PostSync", "", None),
+            cm("settings", "v1"),
+            job("name: migrate", "PreSync", "", None),
+            cm("early", "v1").replace(
+                "metadata:\n",
+                "metadata:\n  annotations: {argocd.argoproj.io/sync-wave: \"-1\"}\n",
+            ),
+        ]
+        .concat(),
+    );
+    let dir = src.path().to_str().unwrap();
+    let rendered = moor_ok(&["render", "--repo", dir, "--path", "app"], &[]).stdout;
+    let names: Vec<&str> = rendered
+        .lines()
+        .filter_map(|l| l.strip_prefix("  name: "))
+        .collect();
+    assert_eq!(
+        names,
+        ["migrate", "early", "settings", "smoke"],
+        "{rendered}"
+    );
+    let synced = moor_ok(
+        &[
+            "sync",
+            "--repo",
+            dir,
+            "--path",
+            "app",
+            "--app",
+            "clihooks",
+            "--namespace",
+            &ns.name,
+        ],
+        &[],
+    )
+    .stdout;
+    let rows: Vec<String> = synced
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains(&ns.name))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(2)
+                .take(4)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "migrate PreSync hook succeeded",
+            "early created",
+            "settings created",
+            "smoke PostSync hook succeeded"
+        ],
+        "{synced}"
+    );
+    ns.delete(&client).await;
+}
