@@ -186,7 +186,9 @@ pub struct SyncArgs {
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
     /// An Argo CD sync option for every object (repeatable): Replace=true or Force=true deletes
-    /// and recreates an object whose change the API server refuses as immutable. An object's
+    /// and recreates an object whose change the API server refuses as immutable; Prune=false,
+    /// PruneLast=true, PrunePropagationPolicy=orphan, Validate=false,
+    /// SkipDryRunOnMissingResource=true as in an Application's syncOptions. An object's
     /// `argocd.argoproj.io/sync-options` or `moor.dev/sync-options` annotation overrides it.
     #[arg(long = "sync-option", value_name = "KEY=VALUE")]
     pub sync_options: Vec<String>,

@@ -77,7 +77,7 @@ pub(crate) fn print_diffs(diffs: &[moor_diff::ObjectDiff], color: Color) -> Resu
 
 async fn sync(args: SyncArgs) -> Result<u8> {
     // Refused before any cluster is contacted.
-    let (replace, force) = app_sync_options(&args.sync_options)?;
+    let (replace, force, app_options) = app_sync_options(&args.sync_options)?;
     let (client, namespace) = connect(&args.cluster).await?;
     let mut loaded = source::load(&args.source, Some(&namespace)).await?;
     let mut opts = SyncOptions::new(&args.cluster.app, &namespace);
@@ -88,6 +88,7 @@ async fn sync(args: SyncArgs) -> Result<u8> {
     opts.concurrency = args.concurrency.max(1);
     opts.revision = loaded.revision.clone();
     (opts.replace, opts.force) = (replace, force);
+    opts.app_options = app_options;
     let progress_on = args.output == OutputFormat::Table && std::io::stderr().is_terminal();
     let progress = move |r: &ObjectResult| {
         if progress_on && r.change != Change::Unchanged {
@@ -119,21 +120,27 @@ async fn sync(args: SyncArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// `--sync-option`s as (Replace, Force); an option `moor sync` does not apply is refused rather
-/// than silently ignored.
-fn app_sync_options(given: &[String]) -> Result<(bool, bool)> {
-    let (mut replace, mut force) = (false, false);
+/// `--sync-option`s as (Replace, Force, the options the engine reads per object: Prune, Delete,
+/// PruneLast, PrunePropagationPolicy, Validate, SkipDryRunOnMissingResource...); an option
+/// `moor sync` does not apply is refused rather than silently ignored.
+fn app_sync_options(given: &[String]) -> Result<(bool, bool, Vec<SyncOption>)> {
+    let (mut replace, mut force, mut rest) = (false, false, vec![]);
     for s in given {
         match SyncOption::parse(s) {
             SyncOption::Replace(b) => replace = b,
             SyncOption::Force(b) => force = b,
-            other => anyhow::bail!(
-                "moor sync does not apply the sync option {other}; it takes Replace=true and \
-                 Force=true (an object's own options go in its sync-options annotation)"
+            SyncOption::CreateNamespace(_) => {
+                anyhow::bail!("moor sync takes CreateNamespace=true as --create-namespace")
+            }
+            SyncOption::Unknown(other) => anyhow::bail!(
+                "moor sync does not apply the sync option {other}; it takes the options of Argo \
+                 CD it knows, e.g. Replace=true, PruneLast=true, PrunePropagationPolicy=orphan \
+                 (an object's own options go in its sync-options annotation)"
             ),
+            known => rest.push(known),
         }
     }
-    Ok((replace, force))
+    Ok((replace, force, rest))
 }
 
 /// The namespace row of `--create-namespace`, first (it is created first): the one made outside

@@ -137,3 +137,46 @@ async fn moor_sync_prints_a_warning_line_per_unknown_option() {
     assert!(lines[0].contains("ConfigMap odd (odd.yaml"), "{}", lines[0]);
     ns.delete(&client().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moor_sync_takes_the_apps_sync_options_and_refuses_unknown_ones() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "so-cli-opts").await;
+    let app = unique_name("so-cli-opts");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "a.yaml", &cm("a", "Validate=true"));
+    write(src.path(), "b.yaml", &cm("b", "Validate=true"));
+    let dir = src.path().to_str().unwrap();
+    let sync = [
+        "sync",
+        "--repo",
+        dir,
+        "--app",
+        &app,
+        "--namespace",
+        &ns.name,
+        "--prune",
+        "--sync-option",
+        "Prune=false",
+    ];
+    moor_ok(&sync, &[]);
+    std::fs::remove_file(src.path().join("b.yaml")).unwrap();
+    let r = moor_ok(&sync, &[]);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.contains(" b") && l.contains("skipped")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        get(&client, "v1", "ConfigMap", Some(&ns.name), "b")
+            .await
+            .is_some(),
+        "Prune=false for the app still pruned b"
+    );
+    let r = common::moor(&[&sync[..8], &["--sync-option", "Nope=1"]].concat(), &[]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("sync option Nope=1"), "{}", r.stderr);
+    ns.delete(&client).await;
+}
