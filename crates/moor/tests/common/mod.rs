@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod controller;
+pub mod tenancy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
