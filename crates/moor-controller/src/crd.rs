@@ -2,8 +2,6 @@
 //! with Argo CD's field names. One Rust type serves both groups: the API group is a runtime value
 //! (`ApiResource`), which is why `Application` implements `kube::Resource` by hand.
 
-use std::borrow::Cow;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::{ApiResource, GroupVersionKind};
 use moor_types::SyncOption;
@@ -58,32 +56,43 @@ pub struct Application {
     pub operation: Option<Operation>,
 }
 
-impl kube::Resource for Application {
-    type DynamicType = ApiResource;
-    type Scope = kube::core::DynamicResourceScope;
+/// `kube::Resource` for a type whose API group is a runtime value (`ApiResource`): kube's derive
+/// fixes the group at compile time, and Application and AppProject are served in two groups.
+macro_rules! dynamic_resource {
+    ($ty:ident) => {
+        impl kube::Resource for $ty {
+            type DynamicType = kube::core::ApiResource;
+            type Scope = kube::core::DynamicResourceScope;
 
-    fn kind(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.kind)
-    }
-    fn group(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.group)
-    }
-    fn version(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.version)
-    }
-    fn api_version(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.api_version)
-    }
-    fn plural(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.plural)
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
+            fn kind(dt: &kube::core::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.kind)
+            }
+            fn group(dt: &kube::core::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.group)
+            }
+            fn version(dt: &kube::core::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.version)
+            }
+            fn api_version(dt: &kube::core::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.api_version)
+            }
+            fn plural(dt: &kube::core::ApiResource) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(&dt.plural)
+            }
+            fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &self.metadata
+            }
+            fn meta_mut(
+                &mut self,
+            ) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    };
 }
+pub(crate) use dynamic_resource;
+
+dynamic_resource!(Application);
 
 /// What the user asks for, in Argo CD's field names.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -4,8 +4,6 @@
 //! and which service account its writes are made as. The rules themselves are pure functions
 //! in `project_rules`; this module is the resource and where the controller finds it.
 
-use std::borrow::Cow;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::{ApiResource, GroupVersionKind};
 use serde::{Deserialize, Serialize};
@@ -45,32 +43,7 @@ pub struct AppProject {
     pub spec: AppProjectSpec,
 }
 
-impl kube::Resource for AppProject {
-    type DynamicType = ApiResource;
-    type Scope = kube::core::DynamicResourceScope;
-
-    fn kind(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.kind)
-    }
-    fn group(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.group)
-    }
-    fn version(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.version)
-    }
-    fn api_version(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.api_version)
-    }
-    fn plural(dt: &ApiResource) -> Cow<'_, str> {
-        Cow::Borrowed(&dt.plural)
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+crate::crd::dynamic_resource!(AppProject);
 
 /// Argo CD's AppProject spec, the fields moor enforces (others are kept by the API server and
 /// ignored). Every list of patterns takes globs (`*`, `?`, `[a-z]`) and, where Argo CD allows it,
