@@ -1,6 +1,7 @@
 //! Resource hooks on the real control plane: the order objects are created in (as a watch sees
 //! it), hooks run again with their old objects deleted first, a failing PreSync hook stopping
-//! the sync with SyncFail hooks run, a hook past its deadline, and Helm's hook annotations. The
+//! the sync with SyncFail hooks run, a hook past its deadline, and Helm's hook annotations. Each
+//! app is named after its test's unique namespace, so concurrent runs never share an inventory. The
 //! failing and hanging pods come from the local control plane's kwok stages (`moor.dev/test-outcome`).
 
 mod common;
@@ -99,7 +100,7 @@ async fn hooks_run_in_phase_order_around_the_steady_objects_and_again_on_every_s
         ],
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut o = opts("hooks", &ns.name);
+    let mut o = opts(&ns.name, &ns.name);
     o.prune = true;
     let set = engine
         .sync(manifests(&yaml), &o, &|_| {})
@@ -190,7 +191,7 @@ async fn a_failing_presync_hook_writes_no_steady_object_and_runs_the_syncfail_ho
     ]
     .concat();
     let err = engine
-        .sync(manifests(&yaml), &opts("hookfail", &ns.name), &|_| {})
+        .sync(manifests(&yaml), &opts(&ns.name, &ns.name), &|_| {})
         .await
         .expect_err("a failing PreSync hook fails the sync");
     let msg = err.to_string();
@@ -230,7 +231,7 @@ async fn a_hook_that_never_finishes_fails_at_its_deadline_naming_it() {
     );
     let started = std::time::Instant::now();
     let err = engine
-        .sync(manifests(&yaml), &opts("hookhang", &ns.name), &|_| {})
+        .sync(manifests(&yaml), &opts(&ns.name, &ns.name), &|_| {})
         .await
         .expect_err("a hook past its deadline fails the sync");
     assert_eq!(
@@ -302,7 +303,7 @@ async fn helm_hooks_run_in_phase_and_weight_order_and_test_hooks_are_not_applied
     w("templates/svc.yaml", STEADY);
     let rendered = moor_render::render(&chart, &moor_render::RenderOptions::default())
         .expect("the chart renders");
-    let mut o = opts("helmhooks", &ns.name);
+    let mut o = opts(&ns.name, &ns.name);
     o.prune = true;
     let set = engine.sync(rendered.clone(), &o, &|_| {}).await.unwrap();
     let ran: Vec<String> = set
