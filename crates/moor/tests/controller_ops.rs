@@ -443,13 +443,7 @@ async fn one_controller_deploys_the_same_app_to_two_clusters() {
     // Checked to be a second cluster scripts/test started, like the first.
     let second_kc = moor_testkit::second_kubeconfig_path();
     let client = client().await;
-    let second = {
-        let kc = kube::config::Kubeconfig::read_from(&second_kc).unwrap();
-        let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-            .await
-            .unwrap();
-        Client::try_from(cfg).unwrap()
-    };
+    let second = Client::try_from(moor_testkit::kube_config(&second_kc).await).unwrap();
     let apps = TestNamespace::create(&client, "mc").await;
     let suffix = unique_name("m");
     let seed = seed_copy(&suffix);

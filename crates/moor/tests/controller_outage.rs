@@ -72,15 +72,8 @@ impl Drop for OwnCluster {
 #[tokio::test(flavor = "multi_thread")]
 async fn api_server_gone_for_30_seconds_is_retried_and_recovered_from() {
     let cluster = OwnCluster::up("outage");
-    let client = {
-        let kc = kube::config::Kubeconfig::read_from(&cluster.kubeconfig).unwrap();
-        Client::try_from(
-            kube::Config::from_custom_kubeconfig(kc, &Default::default())
-                .await
-                .unwrap(),
-        )
-        .unwrap()
-    };
+    let kubeconfig = std::path::Path::new(&cluster.kubeconfig);
+    let client = Client::try_from(moor_testkit::kube_config(kubeconfig).await).unwrap();
     let crds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
     let kubectl = |args: &[&str]| {
         let out = std::process::Command::new("kubectl")

@@ -20,11 +20,7 @@ pub async fn engine() -> (Client, Engine) {
 /// An engine on the test cluster acting as `user` (impersonated, no roles bound): every request
 /// but discovery is forbidden.
 pub async fn engine_as(user: &str) -> Engine {
-    let path = moor_testkit::kubeconfig_path();
-    let kc = kube::config::Kubeconfig::read_from(&path).expect("the test kubeconfig reads");
-    let mut config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-        .await
-        .expect("the test kubeconfig loads");
+    let mut config = moor_testkit::kube_config(&moor_testkit::kubeconfig_path()).await;
     config.auth_info.impersonate = Some(user.to_string());
     Engine::new(Client::try_from(config).expect("a kube client"))
 }

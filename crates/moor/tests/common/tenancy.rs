@@ -5,11 +5,11 @@
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
-use moor_testkit::TestNamespace;
+use moor_testkit::{GitServer, TestNamespace};
 use serde_json::{Value, json};
 
-use super::apps::wait_app;
-use super::get;
+use super::apps::{apply_app, wait_app};
+use super::{get, write};
 
 pub const HOME: &str = "https://kubernetes.default.svc";
 
@@ -92,17 +92,37 @@ pub async fn wait_condition(
     condition(&a, type_).unwrap()
 }
 
+/// Applies app `name` and waits for its condition `type_` to mention `needle`; the message.
+pub async fn apply_app_until(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    spec: Value,
+    type_: &str,
+    needle: &str,
+) -> String {
+    apply_app(client, ns, name, spec).await;
+    wait_condition(client, ns, name, type_, needle).await
+}
+
+/// A git server with repository `repo` whose `app/` holds one ConfigMap, `settings`, of
+/// `value`: the source of most tenancy tests.
+pub fn settings_repo(repo: &str, value: &str) -> GitServer {
+    let server = GitServer::start();
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "app/settings.yaml", &cm("settings", value));
+    server.create_repo(repo, src.path());
+    server
+}
+
 pub async fn configmap_value(client: &Client, ns: &str, name: &str) -> Option<String> {
     let o = get(client, "v1", "ConfigMap", Some(ns), name).await?;
     o["data"]["k"].as_str().map(str::to_string)
 }
 
 pub async fn second_cluster_client() -> Client {
-    let kc = kube::config::Kubeconfig::read_from(moor_testkit::second_kubeconfig_path()).unwrap();
-    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-        .await
-        .unwrap();
-    Client::try_from(cfg).unwrap()
+    let path = moor_testkit::second_kubeconfig_path();
+    Client::try_from(moor_testkit::kube_config(&path).await).unwrap()
 }
 
 /// Registers the second test cluster as cluster Secret `second` in `ns`.
