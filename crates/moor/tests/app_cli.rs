@@ -61,6 +61,13 @@ async fn app_json(client: &Client, ns: &str, name: &str) -> Value {
     serde_json::to_value(apps(client, ns).get(name).await.unwrap()).unwrap()
 }
 
+/// `moor app create NAME -n NS --repo REPO EXTRA...`: how every test here makes its app.
+fn create_args<'a>(name: &'a str, ns: &'a str, repo: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["app", "create", name, "-n", ns, "--repo", repo];
+    args.extend_from_slice(extra);
+    args
+}
+
 async fn setup(prefix: &str) -> (Client, TestNamespace) {
     let client = client().await;
     install_crd(&client).await;
@@ -73,29 +80,27 @@ async fn create_then_list_and_get_show_it() {
     let (client, ns) = setup("app-create").await;
     let name = unique_name("web");
     moor_ok(
-        &[
-            "app",
-            "create",
+        &create_args(
             &name,
-            "-n",
             &ns.name,
-            "--repo",
             "https://git.example.com/org/gitops.git",
-            "--revision",
-            "main",
-            "--path",
-            "apps/web",
-            "--dest-namespace",
-            "web",
-            "--auto-sync",
-            "--prune",
-            "--sync-option",
-            "CreateNamespace=true",
-            "--depends-on",
-            "db",
-            "--depends-on",
-            "infra/cache",
-        ],
+            &[
+                "--revision",
+                "main",
+                "--path",
+                "apps/web",
+                "--dest-namespace",
+                "web",
+                "--auto-sync",
+                "--prune",
+                "--sync-option",
+                "CreateNamespace=true",
+                "--depends-on",
+                "db",
+                "--depends-on",
+                "infra/cache",
+            ],
+        ),
         &[],
     );
 
@@ -204,17 +209,10 @@ async fn create_twice_fails_unless_upsert() {
     let (client, ns) = setup("app-twice").await;
     let name = unique_name("twice");
     let create = |extra: &[&str]| {
-        let mut args = vec![
-            "app",
-            "create",
-            &name,
-            "-n",
-            &ns.name,
-            "--repo",
-            "https://git.example.com/a.git",
-        ];
-        args.extend_from_slice(extra);
-        moor(&args, &[])
+        moor(
+            &create_args(&name, &ns.name, "https://git.example.com/a.git", extra),
+            &[],
+        )
     };
     let first = create(&["--auto-sync", "--self-heal", "--path", "one"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -253,15 +251,7 @@ async fn sync_sets_the_operation() {
     let (client, ns) = setup("app-sync").await;
     let name = unique_name("sync");
     moor_ok(
-        &[
-            "app",
-            "create",
-            &name,
-            "-n",
-            &ns.name,
-            "--repo",
-            "https://git.example.com/a.git",
-        ],
+        &create_args(&name, &ns.name, "https://git.example.com/a.git", &[]),
         &[],
     );
     let r = moor_ok(
@@ -316,19 +306,17 @@ async fn history_and_rollback_set_the_operation_and_turn_auto_sync_off() {
     let (client, ns) = setup("app-rollback").await;
     let name = unique_name("rb");
     moor_ok(
-        &[
-            "app",
-            "create",
+        &create_args(
             &name,
-            "-n",
             &ns.name,
-            "--repo",
             "https://git.example.com/a.git",
-            "--auto-sync",
-            "--self-heal",
-            "--sync-option",
-            "ServerSideApply=true",
-        ],
+            &[
+                "--auto-sync",
+                "--self-heal",
+                "--sync-option",
+                "ServerSideApply=true",
+            ],
+        ),
         &[],
     );
     let none = moor(&["app", "rollback", &name, "1", "-n", &ns.name], &[]);
@@ -410,15 +398,7 @@ async fn delete_without_cascade_removes_the_finalizer_first() {
     };
     let create = |name: String| {
         moor_ok(
-            &[
-                "app",
-                "create",
-                &name,
-                "-n",
-                &ns.name,
-                "--repo",
-                "https://git.example.com/a.git",
-            ],
+            &create_args(&name, &ns.name, "https://git.example.com/a.git", &[]),
             &[],
         )
     };
@@ -601,17 +581,12 @@ async fn diff_renders_the_source_locally() {
     // Another cluster needs its kubeconfig.
     let remote = unique_name("remote");
     moor_ok(
-        &[
-            "app",
-            "create",
+        &create_args(
             &remote,
-            "-n",
             &ns.name,
-            "--repo",
             repo,
-            "--dest-server",
-            "https://10.0.0.1:6443",
-        ],
+            &["--dest-server", "https://10.0.0.1:6443"],
+        ),
         &[],
     );
     let r = moor(&["app", "diff", &remote, "-n", &ns.name], &[]);

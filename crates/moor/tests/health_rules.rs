@@ -12,7 +12,7 @@ use common::controller::Controller;
 use common::{moor, write};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
-use moor_testkit::{GitServer, TestNamespace, client, unique_name};
+use moor_testkit::{GitServer, Repo, TestNamespace, client, unique_name};
 use serde_json::{Value, json};
 
 /// A kind no controller looks after: its health is whatever the rules say.
@@ -75,32 +75,51 @@ fn app_health(a: &Value) -> (&str, &str) {
     )
 }
 
+/// A git server whose repository (named after `prefix`) holds one Widget in `phase` under `app/`.
+fn widget_repo(prefix: &str, phase: &str) -> (GitServer, Repo) {
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "app/widget.yaml", &widget(phase));
+    let server = GitServer::start();
+    let repo = server.create_repo(&unique_name(prefix), src.path());
+    (server, repo)
+}
+
+/// Waits until app `widgets` in `ns` has the health `status` the rule gives its Widget.
+async fn wait_widgets_health(client: &kube::Client, ns: &str, status: &str) -> Value {
+    wait_app(
+        client,
+        ns,
+        "widgets",
+        &format!("{status} by the rule"),
+        90,
+        |a| app_health(a).0 == status,
+    )
+    .await
+}
+
+/// Commits the Widget as Ready and waits for the rule to call the app Healthy.
+async fn push_ready_widget_and_wait_healthy(client: &kube::Client, repo: &Repo, ns: &str) {
+    let work = repo.clone_work();
+    work.write("app/widget.yaml", widget("Ready"));
+    work.commit_and_push("widget ready");
+    wait_widgets_health(client, ns, "Healthy").await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn application_cel_rule_turns_a_custom_resource_degraded_then_healthy() {
     ensure_widget_crd();
     let client = client().await;
     let apps_ns = TestNamespace::create(&client, "hr-app").await;
     let dest = TestNamespace::create(&client, "hr-dest").await;
-    let src = tempfile::tempdir().unwrap();
     // Built-in rules would call this Healthy (no conditions at all): only the CEL rule says not.
-    write(src.path(), "app/widget.yaml", &widget("Broken"));
-    let server = GitServer::start();
-    let repo = server.create_repo(&unique_name("hr"), src.path());
+    let (_server, repo) = widget_repo("hr", "Broken");
     let _ctl = Controller::start(&apps_ns.name, &[]);
     let mut s = spec(&repo.file_url(), "app", &dest.name, json!({"prune": true}));
     s["healthCheckExprs"] = json!([widget_rule()]);
     s["pollInterval"] = json!("10s");
     apply_app(&client, &apps_ns.name, "widgets", s).await;
 
-    let a = wait_app(
-        &client,
-        &apps_ns.name,
-        "widgets",
-        "Degraded by the rule",
-        90,
-        |a| app_health(a).0 == "Degraded",
-    )
-    .await;
+    let a = wait_widgets_health(&client, &apps_ns.name, "Degraded").await;
     let (_, message) = app_health(&a);
     assert!(
         message.contains(&format!("Widget {}/w", dest.name))
@@ -108,18 +127,7 @@ async fn application_cel_rule_turns_a_custom_resource_degraded_then_healthy() {
         "{message}"
     );
 
-    let work = repo.clone_work();
-    work.write("app/widget.yaml", widget("Ready"));
-    work.commit_and_push("widget ready");
-    wait_app(
-        &client,
-        &apps_ns.name,
-        "widgets",
-        "Healthy by the rule",
-        90,
-        |a| app_health(a).0 == "Healthy",
-    )
-    .await;
+    push_ready_widget_and_wait_healthy(&client, &repo, &apps_ns.name).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -204,40 +212,18 @@ async fn controller_configmap_rule_applies_to_apps_without_their_own() {
         .create(&PostParams::default(), &cm)
         .await
         .unwrap();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/widget.yaml", &widget("Starting"));
-    let server = GitServer::start();
-    let repo = server.create_repo(&unique_name("hr-cm"), src.path());
+    let (_server, repo) = widget_repo("hr-cm", "Starting");
     let ctl = Controller::start(&apps_ns.name, &["--namespace", &ctl_ns.name]);
     let mut s = spec(&repo.file_url(), "app", &dest.name, json!({"prune": true}));
     s["pollInterval"] = json!("10s");
     apply_app(&client, &apps_ns.name, "widgets", s).await;
-    let a = wait_app(
-        &client,
-        &apps_ns.name,
-        "widgets",
-        "Progressing by the rule",
-        90,
-        |a| app_health(a).0 == "Progressing",
-    )
-    .await;
+    let a = wait_widgets_health(&client, &apps_ns.name, "Progressing").await;
     assert!(
         app_health(&a).1.contains("inProgress is true"),
         "{}",
         app_health(&a).1
     );
-    let work = repo.clone_work();
-    work.write("app/widget.yaml", widget("Ready"));
-    work.commit_and_push("widget ready");
-    wait_app(
-        &client,
-        &apps_ns.name,
-        "widgets",
-        "Healthy by the rule",
-        90,
-        |a| app_health(a).0 == "Healthy",
-    )
-    .await;
+    push_ready_widget_and_wait_healthy(&client, &repo, &apps_ns.name).await;
     let log = ctl.log_text();
     assert!(
         log.contains(

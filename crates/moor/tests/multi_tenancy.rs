@@ -136,11 +136,11 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
     // An app of team-a reading team-b's repository.
     let mut s = spec(&url_b, "app", &dev.name, json!({}));
     s["project"] = json!("team-a");
-    apply_app(&client, &home.name, "other-repo", s).await;
-    let msg = wait_condition(
+    let msg = apply_app_until(
         &client,
         &home.name,
         "other-repo",
+        s,
         "InvalidSpecError",
         "sourceRepos",
     )
@@ -154,11 +154,11 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
     let mut s = spec(&url_a, "app", &dev.name, json!({}));
     s["project"] = json!("team-a");
     s["destination"] = json!({"name": "second", "namespace": dev.name});
-    apply_app(&client, &home.name, "other-cluster", s).await;
-    let msg = wait_condition(
+    let msg = apply_app_until(
         &client,
         &home.name,
         "other-cluster",
+        s,
         "InvalidSpecError",
         "destinations",
     )
@@ -203,10 +203,7 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
 async fn a_cluster_secret_scoped_to_a_project_is_refused_to_another_project() {
     let client = client().await;
     let home = TestNamespace::create(&client, "clproj").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/settings.yaml", &cm("settings", "v1"));
-    server.create_repo("r", src.path());
+    let server = settings_repo("r", "v1");
     let url = server.file_url("r");
     register_second_cluster(&client, &home.name, Some("team-b")).await;
     let everything = json!({"sourceRepos": ["*"], "destinations": [{"name": "*", "server": "*", "namespace": "*"}]});
@@ -215,8 +212,7 @@ async fn a_cluster_secret_scoped_to_a_project_is_refused_to_another_project() {
     let mut s = spec(&url, "app", "default", json!({}));
     s["project"] = json!("team-a");
     s["destination"] = json!({"name": "second", "namespace": "default"});
-    apply_app(&client, &home.name, "a", s).await;
-    let msg = wait_condition(&client, &home.name, "a", "InvalidSpecError", "belongs").await;
+    let msg = apply_app_until(&client, &home.name, "a", s, "InvalidSpecError", "belongs").await;
     assert_eq!(
         msg,
         "cluster second belongs to project \"team-b\", not to \"team-a\""
@@ -299,17 +295,11 @@ async fn with_required_impersonation_the_api_server_refuses_what_the_service_acc
     );
 
     // No service account at all: with --require-impersonation, nothing happens.
-    apply_app(
+    let msg = apply_app_until(
         &client,
         &home.name,
         "none",
         spec(&url, "flux", &dev.name, json!({})),
-    )
-    .await;
-    let msg = wait_condition(
-        &client,
-        &home.name,
-        "none",
         "InvalidSpecError",
         "service account",
     )
@@ -482,10 +472,7 @@ async fn an_application_outside_its_projects_source_namespaces_is_not_reconciled
     let home = TestNamespace::create(&client, "srcns").await;
     let apps = TestNamespace::create(&client, "srcns-apps").await;
     let dest = TestNamespace::create(&client, "srcns-dest").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/settings.yaml", &cm("settings", "v1"));
-    server.create_repo("r", src.path());
+    let server = settings_repo("r", "v1");
     let url = server.file_url("r");
     let project = |source_namespaces: Vec<String>| {
         json!({"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
@@ -496,11 +483,11 @@ async fn an_application_outside_its_projects_source_namespaces_is_not_reconciled
     let _ctl = Controller::start(&apps.name, &["--namespace", &home.name]);
     let mut s = spec(&url, "app", &dest.name, json!({}));
     s["project"] = json!("team-a");
-    apply_app(&client, &apps.name, "a", s).await;
-    let msg = wait_condition(
+    let msg = apply_app_until(
         &client,
         &apps.name,
         "a",
+        s,
         "InvalidSpecError",
         "sourceNamespaces",
     )
@@ -544,26 +531,17 @@ async fn an_application_outside_its_projects_source_namespaces_is_not_reconciled
 async fn with_strict_projects_an_app_without_a_project_does_nothing() {
     let client = client().await;
     let home = TestNamespace::create(&client, "strict").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/settings.yaml", &cm("settings", "v1"));
-    server.create_repo("r", src.path());
+    let server = settings_repo("r", "v1");
     let url = server.file_url("r");
     let _ctl = Controller::start(
         &home.name,
         &["--namespace", &home.name, "--strict-projects"],
     );
-    apply_app(
+    let msg = apply_app_until(
         &client,
         &home.name,
         "a",
         spec(&url, "app", &home.name, json!({})),
-    )
-    .await;
-    let msg = wait_condition(
-        &client,
-        &home.name,
-        "a",
         "InvalidSpecError",
         "does not exist",
     )

@@ -7,20 +7,22 @@ use common::{get, moor, moor_ok, write};
 use moor_testkit::{TestNamespace, client, unique_name};
 use serde_json::json;
 
+/// `VERB --repo REPO --app APP -n NS EXTRA...`: the arguments of every render, diff and sync here.
+fn repo_args<'a>(
+    verb: &'a str,
+    repo: &'a str,
+    app: &'a str,
+    ns: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![verb, "--repo", repo, "--app", app, "-n", ns];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// `moor VERB --repo DIR --app APP -n NS`.
 fn run_in(verb: &str, dir: &std::path::Path, app: &str, ns: &str) -> common::Run {
-    moor(
-        &[
-            verb,
-            "--repo",
-            dir.to_str().unwrap(),
-            "--app",
-            app,
-            "-n",
-            ns,
-        ],
-        &[],
-    )
+    moor(&repo_args(verb, dir.to_str().unwrap(), app, ns, &[]), &[])
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,20 +189,20 @@ spec:
         ),
     );
     let app = unique_name("crd");
-    let r = moor_ok(
-        &[
-            "sync",
-            "--repo",
-            dir.path().to_str().unwrap(),
-            "--app",
-            &app,
-            "-n",
-            &ns.name,
-            "-o",
-            "json",
-        ],
-        &[],
-    );
+    // Synced twice: the second sync must find everything unchanged.
+    let sync = || {
+        moor_ok(
+            &repo_args(
+                "sync",
+                dir.path().to_str().unwrap(),
+                &app,
+                &ns.name,
+                &["-o", "json"],
+            ),
+            &[],
+        )
+    };
+    let r = sync();
     let set = r.json();
     assert_eq!(set["objects"].as_array().unwrap().len(), 3, "{set}");
     let w = get(
@@ -213,20 +215,7 @@ spec:
     .await
     .expect("widget b applied");
     assert_eq!(w["spec"]["size"], 2);
-    let r = moor_ok(
-        &[
-            "sync",
-            "--repo",
-            dir.path().to_str().unwrap(),
-            "--app",
-            &app,
-            "-n",
-            &ns.name,
-            "-o",
-            "json",
-        ],
-        &[],
-    );
+    let r = sync();
     assert!(
         r.json()["objects"]
             .as_array()
@@ -244,16 +233,13 @@ spec:
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n",
     );
     moor_ok(
-        &[
+        &repo_args(
             "sync",
-            "--repo",
             empty.path().to_str().unwrap(),
-            "--app",
             &app,
-            "-n",
             &ns.name,
-            "--prune",
-        ],
+            &["--prune"],
+        ),
         &[],
     );
     // Gone, or on its way (custom resources are being removed first).
@@ -297,18 +283,7 @@ spec:
     let app = unique_name("wait");
     let src = dir.path().to_str().unwrap();
     let r = moor_ok(
-        &[
-            "sync",
-            "--repo",
-            src,
-            "--app",
-            &app,
-            "-n",
-            &ns.name,
-            "--wait",
-            "--timeout",
-            "90s",
-        ],
+        &repo_args("sync", src, &app, &ns.name, &["--wait", "--timeout", "90s"]),
         &[],
     );
     assert!(r.stdout.contains("1 created"), "{}", r.stdout);
@@ -328,18 +303,7 @@ spec:
     );
     let start = std::time::Instant::now();
     let r = moor(
-        &[
-            "sync",
-            "--repo",
-            src,
-            "--app",
-            &app,
-            "-n",
-            &ns.name,
-            "--wait",
-            "--timeout",
-            "8s",
-        ],
+        &repo_args("sync", src, &app, &ns.name, &["--wait", "--timeout", "8s"]),
         &[],
     );
     assert!(r.code > 1, "{}\n{}", r.stdout, r.stderr);
@@ -435,18 +399,13 @@ async fn prune_false_and_argo_cd_annotations_are_honoured() {
         std::fs::remove_file(dir.path().join(f)).unwrap();
     }
     let r = moor_ok(
-        &[
+        &repo_args(
             "sync",
-            "--repo",
             dir.path().to_str().unwrap(),
-            "--app",
             &app,
-            "-n",
             &ns.name,
-            "--prune",
-            "-o",
-            "json",
-        ],
+            &["--prune", "-o", "json"],
+        ),
         &[],
     );
     let set = r.json();
@@ -501,24 +460,23 @@ spec:
     );
     let app = unique_name("helm");
     let r = moor_ok(
-        &[
+        &repo_args(
             "sync",
-            "--repo",
             chart.path().to_str().unwrap(),
-            "--app",
             &app,
-            "-n",
             &ns.name,
-            "--helm-release-name",
-            "prod",
-            "--helm-values-file",
-            "values-prod.yaml",
-            "--helm-values",
-            "replicas: 2",
-            "--wait",
-            "--timeout",
-            "60s",
-        ],
+            &[
+                "--helm-release-name",
+                "prod",
+                "--helm-values-file",
+                "values-prod.yaml",
+                "--helm-values",
+                "replicas: 2",
+                "--wait",
+                "--timeout",
+                "60s",
+            ],
+        ),
         &[],
     );
     assert!(r.stdout.contains("1 created"), "{}", r.stdout);

@@ -12,6 +12,33 @@ use moor_testkit::{GitServer, client, unique_name};
 
 const ANN: &str = "moor.dev/tracking-id";
 
+/// `VERB --repo REPO --path PATH --app APP EXTRA...`: how each test here renders an overlay.
+fn seed_args<'a>(
+    verb: &'a str,
+    repo: &'a str,
+    path: &'a str,
+    app: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![verb, "--repo", repo, "--path", path, "--app", app];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The resourceVersions of the overlay's ConfigMap, Service and Deployment in `ns`, to tell
+/// whether a sync wrote any of them.
+async fn overlay_rvs(client: &kube::Client, ns: &str) -> Vec<String> {
+    let mut rvs = Vec::new();
+    for (av, kind, name) in [
+        ("v1", "ConfigMap", "myapp-config"),
+        ("v1", "Service", "myapp"),
+        ("apps/v1", "Deployment", "myapp"),
+    ] {
+        rvs.push(rv(&get(client, av, kind, Some(ns), name).await.unwrap()));
+    }
+    rvs
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn seed_layout_syncs_over_ssh_and_http_with_auth_and_resync_writes_nothing() {
     let client = client().await;
@@ -32,19 +59,16 @@ async fn seed_layout_syncs_over_ssh_and_http_with_auth_and_resync_writes_nothing
     ];
     let ssh_url = server.ssh_url("manifests");
     let r = moor_ok(
-        &[
+        &seed_args(
             "sync",
-            "--repo",
             &ssh_url,
-            "--path",
             "overlays/production",
-            "--app",
             &app,
-            // Settled, so the resourceVersions compared below move only if moor writes.
-            "--wait",
-            "-o",
-            "json",
-        ],
+            &[
+                // Settled, so the resourceVersions compared below move only if moor writes.
+                "--wait", "-o", "json",
+            ],
+        ),
         &ssh_env,
     );
     let set = r.json();
@@ -90,15 +114,7 @@ async fn seed_layout_syncs_over_ssh_and_http_with_auth_and_resync_writes_nothing
     let stage_app = format!("stage-{suffix}");
     let http_url = server.http_auth_url("manifests");
     let r = moor_ok(
-        &[
-            "sync",
-            "--repo",
-            &http_url,
-            "--path",
-            "overlays/staging",
-            "--app",
-            &stage_app,
-        ],
+        &seed_args("sync", &http_url, "overlays/staging", &stage_app, &[]),
         &http_env,
     );
     assert!(r.stdout.contains("4 created"), "{}", r.stdout);
@@ -121,31 +137,18 @@ async fn seed_layout_syncs_over_ssh_and_http_with_auth_and_resync_writes_nothing
     );
 
     // A second sync: all unchanged, nothing written.
-    let mut rvs = Vec::new();
-    for (av, kind, name) in [
-        ("v1", "ConfigMap", "myapp-config"),
-        ("v1", "Service", "myapp"),
-        ("apps/v1", "Deployment", "myapp"),
-    ] {
-        rvs.push(rv(&get(&client, av, kind, Some(&prod_ns), name)
-            .await
-            .unwrap()));
-    }
+    let rvs = overlay_rvs(&client, &prod_ns).await;
     let ns_rv = rv(&get(&client, "v1", "Namespace", None, &prod_ns)
         .await
         .unwrap());
     let r = moor_ok(
-        &[
+        &seed_args(
             "sync",
-            "--repo",
             &ssh_url,
-            "--path",
             "overlays/production",
-            "--app",
             &app,
-            "-o",
-            "json",
-        ],
+            &["-o", "json"],
+        ),
         &ssh_env,
     );
     let set = r.json();
@@ -157,16 +160,7 @@ async fn seed_layout_syncs_over_ssh_and_http_with_auth_and_resync_writes_nothing
             .all(|o| o["change"] == "unchanged"),
         "{set}"
     );
-    let mut after = Vec::new();
-    for (av, kind, name) in [
-        ("v1", "ConfigMap", "myapp-config"),
-        ("v1", "Service", "myapp"),
-        ("apps/v1", "Deployment", "myapp"),
-    ] {
-        after.push(rv(&get(&client, av, kind, Some(&prod_ns), name)
-            .await
-            .unwrap()));
-    }
+    let after = overlay_rvs(&client, &prod_ns).await;
     assert_eq!(rvs, after, "a resync wrote objects");
     assert_eq!(
         ns_rv,
@@ -177,15 +171,7 @@ async fn seed_layout_syncs_over_ssh_and_http_with_auth_and_resync_writes_nothing
 
     // diff agrees: in sync.
     let r = moor(
-        &[
-            "diff",
-            "--repo",
-            &ssh_url,
-            "--path",
-            "overlays/production",
-            "--app",
-            &app,
-        ],
+        &seed_args("diff", &ssh_url, "overlays/production", &app, &[]),
         &ssh_env,
     );
     assert_eq!(
@@ -206,15 +192,7 @@ async fn image_change_and_removed_service_are_diffed_and_pruned_but_unowned_obje
     let ns = format!("production-{suffix}");
     let app = format!("prune-{suffix}");
     moor_ok(
-        &[
-            "sync",
-            "--repo",
-            &url,
-            "--path",
-            "overlays/production",
-            "--app",
-            &app,
-        ],
+        &seed_args("sync", &url, "overlays/production", &app, &[]),
         &[],
     );
 
@@ -261,15 +239,7 @@ async fn image_change_and_removed_service_are_diffed_and_pruned_but_unowned_obje
     work.commit_and_push("Bump to 2.0.0 and drop the Service");
 
     let r = moor(
-        &[
-            "diff",
-            "--repo",
-            &url,
-            "--path",
-            "overlays/production",
-            "--app",
-            &app,
-        ],
+        &seed_args("diff", &url, "overlays/production", &app, &[]),
         &[],
     );
     assert_eq!(
@@ -295,18 +265,13 @@ async fn image_change_and_removed_service_are_diffed_and_pruned_but_unowned_obje
     );
 
     let r = moor_ok(
-        &[
+        &seed_args(
             "sync",
-            "--repo",
             &url,
-            "--path",
             "overlays/production",
-            "--app",
             &app,
-            "--prune",
-            "-o",
-            "json",
-        ],
+            &["--prune", "-o", "json"],
+        ),
         &[],
     );
     let set = r.json();
@@ -364,15 +329,7 @@ async fn manual_replica_change_shows_in_diff_and_sync_restores_it() {
     // A local directory works as a source too.
     let dir = seed.path().to_str().unwrap();
     moor_ok(
-        &[
-            "sync",
-            "--repo",
-            dir,
-            "--path",
-            "overlays/development",
-            "--app",
-            &app,
-        ],
+        &seed_args("sync", dir, "overlays/development", &app, &[]),
         &[],
     );
 
@@ -383,15 +340,7 @@ async fn manual_replica_change_shows_in_diff_and_sync_restores_it() {
         .unwrap();
 
     let r = moor(
-        &[
-            "diff",
-            "--repo",
-            dir,
-            "--path",
-            "overlays/development",
-            "--app",
-            &app,
-        ],
+        &seed_args("diff", dir, "overlays/development", &app, &[]),
         &[],
     );
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
@@ -402,17 +351,7 @@ async fn manual_replica_change_shows_in_diff_and_sync_restores_it() {
     );
 
     let r = moor_ok(
-        &[
-            "sync",
-            "--repo",
-            dir,
-            "--path",
-            "overlays/development",
-            "--app",
-            &app,
-            "-o",
-            "json",
-        ],
+        &seed_args("sync", dir, "overlays/development", &app, &["-o", "json"]),
         &[],
     );
     let set = r.json();
@@ -427,15 +366,7 @@ async fn manual_replica_change_shows_in_diff_and_sync_restores_it() {
     let dep = deps.get("myapp").await.unwrap();
     assert_eq!(dep.spec.unwrap().replicas, Some(1));
     let r = moor(
-        &[
-            "diff",
-            "--repo",
-            dir,
-            "--path",
-            "overlays/development",
-            "--app",
-            &app,
-        ],
+        &seed_args("diff", dir, "overlays/development", &app, &[]),
         &[],
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);

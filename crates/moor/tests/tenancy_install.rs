@@ -166,10 +166,7 @@ async fn the_controller_installed_in_impersonation_mode_has_only_the_rbac_it_doc
 async fn a_repository_secret_scoped_to_one_project_is_never_used_for_another_projects_app() {
     let client = client().await;
     let home = TestNamespace::create(&client, "repoproj").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/settings.yaml", &cm("settings", "private"));
-    server.create_repo("private", src.path());
+    let server = settings_repo("private", "private");
     let url = server.http_auth_url("private");
     let (user, password) = server.http_credentials();
     apply(
@@ -213,8 +210,7 @@ async fn a_repository_secret_scoped_to_one_project_is_never_used_for_another_pro
     // serving of what team-a's fetch put in the cache).
     let mut s = spec(&url, "app", &b_ns.name, json!({}));
     s["project"] = json!("team-b");
-    apply_app(&client, &home.name, "b", s).await;
-    let msg = wait_condition(&client, &home.name, "b", "ComparisonError", "private").await;
+    let msg = apply_app_until(&client, &home.name, "b", s, "ComparisonError", "private").await;
     assert!(!msg.contains(&password), "{msg}");
     assert!(
         server.http_requests().len() > requests,
