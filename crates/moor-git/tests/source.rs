@@ -25,6 +25,31 @@ fn seed(server: &GitServer, name: &str) -> Repo {
     server.create_repo(name, dir.path())
 }
 
+/// Asserts that `err` is the git cache's error `$variant`, showing it otherwise.
+macro_rules! assert_cache_error {
+    ($err:expr, $variant:ident) => {
+        assert!(
+            matches!($err, SourceError::Cache(CacheError::$variant { .. })),
+            "{:?}",
+            $err
+        )
+    };
+}
+
+/// `materialize` that must fail: the error, for the test to check.
+async fn materialize_err(
+    source: &Source,
+    url: &str,
+    revision: Option<&str>,
+    path: &str,
+    creds: &Credentials,
+) -> SourceError {
+    source
+        .materialize(url, revision, path, creds)
+        .await
+        .unwrap_err()
+}
+
 fn source() -> (TempDir, Source) {
     let cache = tempfile::tempdir().unwrap();
     let source = Source::new(RepoCache::new(cache.path()).with_timeout(Duration::from_secs(60)));
@@ -113,14 +138,8 @@ async fn ssh_rejects_an_unknown_host_key() {
         known_hosts: Some(empty.path().to_path_buf()),
         ..ssh_creds(&server)
     };
-    let err = source
-        .materialize(&server.ssh_url("shop"), None, ".", &creds)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, SourceError::Cache(CacheError::HostKeyRejected { .. })),
-        "{err:?}"
-    );
+    let err = materialize_err(&source, &server.ssh_url("shop"), None, ".", &creds).await;
+    assert_cache_error!(err, HostKeyRejected);
 }
 
 #[tokio::test]
@@ -155,10 +174,7 @@ async fn file_url_and_local_directories() {
         .await
         .unwrap();
     assert_eq!(got.commit, None);
-    let err = source
-        .materialize(plain_path, Some("main"), "app", &none)
-        .await
-        .unwrap_err();
+    let err = materialize_err(&source, plain_path, Some("main"), "app", &none).await;
     assert!(matches!(err, SourceError::NotARepo { .. }), "{err:?}");
 
     // A revision of a local work tree is fetched from it.
@@ -186,39 +202,21 @@ async fn wrong_password_is_auth_failed_and_never_shown() {
         password: Some("wrong-secret-4711".into()),
         ..Credentials::default()
     };
-    let err = source
-        .materialize(&url, None, ".", &creds)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, SourceError::Cache(CacheError::AuthFailed { .. })),
-        "{err:?}"
-    );
+    let err = materialize_err(&source, &url, None, ".", &creds).await;
+    assert_cache_error!(err, AuthFailed);
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains("wrong-secret-4711"), "{shown}");
 
     let embedded = url.replace("http://", &format!("http://{user}:embedded-secret-0815@"));
-    let err = source
-        .materialize(&embedded, None, ".", &Credentials::default())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, SourceError::Cache(CacheError::AuthFailed { .. })),
-        "{err:?}"
-    );
+    let err = materialize_err(&source, &embedded, None, ".", &Credentials::default()).await;
+    assert_cache_error!(err, AuthFailed);
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains("embedded-secret-0815"), "{shown}");
     assert!(shown.contains(&format!("{user}:***@")), "{shown}");
 
     // No credentials at all: git must fail at once rather than prompt.
-    let err = source
-        .materialize(&url, None, ".", &Credentials::default())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, SourceError::Cache(CacheError::AuthFailed { .. })),
-        "{err:?}"
-    );
+    let err = materialize_err(&source, &url, None, ".", &Credentials::default()).await;
+    assert_cache_error!(err, AuthFailed);
 }
 
 #[tokio::test]
@@ -226,22 +224,10 @@ async fn unreachable_and_missing_repositories() {
     let server = GitServer::start();
     let (_cache, source) = source();
     let none = Credentials::default();
-    let err = source
-        .materialize("http://127.0.0.1:1/nothing.git", None, ".", &none)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, SourceError::Cache(CacheError::Unreachable { .. })),
-        "{err:?}"
-    );
-    let err = source
-        .materialize(&server.file_url("absent"), None, ".", &none)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, SourceError::Cache(CacheError::RepoNotFound { .. })),
-        "{err:?}"
-    );
+    let err = materialize_err(&source, "http://127.0.0.1:1/nothing.git", None, ".", &none).await;
+    assert_cache_error!(err, Unreachable);
+    let err = materialize_err(&source, &server.file_url("absent"), None, ".", &none).await;
+    assert_cache_error!(err, RepoNotFound);
 }
 
 #[tokio::test]
@@ -251,20 +237,14 @@ async fn unknown_revision_and_missing_path() {
     let (_cache, source) = source();
     let url = server.http_url("shop");
     let none = Credentials::default();
-    let err = source
-        .materialize(&url, Some("no-such-branch"), ".", &none)
-        .await
-        .unwrap_err();
+    let err = materialize_err(&source, &url, Some("no-such-branch"), ".", &none).await;
     assert!(
         matches!(&err, SourceError::Cache(CacheError::UnknownRevision { revision, .. }) if revision == "no-such-branch"),
         "{err:?}"
     );
     assert!(err.to_string().contains("no-such-branch"), "{err}");
 
-    let err = source
-        .materialize(&url, None, "apps/missing", &none)
-        .await
-        .unwrap_err();
+    let err = materialize_err(&source, &url, None, "apps/missing", &none).await;
     assert!(matches!(err, SourceError::MissingPath { .. }), "{err:?}");
     let text = err.to_string();
     assert!(
@@ -272,10 +252,7 @@ async fn unknown_revision_and_missing_path() {
         "{text}"
     );
 
-    let err = source
-        .materialize(&url, None, "../outside", &none)
-        .await
-        .unwrap_err();
+    let err = materialize_err(&source, &url, None, "../outside", &none).await;
     assert!(matches!(err, SourceError::InvalidPath { .. }), "{err:?}");
 }
 
