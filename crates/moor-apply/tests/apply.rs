@@ -5,7 +5,7 @@ mod common;
 
 use common::{
     Recorder, change_of, configmap, configmap_rv, engine, engine_as, get, manifests, merge_patch,
-    opts,
+    opts, setup, sync_ok,
 };
 use moor_apply::SyncError;
 use moor_testkit::{TestNamespace, unique_name};
@@ -14,9 +14,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_resync_writes_only_the_drifted_objects() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "apply-drift").await;
-    let app = unique_name("apply-drift");
+    let (client, engine, ns, app) = setup("apply-drift").await;
     let o = opts(&app, &ns.name);
     let first = [
         configmap("a", "1", ""),
@@ -24,10 +22,7 @@ async fn a_resync_writes_only_the_drifted_objects() {
         configmap("c", "1", ""),
     ]
     .concat();
-    engine
-        .sync(manifests(&first), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &first, &o, "first sync").await;
     let rv_a = configmap_rv(&client, &ns.name, "a").await;
     let rv_b = configmap_rv(&client, &ns.name, "b").await;
     let rv_c = configmap_rv(&client, &ns.name, "c").await;
@@ -50,10 +45,7 @@ async fn a_resync_writes_only_the_drifted_objects() {
     .await;
     let rv_c_edited = configmap_rv(&client, &ns.name, "c").await;
     assert_ne!(rv_c, rv_c_edited);
-    let set = engine
-        .sync(manifests(&second), &o, &|_| {})
-        .await
-        .expect("second sync");
+    let set = sync_ok(&engine, &second, &o, "second sync").await;
 
     assert_eq!(change_of(&set.objects, "a"), Change::Unchanged);
     assert_eq!(change_of(&set.objects, "b"), Change::Configured);
@@ -76,10 +68,7 @@ async fn a_resync_writes_only_the_drifted_objects() {
         configmap_rv(&client, &ns.name, "b").await,
         configmap_rv(&client, &ns.name, "c").await,
     ];
-    let set = engine
-        .sync(manifests(&second), &o, &|_| {})
-        .await
-        .expect("third sync");
+    let set = sync_ok(&engine, &second, &o, "third sync").await;
     assert_eq!(set.count(Change::Unchanged), 3, "{:?}", set.objects);
     for (name, rv) in ["a", "b", "c"].iter().zip(rvs) {
         assert_eq!(
@@ -93,9 +82,7 @@ async fn a_resync_writes_only_the_drifted_objects() {
 
 #[tokio::test]
 async fn objects_are_applied_by_wave_then_kind() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "apply-order").await;
-    let app = unique_name("apply-order");
+    let (client, engine, ns, app) = setup("apply-order").await;
     // Given in the wrong order on purpose: Service before ServiceAccount, wave 1 before wave -1.
     let yaml = format!(
         "{}{}{}{}{}",
@@ -126,9 +113,7 @@ async fn objects_are_applied_by_wave_then_kind() {
 
 #[tokio::test]
 async fn an_invalid_object_fails_the_sync_before_any_write_and_names_the_object() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "apply-invalid").await;
-    let app = unique_name("apply-invalid");
+    let (client, engine, ns, app) = setup("apply-invalid").await;
     // The ConfigMap is valid and sorts first; the Service's port is out of range.
     let yaml = format!(
         "{}{}",
@@ -164,15 +149,10 @@ async fn an_invalid_object_fails_the_sync_before_any_write_and_names_the_object(
 
 #[tokio::test]
 async fn compare_finds_the_drifted_objects_and_sync_compared_writes_only_those() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "apply-compare").await;
-    let app = unique_name("apply-compare");
+    let (client, engine, ns, app) = setup("apply-compare").await;
     let o = opts(&app, &ns.name);
     let yaml = [configmap("a", "1", ""), configmap("b", "1", "")].concat();
-    engine
-        .sync(manifests(&yaml), &o, &|_| {})
-        .await
-        .expect("sync");
+    sync_ok(&engine, &yaml, &o, "sync").await;
     let compared = engine.compare(manifests(&yaml), &o).await.expect("compare");
     assert!(compared.in_sync(), "{:?}", compared.resources);
 

@@ -4,8 +4,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{configmap, engine, manifests, merge_patch, opts};
-use moor_testkit::{TestNamespace, unique_name};
+use common::{configmap, manifests, merge_patch, opts, setup, sync_ok};
 use serde_json::json;
 
 fn secret(name: &str, password: &str) -> String {
@@ -16,15 +15,10 @@ fn secret(name: &str, password: &str) -> String {
 
 #[tokio::test]
 async fn diff_is_empty_when_in_sync_and_shows_the_changed_fields_when_not() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "diff-fields").await;
-    let app = unique_name("diff-fields");
+    let (client, engine, ns, app) = setup("diff-fields").await;
     let o = opts(&app, &ns.name);
     let yaml = [configmap("a", "old-value", ""), configmap("b", "same", "")].concat();
-    engine
-        .sync(manifests(&yaml), &o, &|_| {})
-        .await
-        .expect("sync");
+    sync_ok(&engine, &yaml, &o, "sync").await;
     let diffs = engine.diff(manifests(&yaml), &o).await.expect("diff");
     assert!(diffs.is_empty(), "in sync yet: {diffs:?}");
 
@@ -79,15 +73,10 @@ async fn diff_is_empty_when_in_sync_and_shows_the_changed_fields_when_not() {
 
 #[tokio::test]
 async fn diff_shows_objects_that_would_be_pruned_as_removed() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "diff-prune").await;
-    let app = unique_name("diff-prune");
+    let (client, engine, ns, app) = setup("diff-prune").await;
     let mut o = opts(&app, &ns.name);
     let yaml = [configmap("a", "1", ""), configmap("gone", "1", "")].concat();
-    engine
-        .sync(manifests(&yaml), &o, &|_| {})
-        .await
-        .expect("sync");
+    sync_ok(&engine, &yaml, &o, "sync").await;
     o.prune = true;
     let diffs = engine
         .diff(manifests(&configmap("a", "1", "")), &o)
@@ -111,14 +100,9 @@ async fn diff_shows_objects_that_would_be_pruned_as_removed() {
 
 #[tokio::test]
 async fn a_secrets_values_are_masked_in_its_diff() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "diff-secret").await;
-    let app = unique_name("diff-secret");
+    let (client, engine, ns, app) = setup("diff-secret").await;
     let o = opts(&app, &ns.name);
-    engine
-        .sync(manifests(&secret("s", "hunter2-old")), &o, &|_| {})
-        .await
-        .expect("sync");
+    sync_ok(&engine, &secret("s", "hunter2-old"), &o, "sync").await;
     let diffs = engine
         .diff(manifests(&secret("s", "hunter2-new")), &o)
         .await

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{engine, get, manifests, opts};
+use common::{engine, get, manifests, opts, sync_ok};
 use futures::StreamExt;
 use kube::Client;
 use kube::api::{Api, DynamicObject};
@@ -102,10 +102,7 @@ async fn hooks_run_in_phase_order_around_the_steady_objects_and_again_on_every_s
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut o = opts(&ns.name, &ns.name);
     o.prune = true;
-    let set = engine
-        .sync(manifests(&yaml), &o, &|_| {})
-        .await
-        .expect("the sync with hooks succeeds");
+    let set = sync_ok(&engine, &yaml, &o, "the sync with hooks succeeds").await;
     let phases: Vec<(String, HookStatus)> = set
         .hooks
         .iter()

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{configmap, engine, manifests, opts};
+use common::{configmap, opts, setup, sync_ok};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams};
 use moor_apply::inventory::{self, Entry};
-use moor_testkit::{TestNamespace, unique_name};
+use moor_testkit::unique_name;
 use moor_types::{LABEL_APP, SYSTEM_NAMESPACE};
 
 /// The inventory ConfigMap of `app` in moor-system, found by its app annotation.
@@ -41,9 +41,7 @@ fn entry(ns: &str, name: &str) -> Entry {
 
 #[tokio::test]
 async fn the_inventory_is_kept_in_moor_system_and_lists_what_the_app_applied() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "inv-stored").await;
-    let app = unique_name("inv-stored");
+    let (client, engine, ns, app) = setup("inv-stored").await;
     let mut o = opts(&app, &ns.name);
     o.revision = Some("abc123".into());
     let yaml = [
@@ -51,10 +49,7 @@ async fn the_inventory_is_kept_in_moor_system_and_lists_what_the_app_applied() {
         "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx:1.27}]}\n".to_string(),
     ]
     .concat();
-    engine
-        .sync(manifests(&yaml), &o, &|_| {})
-        .await
-        .expect("sync");
+    sync_ok(&engine, &yaml, &o, "sync").await;
 
     let cm = inventory_configmap(&client, &app)
         .await

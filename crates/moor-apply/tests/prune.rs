@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::{Recorder, change_of, configmap, engine, get, manifests, merge_patch, opts};
-use moor_testkit::{TestNamespace, unique_name};
+use common::{Recorder, change_of, configmap, get, manifests, merge_patch, opts, setup, sync_ok};
 use moor_types::{ANNOTATION_TRACKING, Change, ObjKey, tracking_id};
 use serde_json::json;
 
@@ -27,22 +26,14 @@ async fn inventory_names(client: &kube::Client, app: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn prune_deletes_only_the_objects_that_left_git() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "prune-left").await;
-    let app = unique_name("prune-left");
+    let (client, engine, ns, app) = setup("prune-left").await;
     let o = pruning(&app, &ns.name);
     let both = [configmap("a", "1", ""), configmap("b", "1", "")].concat();
-    engine
-        .sync(manifests(&both), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &both, &o, "first sync").await;
     // An object of nobody in the same namespace, never in Git.
     merge_patch_create_unowned(&client, &ns.name, "bystander").await;
 
-    let set = engine
-        .sync(manifests(&configmap("a", "1", "")), &o, &|_| {})
-        .await
-        .expect("sync without b");
+    let set = sync_ok(&engine, &configmap("a", "1", ""), &o, "sync without b").await;
     assert_eq!(change_of(&set.objects, "b"), Change::Pruned);
     assert_eq!(change_of(&set.objects, "a"), Change::Unchanged);
     assert!(
@@ -78,15 +69,10 @@ async fn merge_patch_create_unowned(client: &kube::Client, ns: &str, name: &str)
 
 #[tokio::test]
 async fn prune_skips_an_inventory_object_whose_tracking_names_another_app() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "prune-other").await;
-    let app = unique_name("prune-other");
+    let (client, engine, ns, app) = setup("prune-other").await;
     let o = pruning(&app, &ns.name);
     let both = [configmap("a", "1", ""), configmap("b", "1", "")].concat();
-    engine
-        .sync(manifests(&both), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &both, &o, "first sync").await;
     // b has since been taken by another app: its tracking id names that app.
     let other = tracking_id(
         "other-app",
@@ -102,10 +88,7 @@ async fn prune_skips_an_inventory_object_whose_tracking_names_another_app() {
     )
     .await;
 
-    let set = engine
-        .sync(manifests(&configmap("a", "1", "")), &o, &|_| {})
-        .await
-        .expect("sync without b");
+    let set = sync_ok(&engine, &configmap("a", "1", ""), &o, "sync without b").await;
     let b = set
         .objects
         .iter()
@@ -127,24 +110,16 @@ async fn prune_skips_an_inventory_object_whose_tracking_names_another_app() {
 
 #[tokio::test]
 async fn an_object_annotated_prune_false_is_kept_when_it_leaves_git() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "prune-false").await;
-    let app = unique_name("prune-false");
+    let (client, engine, ns, app) = setup("prune-false").await;
     let o = pruning(&app, &ns.name);
     let both = [
         configmap("a", "1", ""),
         configmap("keep", "1", "  annotations: {moor.dev/prune: \"false\"}\n"),
     ]
     .concat();
-    engine
-        .sync(manifests(&both), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &both, &o, "first sync").await;
 
-    let set = engine
-        .sync(manifests(&configmap("a", "1", "")), &o, &|_| {})
-        .await
-        .expect("sync without keep");
+    let set = sync_ok(&engine, &configmap("a", "1", ""), &o, "sync without keep").await;
     let keep = set
         .objects
         .iter()
@@ -165,9 +140,7 @@ async fn an_object_annotated_prune_false_is_kept_when_it_leaves_git() {
 
 #[tokio::test]
 async fn prune_goes_in_reverse_apply_order() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "prune-order").await;
-    let app = unique_name("prune-order");
+    let (client, engine, ns, app) = setup("prune-order").await;
     let o = pruning(&app, &ns.name);
     let all = format!(
         "{}{}{}{}",
@@ -176,10 +149,7 @@ async fn prune_goes_in_reverse_apply_order() {
         "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\nspec:\n  ports: [{port: 80}]\n",
         configmap("stays", "1", ""),
     );
-    let set = engine
-        .sync(manifests(&all), &o, &|_| {})
-        .await
-        .expect("first sync");
+    let set = sync_ok(&engine, &all, &o, "first sync").await;
     // The change set is in apply order (progress is not: objects of one kind are applied at
     // once and reported as each finishes).
     let applied: Vec<_> = set.objects.iter().map(|r| r.key.name.as_str()).collect();

@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::{change_of, configmap, configmap_rv, engine, get, manifests, opts};
+use common::{change_of, configmap, configmap_rv, get, manifests, opts, setup, sync_ok};
 use moor_apply::SyncError;
-use moor_testkit::{TestNamespace, unique_name};
 use moor_types::Change;
 
 /// A Job named `migrate` running `image`, with extra metadata lines (already indented).
@@ -49,15 +48,10 @@ async fn uid(client: &kube::Client, api_version: &str, kind: &str, ns: &str, nam
 
 #[tokio::test]
 async fn a_changed_job_template_fails_before_any_write_naming_the_field_and_the_option() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "replace-refused").await;
-    let app = unique_name("replace-refused");
+    let (client, engine, ns, app) = setup("replace-refused").await;
     let o = opts(&app, &ns.name);
     let first = [job("busybox:1", ""), configmap("settings", "1", "")].concat();
-    engine
-        .sync(manifests(&first), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &first, &o, "first sync").await;
     let job_uid = uid(&client, "batch/v1", "Job", &ns.name, "migrate").await;
     let rv = configmap_rv(&client, &ns.name, "settings").await;
 
@@ -89,15 +83,10 @@ async fn a_changed_job_template_fails_before_any_write_naming_the_field_and_the_
 
 #[tokio::test]
 async fn replace_true_on_a_job_recreates_it_and_touches_nothing_else() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "replace-job").await;
-    let app = unique_name("replace-job");
+    let (client, engine, ns, app) = setup("replace-job").await;
     let mut o = opts(&app, &ns.name);
     let first = [job("busybox:1", ""), configmap("settings", "1", "")].concat();
-    engine
-        .sync(manifests(&first), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &first, &o, "first sync").await;
     let job_uid = uid(&client, "batch/v1", "Job", &ns.name, "migrate").await;
     let rv = configmap_rv(&client, &ns.name, "settings").await;
 
@@ -105,10 +94,7 @@ async fn replace_true_on_a_job_recreates_it_and_touches_nothing_else() {
     let second = [job("busybox:2", annotated), configmap("settings", "1", "")].concat();
     // A dry run reports the replacement and leaves the Job alone.
     o.dry_run = true;
-    let set = engine
-        .sync(manifests(&second), &o, &|_| {})
-        .await
-        .expect("dry run");
+    let set = sync_ok(&engine, &second, &o, "dry run").await;
     assert_eq!(change_of(&set.objects, "migrate"), Change::Replaced);
     assert_eq!(
         uid(&client, "batch/v1", "Job", &ns.name, "migrate").await,
@@ -116,10 +102,7 @@ async fn replace_true_on_a_job_recreates_it_and_touches_nothing_else() {
     );
 
     o.dry_run = false;
-    let set = engine
-        .sync(manifests(&second), &o, &|_| {})
-        .await
-        .expect("a sync with Replace=true on the Job");
+    let set = sync_ok(&engine, &second, &o, "a sync with Replace=true on the Job").await;
     assert_eq!(change_of(&set.objects, "migrate"), Change::Replaced);
     assert_eq!(change_of(&set.objects, "settings"), Change::Unchanged);
     let live = get(&client, "batch/v1", "Job", &ns.name, "migrate")
@@ -137,25 +120,17 @@ async fn replace_true_on_a_job_recreates_it_and_touches_nothing_else() {
     assert_eq!(configmap_rv(&client, &ns.name, "settings").await, rv);
 
     // In sync now: nothing is replaced again.
-    let set = engine
-        .sync(manifests(&second), &o, &|_| {})
-        .await
-        .expect("resync");
+    let set = sync_ok(&engine, &second, &o, "resync").await;
     assert_eq!(change_of(&set.objects, "migrate"), Change::Unchanged);
 }
 
 #[tokio::test]
 async fn a_changed_service_cluster_ip_is_refused_then_replaced_with_the_apps_force_option() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "replace-svc").await;
-    let app = unique_name("replace-svc");
+    let (client, engine, ns, app) = setup("replace-svc").await;
     let mut o = opts(&app, &ns.name);
     let (ip, next_ip) = cluster_ips(&ns.name);
     let first = [service(&ip), configmap("settings", "1", "")].concat();
-    engine
-        .sync(manifests(&first), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &first, &o, "first sync").await;
     let svc_uid = uid(&client, "v1", "Service", &ns.name, "web").await;
     let rv = configmap_rv(&client, &ns.name, "settings").await;
 
@@ -177,10 +152,7 @@ async fn a_changed_service_cluster_ip_is_refused_then_replaced_with_the_apps_for
     );
 
     o.force = true;
-    let set = engine
-        .sync(manifests(&second), &o, &|_| {})
-        .await
-        .expect("a sync with the app's Force=true");
+    let set = sync_ok(&engine, &second, &o, "a sync with the app's Force=true").await;
     assert_eq!(change_of(&set.objects, "web"), Change::Replaced);
     assert_eq!(change_of(&set.objects, "settings"), Change::Unchanged);
     let live = get(&client, "v1", "Service", &ns.name, "web")

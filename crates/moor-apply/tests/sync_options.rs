@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Recorder, change_of, configmap, engine, get, manifests, opts};
+use common::{Recorder, change_of, configmap, engine, get, manifests, opts, setup, sync_ok};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use moor_testkit::{TestNamespace, unique_name};
@@ -33,9 +33,7 @@ async fn exists(client: &kube::Client, ns: &str, name: &str) -> bool {
 
 #[tokio::test]
 async fn prune_last_objects_are_pruned_after_every_other_change() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "so-prune-last").await;
-    let app = unique_name("so-prune-last");
+    let (client, engine, ns, app) = setup("so-prune-last").await;
     let o = pruning(&app, &ns.name, &[]);
     let first = [
         annotated(
@@ -46,10 +44,7 @@ async fn prune_last_objects_are_pruned_after_every_other_change() {
         configmap("b", "1", ""),
     ]
     .concat();
-    engine
-        .sync(manifests(&first), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &first, &o, "first sync").await;
 
     let rec = Recorder::default();
     let r = rec.clone();
@@ -69,9 +64,7 @@ async fn prune_last_objects_are_pruned_after_every_other_change() {
 
 #[tokio::test]
 async fn app_level_prune_false_keeps_objects_unless_their_own_option_says_otherwise() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "so-no-prune").await;
-    let app = unique_name("so-no-prune");
+    let (client, engine, ns, app) = setup("so-no-prune").await;
     let o = pruning(&app, &ns.name, &["Prune=false"]);
     let all = [
         configmap("keep", "1", ""),
@@ -79,14 +72,8 @@ async fn app_level_prune_false_keeps_objects_unless_their_own_option_says_otherw
         configmap("stay", "1", ""),
     ]
     .concat();
-    engine
-        .sync(manifests(&all), &o, &|_| {})
-        .await
-        .expect("first sync");
-    let set = engine
-        .sync(manifests(&configmap("stay", "1", "")), &o, &|_| {})
-        .await
-        .expect("second sync");
+    sync_ok(&engine, &all, &o, "first sync").await;
+    let set = sync_ok(&engine, &configmap("stay", "1", ""), &o, "second sync").await;
     assert_eq!(change_of(&set.objects, "keep"), Change::Skipped);
     assert_eq!(change_of(&set.objects, "go"), Change::Pruned);
     assert!(exists(&client, &ns.name, "keep").await);
@@ -96,9 +83,7 @@ async fn app_level_prune_false_keeps_objects_unless_their_own_option_says_otherw
 
 #[tokio::test]
 async fn delete_false_keeps_an_object_when_the_app_is_deleted_but_not_from_a_prune() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "so-delete").await;
-    let app = unique_name("so-delete");
+    let (client, engine, ns, app) = setup("so-delete").await;
     let o = pruning(&app, &ns.name, &[]);
     let all = [
         annotated("data", "argocd.argoproj.io/sync-options", "Delete=false"),
@@ -106,20 +91,14 @@ async fn delete_false_keeps_an_object_when_the_app_is_deleted_but_not_from_a_pru
         configmap("plain", "1", ""),
     ]
     .concat();
-    engine
-        .sync(manifests(&all), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &all, &o, "first sync").await;
     // Delete=false is about deleting the app: leaving Git still prunes.
     let kept = [
         annotated("data", "argocd.argoproj.io/sync-options", "Delete=false"),
         configmap("plain", "1", ""),
     ]
     .concat();
-    let set = engine
-        .sync(manifests(&kept), &o, &|_| {})
-        .await
-        .expect("sync without pruned");
+    let set = sync_ok(&engine, &kept, &o, "sync without pruned").await;
     assert_eq!(change_of(&set.objects, "pruned"), Change::Pruned);
 
     // What the finalizer does when the Application is deleted.
@@ -138,19 +117,14 @@ async fn delete_false_keeps_an_object_when_the_app_is_deleted_but_not_from_a_pru
 
 #[tokio::test]
 async fn orphan_propagation_leaves_the_children_of_a_pruned_object() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "so-orphan").await;
-    let app = unique_name("so-orphan");
+    let (client, engine, ns, app) = setup("so-orphan").await;
     let o = pruning(&app, &ns.name, &["PrunePropagationPolicy=orphan"]);
     let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  \
         replicas: 0\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      \
         labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: \
         registry.invalid/web:1\n";
     let with_deployment = [deployment, &configmap("c", "1", "")].concat();
-    engine
-        .sync(manifests(&with_deployment), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &with_deployment, &o, "first sync").await;
     let rs_api: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         &ns.name,
@@ -170,10 +144,13 @@ async fn orphan_propagation_leaves_the_children_of_a_pruned_object() {
         assert!(tries < 120, "no ReplicaSet was created for the Deployment");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let set = engine
-        .sync(manifests(&configmap("c", "1", "")), &o, &|_| {})
-        .await
-        .expect("prune the Deployment");
+    let set = sync_ok(
+        &engine,
+        &configmap("c", "1", ""),
+        &o,
+        "prune the Deployment",
+    )
+    .await;
     assert_eq!(change_of(&set.objects, "web"), Change::Pruned);
     // The garbage collector orphans the ReplicaSet (drops its owner) rather than deleting it.
     let mut tries = 0;
@@ -200,9 +177,7 @@ async fn orphan_propagation_leaves_the_children_of_a_pruned_object() {
 
 #[tokio::test]
 async fn skip_dry_run_on_missing_resource_waits_for_the_kind_instead_of_failing() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "so-missing").await;
-    let app = unique_name("so-missing");
+    let (client, engine, ns, app) = setup("so-missing").await;
     let group = format!("{}.moor.test", unique_name("so"));
     let widget = |options: &str| {
         format!(
@@ -225,10 +200,7 @@ async fn skip_dry_run_on_missing_resource_waits_for_the_kind_instead_of_failing(
         configmap("next", "1", ""),
     ]
     .concat();
-    let set = engine
-        .sync(manifests(&set_of), &o, &|_| {})
-        .await
-        .expect("skipped, not failed");
+    let set = sync_ok(&engine, &set_of, &o, "skipped, not failed").await;
     assert_eq!(change_of(&set.objects, "w"), Change::Skipped);
     assert_eq!(change_of(&set.objects, "next"), Change::Created);
 
@@ -243,10 +215,7 @@ async fn skip_dry_run_on_missing_resource_waits_for_the_kind_instead_of_failing(
     let crd_app = unique_name("so-missing-crd");
     let mut crd_opts = opts(&crd_app, &ns.name);
     crd_opts.wait = true;
-    engine
-        .sync(manifests(&crd), &crd_opts, &|_| {})
-        .await
-        .expect("CRD");
+    sync_ok(&engine, &crd, &crd_opts, "CRD").await;
     let mut tries = 0;
     let set = loop {
         // A fresh engine: discovery caches are per engine.
@@ -310,9 +279,7 @@ async fn fail_on_shared_resource_fails_before_any_write() {
 
 #[tokio::test]
 async fn ignore_extraneous_objects_do_not_make_the_app_out_of_sync() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "so-extraneous").await;
-    let app = unique_name("so-extraneous");
+    let (client, engine, ns, app) = setup("so-extraneous").await;
     let o = pruning(&app, &ns.name, &[]);
     let all = [
         annotated(
@@ -323,10 +290,7 @@ async fn ignore_extraneous_objects_do_not_make_the_app_out_of_sync() {
         configmap("stays", "1", ""),
     ]
     .concat();
-    engine
-        .sync(manifests(&all), &o, &|_| {})
-        .await
-        .expect("first sync");
+    sync_ok(&engine, &all, &o, "first sync").await;
     let cmp = engine
         .compare(manifests(&configmap("stays", "1", "")), &o)
         .await
@@ -345,14 +309,9 @@ async fn ignore_extraneous_objects_do_not_make_the_app_out_of_sync() {
 
 #[tokio::test]
 async fn validate_false_applies_and_still_dry_runs_before_any_write() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "so-validate").await;
-    let app = unique_name("so-validate");
+    let (client, engine, ns, app) = setup("so-validate").await;
     let o = pruning(&app, &ns.name, &["Validate=false"]);
-    let set = engine
-        .sync(manifests(&configmap("a", "1", "")), &o, &|_| {})
-        .await
-        .expect("sync");
+    let set = sync_ok(&engine, &configmap("a", "1", ""), &o, "sync").await;
     assert_eq!(change_of(&set.objects, "a"), Change::Created);
     // Server-side apply refuses fields the schema does not declare whatever the validation
     // setting: the refusal comes from the dry-run, before anything is written.

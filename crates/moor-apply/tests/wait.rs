@@ -7,11 +7,11 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{configmap, engine, get, manifests, opts};
+use common::{configmap, get, manifests, opts, setup};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use moor_apply::SyncError;
-use moor_testkit::{TestNamespace, eventually, unique_name};
+use moor_testkit::{eventually, unique_name};
 use serde_json::json;
 
 /// A Deployment in `wave` whose pods only fit on a node labelled `label: "yes"`.
@@ -59,9 +59,7 @@ async fn label_a_node(client: &kube::Client, label: &str, value: Option<&str>) {
 
 #[tokio::test]
 async fn each_wave_is_healthy_before_the_next_is_applied() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "wait-waves").await;
-    let app = unique_name("wait-waves");
+    let (client, engine, ns, app) = setup("wait-waves").await;
     let label = format!("moor-test.dev/{}", unique_name("w"));
     let yaml = [
         deployment("first", 0, &label),
@@ -152,9 +150,7 @@ async fn each_wave_is_healthy_before_the_next_is_applied() {
 
 #[tokio::test]
 async fn a_wait_that_times_out_names_the_object_and_holds_back_later_waves() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "wait-timeout").await;
-    let app = unique_name("wait-timeout");
+    let (client, engine, ns, app) = setup("wait-timeout").await;
     // No node carries this label: the Deployment never becomes Available.
     let label = format!("moor-test.dev/{}", unique_name("never"));
     let yaml = [
@@ -186,9 +182,7 @@ async fn a_wait_that_times_out_names_the_object_and_holds_back_later_waves() {
 
 #[tokio::test]
 async fn sync_with_wait_returns_once_every_object_is_healthy() {
-    let (client, engine) = engine().await;
-    let ns = TestNamespace::create(&client, "wait-all").await;
-    let app = unique_name("wait-all");
+    let (client, engine, ns, app) = setup("wait-all").await;
     let label = format!("moor-test.dev/{}", unique_name("all"));
     label_a_node(&client, &label, Some("yes")).await;
     let mut o = opts(&app, &ns.name);

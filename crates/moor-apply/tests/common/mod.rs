@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use moor_apply::{Engine, ObjectResult, SyncOptions};
+use moor_apply::{ChangeSet, Engine, ObjectResult, SyncOptions};
+use moor_testkit::{TestNamespace, unique_name};
 use moor_types::Manifest;
 use serde_json::Value;
 
@@ -15,6 +16,20 @@ use serde_json::Value;
 pub async fn engine() -> (Client, Engine) {
     let client = moor_testkit::client().await;
     (client.clone(), Engine::new(client))
+}
+
+/// What most tests start from: a client and an engine on the test cluster, a fresh namespace
+/// and an app name, both named after `prefix`.
+pub async fn setup(prefix: &str) -> (Client, Engine, TestNamespace, String) {
+    let (client, engine) = engine().await;
+    let ns = TestNamespace::create(&client, prefix).await;
+    (client, engine, ns, unique_name(prefix))
+}
+
+/// `Engine::sync` of `yaml` with `o`, without progress, that must succeed (`what` names it
+/// when it does not).
+pub async fn sync_ok(engine: &Engine, yaml: &str, o: &SyncOptions, what: &str) -> ChangeSet {
+    engine.sync(manifests(yaml), o, &|_| {}).await.expect(what)
 }
 
 /// An engine on the test cluster acting as `user` (impersonated, no roles bound): every request
