@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::apps::{apply_app, spec, synced_at, wait_app};
 use common::controller::Controller;
-use common::{get, moor, moor_ok, seed_copy, write};
+use common::{get, git_repo, moor, moor_ok, seed_copy, write};
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -29,11 +29,13 @@ async fn removed_manifest_is_pruned_with_prune_and_listed_without() {
         TestNamespace::create(&client, "prn-a").await,
         TestNamespace::create(&client, "prn-b").await,
     );
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/a.yaml", &cm("cm-a", "1"));
-    write(src.path(), "app/b.yaml", &cm("cm-b", "1"));
-    let server = GitServer::start();
-    let repo = server.create_repo("r", src.path());
+    let (server, repo) = git_repo(
+        "r",
+        &[
+            ("app/a.yaml", &cm("cm-a", "1")),
+            ("app/b.yaml", &cm("cm-b", "1")),
+        ],
+    );
     let url = server.file_url("r");
     let ctl = Controller::start(&apps.name, &[]);
     apply_app(
@@ -516,10 +518,7 @@ async fn malformed_manifest_leaves_the_cluster_as_it_was_and_the_app_degraded() 
     let client = client().await;
     let apps = TestNamespace::create(&client, "bad").await;
     let dest = TestNamespace::create(&client, "bad-dest").await;
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/a.yaml", &cm("cm-a", "1"));
-    let server = GitServer::start();
-    let repo = server.create_repo("r", src.path());
+    let (server, repo) = git_repo("r", &[("app/a.yaml", &cm("cm-a", "1"))]);
     let url = server.http_url("r");
     // Polled every second (below the default floor, so the floor is lowered too).
     let ctl = Controller::start(
@@ -603,10 +602,7 @@ async fn depends_on_cycles_are_rejected_with_a_condition() {
     let client = client().await;
     let apps = TestNamespace::create(&client, "cyc").await;
     let dest = TestNamespace::create(&client, "cyc-dest").await;
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "a/a.yaml", &cm("cm-a", "1"));
-    let server = GitServer::start();
-    server.create_repo("r", src.path());
+    let (server, _repo) = git_repo("r", &[("a/a.yaml", &cm("cm-a", "1"))]);
     let url = server.file_url("r");
     let _ctl = Controller::start(&apps.name, &[]);
     let with_dep = |dep: &str| {

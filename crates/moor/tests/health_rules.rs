@@ -9,7 +9,7 @@ use std::process::Command;
 
 use common::apps::{apply_app, spec, wait_app};
 use common::controller::Controller;
-use common::{moor, write};
+use common::{moor, repo_args, write};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use moor_testkit::{GitServer, Repo, TestNamespace, client, unique_name};
@@ -77,11 +77,7 @@ fn app_health(a: &Value) -> (&str, &str) {
 
 /// A git server whose repository (named after `prefix`) holds one Widget in `phase` under `app/`.
 fn widget_repo(prefix: &str, phase: &str) -> (GitServer, Repo) {
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/widget.yaml", &widget(phase));
-    let server = GitServer::start();
-    let repo = server.create_repo(&unique_name(prefix), src.path());
-    (server, repo)
+    common::git_repo(&unique_name(prefix), &[("app/widget.yaml", &widget(phase))])
 }
 
 /// Waits until app `widgets` in `ns` has the health `status` the rule gives its Widget.
@@ -250,18 +246,13 @@ async fn sync_wait(prefix: &str, files: &[(&str, String)], timeout: &str) -> (co
     }
     let app = unique_name(prefix);
     let r = moor(
-        &[
+        &repo_args(
             "sync",
-            "--repo",
             dir.path().to_str().unwrap(),
-            "--app",
             &app,
-            "-n",
             &ns.name,
-            "--wait",
-            "--timeout",
-            timeout,
-        ],
+            &["--wait", "--timeout", timeout],
+        ),
         &[],
     );
     let name = ns.name.clone();

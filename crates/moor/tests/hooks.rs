@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use common::apps::{apply_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
-use common::{get, moor_ok, write};
+use common::{get, git_repo, moor_ok, write};
 use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
-use moor_testkit::{GitServer, TestNamespace, client, eventually};
+use moor_testkit::{GitServer, Repo, TestNamespace, client, eventually};
 use serde_json::{Value, json};
 
 fn job(name: &str, hook: &str, extra_annotations: &str, outcome: Option<&str>) -> String {
@@ -51,30 +51,36 @@ fn hook_runs(a: &Value) -> Vec<String> {
         .collect()
 }
 
+/// What the controller tests here start from: `manifests` as app/all.yaml in repository `r` of a
+/// git server, a controller for `ns`, and app `a` there syncing it with `automated`. The server,
+/// repository and controller live as long as the test holds them; the URL is for webhook pushes.
+async fn start_app(
+    client: &kube::Client,
+    ns: &str,
+    manifests: &str,
+    automated: Value,
+) -> (GitServer, Repo, String, Controller) {
+    let (server, repo) = git_repo("r", &[("app/all.yaml", manifests)]);
+    let url = server.file_url("r");
+    let ctl = Controller::start(ns, &["--namespace", ns]);
+    apply_app(client, ns, "a", spec(&url, "app", ns, automated)).await;
+    (server, repo, url, ctl)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_controller_runs_hooks_shows_them_and_fails_the_operation_naming_a_failed_hook() {
     let client = client().await;
     let ns = TestNamespace::create(&client, "ctlhooks").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(
-        src.path(),
-        "app/all.yaml",
+    let (_server, repo, url, ctl) = start_app(
+        &client,
+        &ns.name,
         &[
             job("name: migrate", "PreSync", "", None),
             job("name: smoke", "PostSync", "", None),
             cm("settings", "v1"),
         ]
         .concat(),
-    );
-    let repo = server.create_repo("r", src.path());
-    let url = server.file_url("r");
-    let ctl = Controller::start(&ns.name, &["--namespace", &ns.name]);
-    apply_app(
-        &client,
-        &ns.name,
-        "a",
-        spec(&url, "app", &ns.name, json!({"prune": true})),
+        json!({"prune": true}),
     )
     .await;
     let a = wait_app(&client, &ns.name, "a", "synced with its hooks", 90, |a| {
@@ -136,26 +142,16 @@ async fn the_controller_runs_hooks_shows_them_and_fails_the_operation_naming_a_f
 async fn a_revision_pushed_while_a_hook_runs_is_synced_after_it() {
     let client = client().await;
     let ns = TestNamespace::create(&client, "hookqueue").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
     let slow = "    moor.dev/hook-timeout: 8s\n";
-    write(
-        src.path(),
-        "app/all.yaml",
+    let (_server, repo, url, ctl) = start_app(
+        &client,
+        &ns.name,
         &[
             job("name: slow", "PreSync", slow, Some("hang")),
             cm("settings", "v1"),
         ]
         .concat(),
-    );
-    let repo = server.create_repo("r", src.path());
-    let url = server.file_url("r");
-    let ctl = Controller::start(&ns.name, &["--namespace", &ns.name]);
-    apply_app(
-        &client,
-        &ns.name,
-        "a",
-        spec(&url, "app", &ns.name, json!({})),
+        json!({}),
     )
     .await;
     wait_app(&client, &ns.name, "a", "waiting for its hook", 60, |a| {
@@ -191,26 +187,16 @@ async fn a_revision_pushed_while_a_hook_runs_is_synced_after_it() {
 async fn pre_delete_and_post_delete_hooks_run_around_the_deletion_of_an_app() {
     let client = client().await;
     let ns = TestNamespace::create(&client, "delhooks").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(
-        src.path(),
-        "app/all.yaml",
+    let (_server, _repo, _url, _ctl) = start_app(
+        &client,
+        &ns.name,
         &[
             job("name: drain", "PreDelete", "", None),
             job("name: cleanup", "PostDelete", "", None),
             cm("settings", "v1"),
         ]
         .concat(),
-    );
-    server.create_repo("r", src.path());
-    let url = server.file_url("r");
-    let _ctl = Controller::start(&ns.name, &["--namespace", &ns.name]);
-    apply_app(
-        &client,
-        &ns.name,
-        "a",
-        spec(&url, "app", &ns.name, json!({"prune": true})),
+        json!({"prune": true}),
     )
     .await;
     wait_app(&client, &ns.name, "a", "synced", 90, synced_healthy).await;

@@ -31,14 +31,10 @@ replicas:
 
 /// `moor` with a clean git environment (no user or system config).
 fn moor(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let out = moor_command(args, env)
+    moor_command(args, env)
         .output()
-        .expect("failed to run moor");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .expect("failed to run moor")
+        .into()
 }
 
 fn moor_command(args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -64,13 +60,7 @@ fn moor_command(args: &[&str], env: &[(&str, &str)]) -> Command {
 }
 
 fn moor_ok(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let r = moor(args, env);
-    assert_eq!(
-        r.code, 0,
-        "moor {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
-        r.stdout, r.stderr
-    );
-    r
+    moor(args, env).expect_ok(args)
 }
 
 /// A copy of examples/seed, as is.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::apps::{apply_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::tenancy::*;
-use common::{get, write};
+use common::{get, git_repo, write};
 use moor_testkit::{GitServer, TestNamespace, client, eventually, unique_name};
 use serde_json::json;
 
@@ -229,12 +229,14 @@ async fn with_required_impersonation_the_api_server_refuses_what_the_service_acc
     deployer(&client, &dev.name, "deployer", &dev.name).await;
     // Flux's field names an account of the Application's own namespace.
     deployer(&client, &home.name, "ops", &dev.name).await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/settings.yaml", &cm("settings", "v1"));
-    write(src.path(), "app/web.yaml", DEPLOYMENT);
-    write(src.path(), "flux/other.yaml", &cm("other", "v1"));
-    let repo = server.create_repo("r", src.path());
+    let (server, repo) = git_repo(
+        "r",
+        &[
+            ("app/settings.yaml", cm("settings", "v1").as_str()),
+            ("app/web.yaml", DEPLOYMENT),
+            ("flux/other.yaml", &cm("other", "v1")),
+        ],
+    );
     let url = server.file_url("r");
     apply_project(
         &client,
@@ -329,15 +331,16 @@ async fn an_argo_cd_app_project_restricts_its_applications_as_argo_cd_documents(
     // The controller's namespace plays Argo CD's `argocd` namespace.
     let argocd = TestNamespace::create(&client, "argocd").await;
     let guestbook = TestNamespace::create(&client, "guestbook").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "guestbook/ui.yaml", DEPLOYMENT);
-    write(
-        src.path(),
-        "guestbook/quota.yaml",
-        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: quota\nspec:\n  hard: {pods: \"10\"}\n",
+    let (server, repo) = git_repo(
+        "argocd-example-apps",
+        &[
+            ("guestbook/ui.yaml", DEPLOYMENT),
+            (
+                "guestbook/quota.yaml",
+                "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: quota\nspec:\n  hard: {pods: \"10\"}\n",
+            ),
+        ],
     );
-    let repo = server.create_repo("argocd-example-apps", src.path());
     let url = server.file_url("argocd-example-apps");
     let repos = url.rsplit_once('/').unwrap().0;
     // The shape of Argo CD's "Projects" documentation (roles and windows kept, not used).

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use common::apps::{app_ar, apply_app, wait_app};
 use common::controller::Controller;
-use common::{get, moor, moor_ok, write};
+use common::{get, moor, moor_ok, repo_args, write};
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use moor_testkit::{GitServer, TestNamespace, client, unique_name};
@@ -107,16 +107,7 @@ async fn concurrent_syncs_of_one_app_leave_every_live_object_in_its_inventory() 
                 let (app, ns) = (app.clone(), ns.name.clone());
                 std::thread::spawn(move || {
                     moor(
-                        &[
-                            "sync",
-                            "--repo",
-                            dir.to_str().unwrap(),
-                            "--app",
-                            &app,
-                            "-n",
-                            &ns,
-                            "--prune",
-                        ],
+                        &repo_args("sync", dir.to_str().unwrap(), &app, &ns, &["--prune"]),
                         &[],
                     )
                 })

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::apps::{apply_app, spec, synced_at, synced_healthy, wait_app};
 use common::controller::Controller;
-use common::{get, moor, moor_ok, write};
+use common::{get, git_repo, moor, moor_ok, repo_args, write};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -41,18 +41,7 @@ async fn applying_an_object_another_app_owns_is_refused_before_any_write() {
     write(b.path(), "own.yaml", &cm("own", "second"));
     let sync = |dir: &tempfile::TempDir, app: &str| {
         let dir = dir.path().to_str().unwrap().to_string();
-        moor(
-            &[
-                "sync",
-                "--repo",
-                &dir,
-                "--app",
-                app,
-                "--namespace",
-                &ns.name,
-            ],
-            &[],
-        )
+        moor(&repo_args("sync", &dir, app, &ns.name, &[]), &[])
     };
     assert_eq!(sync(&a, &first).code, 0);
     let before = rv(&client, &ns.name, "shared").await;
@@ -166,10 +155,7 @@ async fn a_private_ssh_repository_is_read_through_a_repository_secret_and_create
  {
     let client = client().await;
     let ns = TestNamespace::create(&client, "sshcred").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/cm.yaml", &cm("settings", "from-ssh"));
-    server.create_repo("private", src.path());
+    let (server, _repo) = git_repo("private", &[("app/cm.yaml", &cm("settings", "from-ssh"))]);
     let url = server.ssh_url("private");
     // The controller has no key of its own: only the Secret lets it in.
     let secret: Secret = serde_json::from_value(json!({
@@ -335,10 +321,7 @@ fn post(port: u16, path: &str, headers: &[(&str, String)], body: &str) -> u16 {
 async fn github_and_gitlab_webhooks_make_the_controller_sync_the_pushed_commit() {
     let client = client().await;
     let ns = TestNamespace::create(&client, "hooks").await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/cm.yaml", &cm("settings", "v1"));
-    let repo = server.create_repo("hooked", src.path());
+    let (server, repo) = git_repo("hooked", &[("app/cm.yaml", &cm("settings", "v1"))]);
     let url = server.http_url("hooked");
     let (secret, token) = ("github-secret-1", "gitlab-token-1");
     // A poll interval far beyond the test's bounds: only a webhook can bring a commit in time.

@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use common::apps::{apply_app, spec, synced_at, wait_app};
 use common::controller::Controller;
-use common::{Run, get, moor, moor_ok, write};
+use common::{Run, get, git_repo, moor, moor_ok};
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use moor_testkit::{GitServer, TestNamespace, client, eventually};
+use moor_testkit::{TestNamespace, client, eventually};
 use serde_json::{Value, json};
 
 fn cm(value: &str) -> String {
@@ -67,38 +67,54 @@ fn start_wait(args: &[&str]) -> (Child, String) {
 }
 
 fn finish(child: Child) -> Run {
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    child.wait_with_output().unwrap().into()
+}
+
+/// What each test here starts from, in this order (dropped in reverse): app `name` in a fresh
+/// namespace, syncing one ConfigMap (`cm("1")`) from a git server into a second namespace, under
+/// a controller of its own.
+struct Started {
+    client: Client,
+    apps: TestNamespace,
+    dest: TestNamespace,
+    server: moor_testkit::GitServer,
+    repo: moor_testkit::Repo,
+    url: String,
+    ctl: Controller,
+}
+
+async fn start(prefix: &str, name: &str, automated: Value) -> Started {
+    let client = client().await;
+    let apps = TestNamespace::create(&client, prefix).await;
+    let dest = TestNamespace::create(&client, &format!("{prefix}-d")).await;
+    let ns = apps.name.as_str();
+    let (server, repo) = git_repo("r", &[("app/cm.yaml", &cm("1"))]);
+    let url = server.file_url("r");
+    let ctl = Controller::start(ns, &["--namespace", ns]);
+    apply_app(&client, ns, name, spec(&url, "app", &dest.name, automated)).await;
+    Started {
+        client,
+        apps,
+        dest,
+        server,
+        repo,
+        url,
+        ctl,
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn suspended_app_neither_syncs_nor_heals_and_resume_syncs_at_once() {
-    let client = client().await;
-    let apps = TestNamespace::create(&client, "susp").await;
-    let dest = TestNamespace::create(&client, "susp-d").await;
+    let Started {
+        client,
+        apps,
+        dest,
+        server: _server,
+        repo,
+        url,
+        ctl,
+    } = start("susp", "paused", json!({"prune": true, "selfHeal": true})).await;
     let (ns, name) = (apps.name.as_str(), "paused");
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/cm.yaml", &cm("1"));
-    let server = GitServer::start();
-    let repo = server.create_repo("r", src.path());
-    let url = server.file_url("r");
-    let ctl = Controller::start(ns, &["--namespace", ns]);
-    apply_app(
-        &client,
-        ns,
-        name,
-        spec(
-            &url,
-            "app",
-            &dest.name,
-            json!({"prune": true, "selfHeal": true}),
-        ),
-    )
-    .await;
     let first = repo.head();
     wait_app(&client, ns, name, "Synced", 60, |a| synced_at(a, &first)).await;
 
@@ -200,23 +216,16 @@ async fn suspended_app_neither_syncs_nor_heals_and_resume_syncs_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn app_wait_for_sync_health_and_revision_times_out_with_the_state() {
-    let client = client().await;
-    let apps = TestNamespace::create(&client, "wait").await;
-    let dest = TestNamespace::create(&client, "wait-d").await;
+    let Started {
+        client,
+        apps,
+        dest,
+        server: _server,
+        repo,
+        url,
+        ctl,
+    } = start("wait", "waited", json!({"prune": true})).await;
     let (ns, name) = (apps.name.as_str(), "waited");
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/cm.yaml", &cm("1"));
-    let server = GitServer::start();
-    let repo = server.create_repo("r", src.path());
-    let url = server.file_url("r");
-    let ctl = Controller::start(ns, &["--namespace", ns]);
-    apply_app(
-        &client,
-        ns,
-        name,
-        spec(&url, "app", &dest.name, json!({"prune": true})),
-    )
-    .await;
     let first = repo.head();
 
     let out = moor(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{get, moor, moor_ok, write};
+use common::{get, moor, moor_ok, repo_args, write};
 use moor_testkit::{TestNamespace, client, unique_name};
 
 fn cm(name: &str) -> String {
@@ -41,10 +41,7 @@ async fn sync_into_a_missing_namespace_says_so_once_naming_the_flag_and_writes_n
     let app = unique_name("nsapp");
     let dir = src.path().to_str().unwrap();
     for verb in ["sync", "diff"] {
-        let r = moor(
-            &[verb, "--repo", dir, "--app", &app, "--namespace", &ns.name],
-            &[],
-        );
+        let r = moor(&repo_args(verb, dir, &app, &ns.name, &[]), &[]);
         assert_eq!(r.code, 2, "moor {verb}: {}", r.stderr);
         let lines = lines_naming(&r.stderr, &ns.name);
         assert_eq!(lines.len(), 1, "moor {verb}: said once: {}", r.stderr);
@@ -69,19 +66,13 @@ async fn dry_run_with_create_namespace_reports_it_and_writes_nothing() {
     let app = unique_name("nsdry");
     let dir = src.path().to_str().unwrap();
     let r = moor_ok(
-        &[
+        &repo_args(
             "sync",
-            "--repo",
             dir,
-            "--app",
             &app,
-            "--namespace",
             &ns.name,
-            "--create-namespace",
-            "--dry-run",
-            "-o",
-            "json",
-        ],
+            &["--create-namespace", "--dry-run", "-o", "json"],
+        ),
         &[],
     );
     let set = r.json();
@@ -106,18 +97,13 @@ async fn dry_run_with_create_namespace_reports_it_and_writes_nothing() {
 
     // diff --create-namespace shows what sync --create-namespace would do, writing nothing.
     let r = moor(
-        &[
+        &repo_args(
             "diff",
-            "--repo",
             dir,
-            "--app",
             &app,
-            "--namespace",
             &ns.name,
-            "--create-namespace",
-            "--color",
-            "never",
-        ],
+            &["--create-namespace", "--color", "never"],
+        ),
         &[],
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -130,27 +116,7 @@ async fn create_namespace_creates_it_without_owning_it_so_prune_keeps_it() {
     let (src, ns) = setup();
     let app = unique_name("nscreate");
     let dir = src.path().to_str().unwrap();
-    let args = |extra: &[&'static str]| {
-        let mut a: Vec<String> = [
-            "sync",
-            "--repo",
-            dir,
-            "--app",
-            &app,
-            "--namespace",
-            &ns.name,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
-    let run = |extra: &[&'static str]| {
-        let a = args(extra);
-        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-        moor_ok(&refs, &[])
-    };
+    let run = |extra: &[&'static str]| moor_ok(&repo_args("sync", dir, &app, &ns.name, extra), &[]);
     let r = run(&["--create-namespace"]);
     assert!(
         r.stdout

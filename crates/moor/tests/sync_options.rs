@@ -9,25 +9,17 @@ use std::time::Duration;
 
 use common::apps::{app_ar, apply_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
-use common::{get, moor_ok, write};
+use common::tenancy::condition;
+use common::{get, moor_ok, repo_args, write};
 use kube::api::{Api, DeleteParams, DynamicObject};
 use moor_testkit::{GitServer, TestNamespace, client, eventually, unique_name};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn cm(name: &str, options: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations:\n    \
          argocd.argoproj.io/sync-options: {options:?}\ndata:\n  k: v\n"
     )
-}
-
-fn condition(a: &Value, type_: &str) -> Option<String> {
-    a["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-        .and_then(|c| c["message"].as_str())
-        .map(str::to_string)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -116,18 +108,7 @@ async fn moor_sync_prints_a_warning_line_per_unknown_option() {
     let src = tempfile::tempdir().unwrap();
     write(src.path(), "odd.yaml", &cm("odd", "Nope=true"));
     let dir = src.path().to_str().unwrap();
-    let r = moor_ok(
-        &[
-            "sync",
-            "--repo",
-            dir,
-            "--app",
-            &app,
-            "--namespace",
-            &ns.name,
-        ],
-        &[],
-    );
+    let r = moor_ok(&repo_args("sync", dir, &app, &ns.name, &[]), &[]);
     let lines: Vec<&str> = r
         .stderr
         .lines()
@@ -147,18 +128,13 @@ async fn moor_sync_takes_the_apps_sync_options_and_refuses_unknown_ones() {
     write(src.path(), "a.yaml", &cm("a", "Validate=true"));
     write(src.path(), "b.yaml", &cm("b", "Validate=true"));
     let dir = src.path().to_str().unwrap();
-    let sync = [
+    let sync = repo_args(
         "sync",
-        "--repo",
         dir,
-        "--app",
         &app,
-        "--namespace",
         &ns.name,
-        "--prune",
-        "--sync-option",
-        "Prune=false",
-    ];
+        &["--prune", "--sync-option", "Prune=false"],
+    );
     moor_ok(&sync, &[]);
     std::fs::remove_file(src.path().join("b.yaml")).unwrap();
     let r = moor_ok(&sync, &[]);

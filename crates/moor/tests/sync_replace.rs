@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{get, moor, moor_ok, write};
+use common::{get, moor, moor_ok, repo_args, write};
 use moor_testkit::{TestNamespace, client, unique_name};
 
 fn job(image: &str) -> String {
@@ -29,15 +29,7 @@ async fn a_changed_job_template_names_the_option_and_replace_true_recreates_the_
     let app = unique_name("sync-replace");
     let src = tempfile::tempdir().unwrap();
     let dir = src.path().to_str().unwrap();
-    let sync = [
-        "sync",
-        "--repo",
-        dir,
-        "--app",
-        &app,
-        "--namespace",
-        &ns.name,
-    ];
+    let sync = repo_args("sync", dir, &app, &ns.name, &[]);
     write(src.path(), "job.yaml", &job("busybox:1"));
     moor_ok(&sync, &[]);
     let uid = job_uid(&ns.name).await;

@@ -3,24 +3,11 @@
 
 mod common;
 
-use common::{get, moor, moor_ok, write};
+use common::{get, moor, moor_ok, repo_args, write};
 use moor_testkit::{TestNamespace, client, unique_name};
 use serde_json::json;
 
-/// `VERB --repo REPO --app APP -n NS EXTRA...`: the arguments of every render, diff and sync here.
-fn repo_args<'a>(
-    verb: &'a str,
-    repo: &'a str,
-    app: &'a str,
-    ns: &'a str,
-    extra: &[&'a str],
-) -> Vec<&'a str> {
-    let mut args = vec![verb, "--repo", repo, "--app", app, "-n", ns];
-    args.extend_from_slice(extra);
-    args
-}
-
-/// `moor VERB --repo DIR --app APP -n NS`.
+/// `moor VERB --repo DIR --app APP --namespace NS`.
 fn run_in(verb: &str, dir: &std::path::Path, app: &str, ns: &str) -> common::Run {
     moor(&repo_args(verb, dir.to_str().unwrap(), app, ns, &[]), &[])
 }

@@ -6,8 +6,8 @@ mod common;
 use common::apps::{apply_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::tenancy::*;
-use common::write;
-use moor_testkit::{GitServer, TestNamespace, client, unique_name};
+use common::{git_repo, write};
+use moor_testkit::{TestNamespace, client, unique_name};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -121,11 +121,13 @@ async fn the_controller_installed_in_impersonation_mode_has_only_the_rbac_it_doc
                    {"server": "*", "namespace": dev.name, "defaultServiceAccount": "deployer"}]}),
     )
     .await;
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/settings.yaml", &cm("settings", "v1"));
-    write(src.path(), "app/web.yaml", DEPLOYMENT);
-    server.create_repo("r", src.path());
+    let (server, _repo) = git_repo(
+        "r",
+        &[
+            ("app/settings.yaml", cm("settings", "v1").as_str()),
+            ("app/web.yaml", DEPLOYMENT),
+        ],
+    );
     let _ctl = Controller::start_with_env(
         &home.name,
         &["--namespace", &home.name, "--require-impersonation"],

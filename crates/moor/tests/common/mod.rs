@@ -20,7 +20,27 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
+    /// This run, after asserting that `moor ARGS` exited 0 (its output shown when it did not).
+    pub fn expect_ok(self, args: &[&str]) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "moor {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
@@ -34,27 +54,31 @@ impl Run {
 /// Runs `moor` with `args` (and extra env), against the test cluster's KUBECONFIG.
 pub fn moor(args: &[&str], env: &[(&str, &str)]) -> Run {
     moor_testkit::kubeconfig_path();
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_moor"))
+    Command::new(env!("CARGO_BIN_EXE_moor"))
         .args(args)
         .envs(env.iter().copied())
         .output()
-        .expect("failed to run moor");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .expect("failed to run moor")
+        .into()
+}
+
+/// `VERB --repo REPO --app APP --namespace NS EXTRA...`: how the tests render, diff and sync a
+/// source of their own.
+pub fn repo_args<'a>(
+    verb: &'a str,
+    repo: &'a str,
+    app: &'a str,
+    ns: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![verb, "--repo", repo, "--app", app, "--namespace", ns];
+    args.extend_from_slice(extra);
+    args
 }
 
 /// Like `moor` but panics unless it exits 0.
 pub fn moor_ok(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let r = moor(args, env);
-    assert_eq!(
-        r.code, 0,
-        "moor {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
-        r.stdout, r.stderr
-    );
-    r
+    moor(args, env).expect_ok(args)
 }
 
 /// A copy of examples/seed whose overlay namespaces carry `suffix`, so parallel tests don't meet.
@@ -96,6 +120,21 @@ pub fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, text).unwrap();
     p
+}
+
+/// A git server with one repository, `name`, holding `files` (path, text): the source of most
+/// tests' apps. The server must outlive the test's use of the repository.
+pub fn git_repo(
+    name: &str,
+    files: &[(&str, &str)],
+) -> (moor_testkit::GitServer, moor_testkit::Repo) {
+    let src = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        write(src.path(), rel, text);
+    }
+    let server = moor_testkit::GitServer::start();
+    let repo = server.create_repo(name, src.path());
+    (server, repo)
 }
 
 /// Any object by apiVersion/kind, as JSON; None when it does not exist.

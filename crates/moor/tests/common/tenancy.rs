@@ -9,7 +9,7 @@ use moor_testkit::{GitServer, TestNamespace};
 use serde_json::{Value, json};
 
 use super::apps::{apply_app, wait_app};
-use super::{get, write};
+use super::get;
 
 pub const HOME: &str = "https://kubernetes.default.svc";
 
@@ -108,11 +108,7 @@ pub async fn apply_app_until(
 /// A git server with repository `repo` whose `app/` holds one ConfigMap, `settings`, of
 /// `value`: the source of most tenancy tests.
 pub fn settings_repo(repo: &str, value: &str) -> GitServer {
-    let server = GitServer::start();
-    let src = tempfile::tempdir().unwrap();
-    write(src.path(), "app/settings.yaml", &cm("settings", value));
-    server.create_repo(repo, src.path());
-    server
+    super::git_repo(repo, &[("app/settings.yaml", &cm("settings", value))]).0
 }
 
 pub async fn configmap_value(client: &Client, ns: &str, name: &str) -> Option<String> {
