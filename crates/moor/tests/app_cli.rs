@@ -63,9 +63,11 @@ async fn app_json(client: &Client, ns: &str, name: &str) -> Value {
 
 /// `moor app create NAME -n NS --repo REPO EXTRA...`: how every test here makes its app.
 fn create_args<'a>(name: &'a str, ns: &'a str, repo: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["app", "create", name, "-n", ns, "--repo", repo];
-    args.extend_from_slice(extra);
-    args
+    [
+        &["app", "create", name, "-n", ns, "--repo", repo][..],
+        extra,
+    ]
+    .concat()
 }
 
 async fn setup(prefix: &str) -> (Client, TestNamespace) {

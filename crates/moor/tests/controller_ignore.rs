@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::apps::{apply_app, spec, synced_at, wait_app};
+use common::apps::{apply_app, get_app, spec, synced_at, wait_app};
 use common::controller::Controller;
 use common::{get, moor, write};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -94,15 +94,7 @@ async fn replicas_scaled_by_another_manager_are_left_alone(rule: serde_json::Val
         5,
         "self-heal reverted an ignored field"
     );
-    let a = get(
-        &client,
-        "moor.dev/v1alpha1",
-        "Application",
-        Some(&apps_ns.name),
-        "web",
-    )
-    .await
-    .unwrap();
+    let a = get_app(&client, &apps_ns.name, "web").await.unwrap();
     assert_eq!(a["status"]["sync"]["status"], "Synced", "{a}");
 
     // `moor app diff` agrees: nothing to show.

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::apps::{apply_app, spec, synced_at, wait_app};
+use common::apps::{apply_app, get_app, spec, synced_at, wait_app};
 use common::controller::Controller;
 use common::{get, git_repo, moor, moor_ok, seed_copy, write};
 use kube::Client;
@@ -180,15 +180,7 @@ async fn rollback_brings_back_an_earlier_revision_and_turns_automated_sync_off()
         },
     )
     .await;
-    let a = get(
-        &client,
-        "moor.dev/v1alpha1",
-        "Application",
-        Some(&apps.name),
-        "shop",
-    )
-    .await
-    .unwrap();
+    let a = get_app(&client, &apps.name, "shop").await.unwrap();
     assert!(
         a["spec"]["syncPolicy"]["automated"].is_null(),
         "automated sync still on: {}",
@@ -262,15 +254,7 @@ async fn kill_9_during_a_500_object_sync_then_restart_ends_synced_with_a_complet
         applied < 500,
         "the sync had finished before the kill ({applied} of 500 applied): nothing was cut short"
     );
-    let a = get(
-        &client,
-        "moor.dev/v1alpha1",
-        "Application",
-        Some(&apps.name),
-        "big",
-    )
-    .await
-    .unwrap();
+    let a = get_app(&client, &apps.name, "big").await.unwrap();
     assert_ne!(
         a["status"]["sync"]["status"], "Synced",
         "the app was Synced before the kill: {}",

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::apps::{apply_app, spec, wait_app};
+use common::apps::{apply_app, get_app, spec, wait_app};
 use common::controller::Controller;
 use common::{get, moor, moor_ok, write};
 use moor_testkit::{GitServer, TestNamespace, client};
@@ -233,15 +233,7 @@ async fn regression_an_emptied_source_is_never_pruned_automatically_unless_allow
         ],
         &[],
     );
-    let after = get(
-        &client,
-        "moor.dev/v1alpha1",
-        "Application",
-        Some(&apps_ns.name),
-        "kept",
-    )
-    .await
-    .unwrap();
+    let after = get_app(&client, &apps_ns.name, "kept").await.unwrap();
     for name in ["a", "b"] {
         assert!(
             get(&client, "v1", "ConfigMap", Some(&kept.name), name)

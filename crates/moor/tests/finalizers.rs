@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::apps::{app_ar, apply_app, spec, wait_app};
+use common::apps::{app_ar, apply_app, get_app, spec, wait_app};
 use common::controller::Controller;
 use common::{get, write};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
@@ -68,14 +68,7 @@ async fn another_controllers_finalizer_survives_moors_add_and_remove() {
         "moor's finalizer removed",
         Duration::from_secs(60),
         || async {
-            let a = get(
-                &client,
-                "moor.dev/v1alpha1",
-                "Application",
-                Some(&apps_ns.name),
-                "web",
-            )
-            .await?;
+            let a = get_app(&client, &apps_ns.name, "web").await?;
             (finalizers(&a) == [OTHER]).then_some(a)
         },
     )

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::apps::{apply_app, spec, synced_healthy, wait_app};
+use common::apps::{apply_app, get_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::{get, git_repo, moor_ok, write};
 use kube::api::{Api, DynamicObject};
@@ -217,16 +217,10 @@ async fn pre_delete_and_post_delete_hooks_run_around_the_deletion_of_an_app() {
     );
     apps.delete("a", &Default::default()).await.unwrap();
     eventually("the app gone", Duration::from_secs(90), || async {
-        get(
-            &client,
-            "moor.dev/v1alpha1",
-            "Application",
-            Some(&ns.name),
-            "a",
-        )
-        .await
-        .is_none()
-        .then_some(())
+        get_app(&client, &ns.name, "a")
+            .await
+            .is_none()
+            .then_some(())
     })
     .await;
     assert!(

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::apps::{apply_app, spec, synced_healthy, wait_app};
+use common::apps::{apply_app, get_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::tenancy::*;
 use common::{get, git_repo, write};
@@ -180,15 +180,7 @@ async fn a_tenant_is_refused_every_object_repo_and_destination_outside_its_proje
             .is_none()
     );
     for app in ["other-repo", "other-cluster"] {
-        let a = get(
-            &client,
-            "moor.dev/v1alpha1",
-            "Application",
-            Some(&home.name),
-            app,
-        )
-        .await
-        .unwrap();
+        let a = get_app(&client, &home.name, app).await.unwrap();
         assert!(
             a["status"]["resources"]
                 .as_array()

@@ -70,19 +70,21 @@ fn finish(child: Child) -> Run {
     child.wait_with_output().unwrap().into()
 }
 
-/// What each test here starts from, in this order (dropped in reverse): app `name` in a fresh
-/// namespace, syncing one ConfigMap (`cm("1")`) from a git server into a second namespace, under
-/// a controller of its own.
-struct Started {
-    client: Client,
-    apps: TestNamespace,
-    dest: TestNamespace,
-    server: moor_testkit::GitServer,
-    repo: moor_testkit::Repo,
-    url: String,
-    ctl: Controller,
-}
+/// What each test here starts from, in this order (dropped in reverse): the client, the app's
+/// namespace and its destination, the git server, its repository, the repository's URL and the
+/// controller.
+type Started = (
+    Client,
+    TestNamespace,
+    TestNamespace,
+    moor_testkit::GitServer,
+    moor_testkit::Repo,
+    String,
+    Controller,
+);
 
+/// App `name` in a fresh namespace, syncing one ConfigMap (`cm("1")`) from a git server into a
+/// second namespace with `automated`, under a controller of its own.
 async fn start(prefix: &str, name: &str, automated: Value) -> Started {
     let client = client().await;
     let apps = TestNamespace::create(&client, prefix).await;
@@ -92,28 +94,13 @@ async fn start(prefix: &str, name: &str, automated: Value) -> Started {
     let url = server.file_url("r");
     let ctl = Controller::start(ns, &["--namespace", ns]);
     apply_app(&client, ns, name, spec(&url, "app", &dest.name, automated)).await;
-    Started {
-        client,
-        apps,
-        dest,
-        server,
-        repo,
-        url,
-        ctl,
-    }
+    (client, apps, dest, server, repo, url, ctl)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn suspended_app_neither_syncs_nor_heals_and_resume_syncs_at_once() {
-    let Started {
-        client,
-        apps,
-        dest,
-        server: _server,
-        repo,
-        url,
-        ctl,
-    } = start("susp", "paused", json!({"prune": true, "selfHeal": true})).await;
+    let (client, apps, dest, _server, repo, url, ctl) =
+        start("susp", "paused", json!({"prune": true, "selfHeal": true})).await;
     let (ns, name) = (apps.name.as_str(), "paused");
     let first = repo.head();
     wait_app(&client, ns, name, "Synced", 60, |a| synced_at(a, &first)).await;
@@ -216,15 +203,8 @@ async fn suspended_app_neither_syncs_nor_heals_and_resume_syncs_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn app_wait_for_sync_health_and_revision_times_out_with_the_state() {
-    let Started {
-        client,
-        apps,
-        dest,
-        server: _server,
-        repo,
-        url,
-        ctl,
-    } = start("wait", "waited", json!({"prune": true})).await;
+    let (client, apps, dest, _server, repo, url, ctl) =
+        start("wait", "waited", json!({"prune": true})).await;
     let (ns, name) = (apps.name.as_str(), "waited");
     let first = repo.head();
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::apps::{app_ar, apply_app, spec, synced_healthy, wait_app};
+use common::apps::{app_ar, apply_app, get_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::tenancy::condition;
 use common::{get, moor_ok, repo_args, write};
@@ -72,16 +72,10 @@ async fn unknown_options_warn_and_delete_false_survives_the_apps_deletion() {
         "the Application is gone",
         Duration::from_secs(90),
         || async {
-            get(
-                &client,
-                "moor.dev/v1alpha1",
-                "Application",
-                Some(&home.name),
-                "web",
-            )
-            .await
-            .is_none()
-            .then_some(())
+            get_app(&client, &home.name, "web")
+                .await
+                .is_none()
+                .then_some(())
         },
     )
     .await;

@@ -144,28 +144,10 @@ async fn crd_and_its_custom_resources_apply_in_one_sync() {
     write(
         dir.path(),
         "crd.yaml",
-        &format!(
-            r#"apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.{group}
-spec:
-  group: {group}
-  scope: Namespaced
-  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                size: {{type: integer}}
-"#
+        // A typed schema: the API server checks spec.size of the Widgets applied with it.
+        &common::widget_crd_with_schema(
+            &group,
+            "{type: object, properties: {spec: {type: object, properties: {size: {type: integer}}}}}",
         ),
     );
     write(

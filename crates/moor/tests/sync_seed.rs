@@ -8,7 +8,7 @@ use common::{get, moor, moor_ok, rv, seed_copy};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use moor_testkit::{GitServer, client, unique_name};
+use moor_testkit::{GitServer, Repo, client, unique_name};
 
 const ANN: &str = "moor.dev/tracking-id";
 
@@ -20,9 +20,21 @@ fn seed_args<'a>(
     app: &'a str,
     extra: &[&'a str],
 ) -> Vec<&'a str> {
-    let mut args = vec![verb, "--repo", repo, "--path", path, "--app", app];
-    args.extend_from_slice(extra);
-    args
+    [
+        &[verb, "--repo", repo, "--path", path, "--app", app][..],
+        extra,
+    ]
+    .concat()
+}
+
+/// A copy of examples/seed whose namespaces end in a fresh suffix (made from `prefix`), served as
+/// repository `manifests`: the suffix, the server and the repository.
+fn served_seed(prefix: &str) -> (String, GitServer, Repo) {
+    let suffix = unique_name(prefix);
+    let seed = seed_copy(&suffix);
+    let server = GitServer::start();
+    let repo = server.create_repo("manifests", seed.path());
+    (suffix, server, repo)
 }
 
 /// The resourceVersions of the overlay's ConfigMap, Service and Deployment in `ns`, to tell
@@ -42,10 +54,7 @@ async fn overlay_rvs(client: &kube::Client, ns: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn seed_layout_syncs_over_ssh_and_http_with_auth_and_resync_writes_nothing() {
     let client = client().await;
-    let suffix = unique_name("s");
-    let seed = seed_copy(&suffix);
-    let server = GitServer::start();
-    server.create_repo("manifests", seed.path());
+    let (suffix, server, _repo) = served_seed("s");
 
     // Production over SSH with key auth and known_hosts.
     let prod_ns = format!("production-{suffix}");
@@ -184,10 +193,7 @@ async fn seed_layout_syncs_over_ssh_and_http_with_auth_and_resync_writes_nothing
 #[tokio::test(flavor = "multi_thread")]
 async fn image_change_and_removed_service_are_diffed_and_pruned_but_unowned_objects_survive() {
     let client = client().await;
-    let suffix = unique_name("p");
-    let seed = seed_copy(&suffix);
-    let server = GitServer::start();
-    let repo = server.create_repo("manifests", seed.path());
+    let (suffix, server, repo) = served_seed("p");
     let url = server.file_url("manifests");
     let ns = format!("production-{suffix}");
     let app = format!("prune-{suffix}");

@@ -29,6 +29,11 @@ pub async fn apply_app(client: &Client, ns: &str, name: &str, spec: Value) {
     .expect("apply Application");
 }
 
+/// The moor.dev Application `ns/name` as JSON; None when it does not exist.
+pub async fn get_app(client: &Client, ns: &str, name: &str) -> Option<Value> {
+    get(client, "moor.dev/v1alpha1", "Application", Some(ns), name).await
+}
+
 /// Polls the Application until `f` holds, or panics after `secs` naming `what`.
 pub async fn wait_app(
     client: &Client,
@@ -42,7 +47,7 @@ pub async fn wait_app(
         &format!("Application {ns}/{name} {what}"),
         Duration::from_secs(secs),
         || async {
-            let a = get(client, "moor.dev/v1alpha1", "Application", Some(ns), name).await?;
+            let a = get_app(client, ns, name).await?;
             f(&a).then_some(a)
         },
     )

@@ -71,9 +71,11 @@ pub fn repo_args<'a>(
     ns: &'a str,
     extra: &[&'a str],
 ) -> Vec<&'a str> {
-    let mut args = vec![verb, "--repo", repo, "--app", app, "--namespace", ns];
-    args.extend_from_slice(extra);
-    args
+    [
+        &[verb, "--repo", repo, "--app", app, "--namespace", ns][..],
+        extra,
+    ]
+    .concat()
 }
 
 /// Like `moor` but panics unless it exits 0.
@@ -169,6 +171,14 @@ pub fn rv(obj: &Value) -> String {
 /// A namespaced `Widget` CRD in `group` that keeps any fields: a custom kind no controller
 /// looks after, for tests of custom resources (prune, health rules).
 pub fn widget_crd(group: &str) -> String {
+    widget_crd_with_schema(
+        group,
+        "{type: object, x-kubernetes-preserve-unknown-fields: true}",
+    )
+}
+
+/// The `Widget` CRD in `group` with `schema` (one line of YAML flow style) as its OpenAPI schema.
+pub fn widget_crd_with_schema(group: &str, schema: &str) -> String {
     format!(
         r#"apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -183,7 +193,7 @@ spec:
       served: true
       storage: true
       schema:
-        openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+        openAPIV3Schema: {schema}
 "#
     )
 }
