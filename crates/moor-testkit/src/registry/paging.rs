@@ -73,8 +73,9 @@ impl Drop for PagingProxy {
     }
 }
 
-/// The request line and headers of one HTTP/1.1 request (no body: GETs only).
-fn read_head(conn: &mut TcpStream) -> (String, Vec<(String, String)>) {
+/// The request line and headers (names lower-cased) of one HTTP/1.1 request (no body: GETs
+/// only); the token server reads its requests with it too.
+pub(super) fn read_head(conn: &mut TcpStream) -> (String, Vec<(String, String)>) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];

@@ -1,14 +1,14 @@
 //! The token service of a registry with token auth: an RSA key and certificate from openssl,
 //! and a loopback HTTP server handing out RS256 JWTs the registry verifies.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD as B64URL};
@@ -156,25 +156,12 @@ impl Drop for TokenServer {
 }
 
 fn serve_token(mut conn: TcpStream, keys: &TokenKeys, user: &str, expected_auth: &str) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 64 * 1024 {
-        match conn.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&buf);
-    let mut lines = head.split("\r\n");
-    let target = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .unwrap_or("/");
-    let auth = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.trim().to_string());
+    let (request_line, headers) = super::paging::read_head(&mut conn);
+    let target = request_line.split(' ').nth(1).unwrap_or("/");
+    let auth = headers
+        .into_iter()
+        .find(|(k, _)| k == "authorization")
+        .map(|(_, v)| v);
     let url = reqwest::Url::parse(&format!("http://token{target}")).expect("token request url");
     let scopes: Vec<String> = url
         .query_pairs()
