@@ -73,6 +73,14 @@ fn seed() -> tempfile::TempDir {
     dir
 }
 
+/// A copy of examples/seed served as repository `name`: the copy, the server and the repository.
+fn served_seed(name: &str) -> (tempfile::TempDir, GitServer, Repo) {
+    let seed = seed();
+    let server = GitServer::start();
+    let repo = server.create_repo(name, seed.path());
+    (seed, server, repo)
+}
+
 /// Every file under `dir` but `.git`, by relative path.
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
@@ -129,10 +137,8 @@ fn text(files: &BTreeMap<PathBuf, Vec<u8>>, rel: &str) -> String {
 
 #[test]
 fn image_set_over_http_with_auth_changes_only_the_tag_line_then_makes_no_commit() {
-    let seed = seed();
+    let (seed, server, repo) = served_seed("manifests");
     let before = files(seed.path());
-    let server = GitServer::start();
-    let repo = server.create_repo("manifests", seed.path());
     let url = server.http_auth_url("manifests");
     let (user, password) = server.http_credentials();
     let env = [
@@ -194,9 +200,7 @@ fn image_set_over_http_with_auth_changes_only_the_tag_line_then_makes_no_commit(
 
 #[test]
 fn two_concurrent_image_sets_on_different_overlays_both_land() {
-    let seed = seed();
-    let server = GitServer::start();
-    let repo = server.create_repo("race", seed.path());
+    let (_seed, server, repo) = served_seed("race");
     // A barrier in the server: a push waits (up to 20 s) until a second one arrives, so both
     // runs cloned the same head and one of them must re-apply its edit and push again.
     let barrier = server.root().join("barrier");
@@ -263,10 +267,8 @@ fn two_concurrent_image_sets_on_different_overlays_both_land() {
 
 #[test]
 fn promote_moves_the_staging_images_to_production_in_one_commit() {
-    let seed = seed();
+    let (seed, server, repo) = served_seed("promote");
     let before = files(seed.path());
-    let server = GitServer::start();
-    let repo = server.create_repo("promote", seed.path());
     let url = server.http_url("promote");
     let image = format!("registry.local/myapp=registry.local/myapp:3f2c1ab@{DIGEST}");
     moor_ok(
@@ -456,9 +458,7 @@ fn bad_inputs_give_clear_errors_exit_2_and_no_commit() {
 
 #[test]
 fn dry_run_over_ssh_prints_a_diff_and_pushes_nothing() {
-    let seed = seed();
-    let server = GitServer::start();
-    let repo = server.create_repo("dry", seed.path());
+    let (_seed, server, repo) = served_seed("dry");
     let head = repo.head();
     let url = server.ssh_url("dry");
     let env = [

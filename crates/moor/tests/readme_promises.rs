@@ -116,15 +116,7 @@ async fn sync_dry_run_writes_nothing() {
     write(src.path(), "c.yaml", &cm("c", "1"));
     let r = sync(&["--dry-run", "-o", "json"]);
     let set = r.json();
-    let change = |name: &str| {
-        set["objects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["key"]["name"] == name)
-            .map(|o| o["change"].clone())
-            .unwrap_or(Value::Null)
-    };
+    let change = |name: &str| common::change_of(&set, name).unwrap_or(Value::Null);
     // It reports what it would do...
     assert_eq!(
         (change("a"), change("b"), change("c")),

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::apps::{apply_app, spec, synced_at, wait_app};
+use common::apps::{apply_app, get_app, spec, synced_at, wait_app};
 use common::controller::Controller;
 use common::{Run, get, git_repo, moor, moor_ok};
 use kube::Client;
@@ -64,6 +64,11 @@ fn start_wait(args: &[&str]) -> (Child, String) {
         .unwrap();
     assert!(first.starts_with("waiting up to"), "{first}");
     (child, first)
+}
+
+/// `moor app wait ARGS`, run to its end.
+fn app_wait(args: &[&str]) -> Run {
+    moor(&[&["app", "wait"][..], args].concat(), &[])
 }
 
 fn finish(child: Child) -> Run {
@@ -208,25 +213,10 @@ async fn app_wait_for_sync_health_and_revision_times_out_with_the_state() {
     let (ns, name) = (apps.name.as_str(), "waited");
     let first = repo.head();
 
-    let out = moor(
-        &[
-            "app",
-            "wait",
-            name,
-            "-n",
-            ns,
-            "--sync",
-            "--health",
-            "--timeout",
-            "90s",
-        ],
-        &[],
-    );
+    let out = app_wait(&[name, "-n", ns, "--sync", "--health", "--timeout", "90s"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("Synced and Healthy"), "{}", out.stdout);
-    let a = get(&client, "moor.dev/v1alpha1", "Application", Some(ns), name)
-        .await
-        .unwrap();
+    let a = get_app(&client, ns, name).await.unwrap();
     assert!(synced_at(&a, &first), "{a}");
 
     // --revision waits for the commit the webhook announces after the wait began.
@@ -249,20 +239,7 @@ async fn app_wait_for_sync_health_and_revision_times_out_with_the_state() {
     assert_eq!(cm_value(&client, &dest.name).await.as_deref(), Some("2"));
 
     // A commit that never comes: exit 1, one line naming the app, the goal and the state.
-    let out = moor(
-        &[
-            "app",
-            "wait",
-            name,
-            "-n",
-            ns,
-            "--revision",
-            "0000000",
-            "--timeout",
-            "2s",
-        ],
-        &[],
-    );
+    let out = app_wait(&[name, "-n", ns, "--revision", "0000000", "--timeout", "2s"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let last: Vec<&str> = out.stderr.lines().skip(1).collect();
     assert_eq!(last.len(), 1, "{}", out.stderr);

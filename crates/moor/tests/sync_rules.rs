@@ -378,14 +378,7 @@ async fn prune_false_and_argo_cd_annotations_are_honoured() {
         &[],
     );
     let set = r.json();
-    let change = |name: &str| {
-        set["objects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["key"]["name"] == name)
-            .map(|o| o["change"].clone())
-    };
+    let change = |name: &str| common::change_of(&set, name);
     assert_eq!(change("gone"), Some(json!("pruned")), "{set}");
     for name in ["keep-moor", "keep-argo"] {
         assert_eq!(change(name), Some(json!("skipped")), "{set}");

@@ -161,6 +161,16 @@ pub async fn get(
         .map(|o| serde_json::to_value(o).unwrap())
 }
 
+/// The change `moor sync -o json` reports for the object named `name`, if it reports one.
+pub fn change_of(set: &Value, name: &str) -> Option<Value> {
+    set["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["key"]["name"] == name)
+        .map(|o| o["change"].clone())
+}
+
 pub fn rv(obj: &Value) -> String {
     obj["metadata"]["resourceVersion"]
         .as_str()
