@@ -67,6 +67,21 @@ impl Repo {
         p
     }
 
+    /// A repository whose `app/` holds only a kustomization.yaml of `text`.
+    fn with_kustomization(text: &str) -> Repo {
+        let repo = Repo::new();
+        repo.write("app/kustomization.yaml", text);
+        repo
+    }
+
+    /// Options rendering kustomizations with [`Repo::cat_tool`] as the kustomize binary.
+    fn kustomize_opts(&self) -> RenderOptions {
+        RenderOptions {
+            kustomize_bin: Some(self.cat_tool()),
+            ..self.opts()
+        }
+    }
+
     fn render(&self, app: &str, opts: &RenderOptions) -> Result<usize, RenderError> {
         render(&self.root.join(app), opts).map(|m| m.len())
     }
@@ -158,25 +173,15 @@ fn kustomize_never_runs_on_a_tree_with_an_escaping_link() {
     repo.write("base/kustomization.yaml", "resources: [cm.yaml]\n");
     repo.link("base/cm.yaml", &repo.secret);
     repo.write("overlay/kustomization.yaml", "resources: [../base]\n");
-    let opts = RenderOptions {
-        kustomize_bin: Some(repo.cat_tool()),
-        ..repo.opts()
-    };
+    let opts = repo.kustomize_opts();
     // The link is in a base the overlay references, not in the overlay itself.
     refused(repo.render("overlay", &opts), "base/cm.yaml");
 }
 
 #[test]
 fn kustomize_references_leaving_the_checkout_are_refused() {
-    let repo = Repo::new();
-    repo.write(
-        "app/kustomization.yaml",
-        "resources:\n- ../../other-checkout\n",
-    );
-    let opts = RenderOptions {
-        kustomize_bin: Some(repo.cat_tool()),
-        ..repo.opts()
-    };
+    let repo = Repo::with_kustomization("resources:\n- ../../other-checkout\n");
+    let opts = repo.kustomize_opts();
     refused(
         repo.render("app", &opts),
         "app/kustomization.yaml: resources entry \"../../other-checkout\" leaves the repository",
@@ -185,15 +190,10 @@ fn kustomize_references_leaving_the_checkout_are_refused() {
 
 #[test]
 fn kustomize_remote_bases_and_charts_are_refused_unless_allowed() {
-    let repo = Repo::new();
-    repo.write(
-        "app/kustomization.yaml",
+    let repo = Repo::with_kustomization(
         "resources:\n- https://user:token@example.com/org/repo//base?ref=v1\n",
     );
-    let opts = RenderOptions {
-        kustomize_bin: Some(repo.cat_tool()),
-        ..repo.opts()
-    };
+    let opts = repo.kustomize_opts();
     let msg = refused(
         repo.render("app", &opts),
         "app/kustomization.yaml references the remote https://***@example.com/org/repo//base?ref=v1",
@@ -210,28 +210,15 @@ fn kustomize_remote_bases_and_charts_are_refused_unless_allowed() {
         Err(RenderError::NotAMapping { .. }) | Ok(_)
     ));
 
-    let repo = Repo::new();
-    repo.write(
-        "app/kustomization.yaml",
-        "helmCharts:\n- name: x\n  repo: https://charts.example.com\n",
-    );
-    let opts = RenderOptions {
-        kustomize_bin: Some(repo.cat_tool()),
-        ..repo.opts()
-    };
+    let repo =
+        Repo::with_kustomization("helmCharts:\n- name: x\n  repo: https://charts.example.com\n");
+    let opts = repo.kustomize_opts();
     refused(
         repo.render("app", &opts),
         "app/kustomization.yaml references the remote https://charts.example.com",
     );
-    let repo = Repo::new();
-    repo.write(
-        "app/kustomization.yaml",
-        "resources:\n- github.com/org/repo/base\n",
-    );
-    let opts = RenderOptions {
-        kustomize_bin: Some(repo.cat_tool()),
-        ..repo.opts()
-    };
+    let repo = Repo::with_kustomization("resources:\n- github.com/org/repo/base\n");
+    let opts = repo.kustomize_opts();
     refused(repo.render("app", &opts), "github.com/org/repo/base");
 }
 
@@ -391,8 +378,7 @@ fn objects_past_the_count_limit_are_refused() {
 #[test]
 fn renderer_output_without_end_is_cut_off() {
     use std::os::unix::fs::PermissionsExt;
-    let repo = Repo::new();
-    repo.write("app/kustomization.yaml", "resources: []\n");
+    let repo = Repo::with_kustomization("resources: []\n");
     let tool = repo.root.parent().unwrap().join("endless");
     std::fs::write(&tool, "#!/bin/sh\nexec yes 'a: 1'\n").unwrap();
     std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
