@@ -24,35 +24,14 @@ const CRDS: [&str; 3] = [
 
 /// Applies the image CRDs (idempotent, server-side) and waits until they are served.
 fn ensure_crds() {
-    // kubectl takes KUBECONFIG from the environment: only the checked test cluster's.
-    moor_testkit::kubeconfig_path();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
-    let mut apply = Command::new("kubectl");
-    apply.args(["apply", "--server-side", "--force-conflicts"]);
-    for f in CRDS {
-        apply.arg("-f").arg(dir.join(f));
-    }
-    let out = apply.output().expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "applying the image CRDs failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new("kubectl")
-        .args([
-            "wait",
-            "--for=condition=Established",
+    moor_testkit::apply_crds(
+        &CRDS.map(|f| dir.join(f)),
+        &[
             "crd/imagerepositories.moor.dev",
             "crd/imagepolicies.moor.dev",
             "crd/imageupdateautomations.moor.dev",
-            "--timeout=30s",
-        ])
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "image CRDs not established: {}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
 }
 

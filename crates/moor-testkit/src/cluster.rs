@@ -142,6 +142,35 @@ pub fn kubeconfig_path() -> PathBuf {
     .unwrap_or_else(|refused| panic!("{refused}"))
 }
 
+/// Applies the manifests at `paths` (files or directories) to the test cluster server-side with
+/// kubectl, then waits until each of `crds` (`crd/NAME`) is Established: how the tests of several
+/// crates install the CRDs they need, idempotently. KUBECONFIG is checked first, since kubectl
+/// takes it from the environment.
+pub fn apply_crds(paths: &[PathBuf], crds: &[&str]) {
+    kubeconfig_path();
+    let mut apply = std::process::Command::new("kubectl");
+    apply.args(["apply", "--server-side", "--force-conflicts"]);
+    for p in paths {
+        apply.arg("-f").arg(p);
+    }
+    let out = apply.output().expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "applying {paths:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new("kubectl")
+        .args(["wait", "--for=condition=Established", "--timeout=60s"])
+        .args(crds)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "{crds:?} not established: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The kubeconfig of the second test cluster (multi-cluster tests), from
 /// `MOOR_TEST_SECOND_KUBECONFIG`, checked like [`kubeconfig_path`]: it must be the kubeconfig of a
 /// running cluster scripts/cluster started from this repository, other than the first.

@@ -9,7 +9,7 @@ pub mod git;
 pub mod registry;
 
 pub use cluster::{
-    Refused, TestNamespace, check_test_kubeconfig, client, eventually, kube_config,
+    Refused, TestNamespace, apply_crds, check_test_kubeconfig, client, eventually, kube_config,
     kubeconfig_path, second_kubeconfig_path, unique_name,
 };
 pub use git::{GitServer, Repo, WorkTree};

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::apps::{apply_app, spec, wait_app};
 use common::controller::Controller;
 use common::{moor, repo_args, write};
@@ -23,31 +21,7 @@ fn ensure_widget_crd() {
     let crd = common::widget_crd(WIDGET_GROUP);
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "crd.yaml", &crd);
-    kubectl(&[
-        "apply",
-        "--server-side",
-        "--force-conflicts",
-        "-f",
-        path.to_str().unwrap(),
-    ]);
-    kubectl(&[
-        "wait",
-        "--for=condition=Established",
-        &format!("crd/widgets.{WIDGET_GROUP}"),
-        "--timeout=60s",
-    ]);
-}
-
-fn kubectl(args: &[&str]) {
-    let out = Command::new("kubectl")
-        .args(args)
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    moor_testkit::apply_crds(&[path], &[&format!("crd/widgets.{WIDGET_GROUP}")]);
 }
 
 /// A Widget whose phase lives in the manifest itself (the CRD has no status subresource), so a

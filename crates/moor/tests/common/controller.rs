@@ -23,37 +23,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Applies the Application CRDs (idempotent, server-side).
+/// Applies the Application CRDs (idempotent, server-side) and waits until they are served.
 pub fn ensure_crds() {
-    // kubectl takes KUBECONFIG from the environment: only the checked test cluster's.
-    moor_testkit::kubeconfig_path();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
-    let out = Command::new("kubectl")
-        .args(["apply", "--server-side", "--force-conflicts", "-f"])
-        .arg(&dir)
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "applying CRDs failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new("kubectl")
-        .args([
-            "wait",
-            "--for=condition=Established",
+    moor_testkit::apply_crds(
+        &[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds")],
+        &[
             "crd/applications.moor.dev",
             "crd/applications.argoproj.io",
             "crd/appprojects.moor.dev",
             "crd/appprojects.argoproj.io",
-            "--timeout=30s",
-        ])
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "CRDs not established: {}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
 }
 
