@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::text::{block_scalar_lines, join_lines, key_line, replace_scalar, scalar, split_lines};
-use crate::{ImageChange, ImageRef, ImageUpdate, TextEdit};
+use crate::text::{ScalarEdit, block_scalar_lines, edit_scalars, key_line, scalar, split_lines};
+use crate::{ImageRef, ImageUpdate, TextEdit};
 
 /// Every `image:` field whose value reads as an image reference: (1-based line, reference).
 /// Values that are not references (templates, empty) are skipped.
@@ -26,41 +26,18 @@ pub fn image_fields(text: &str) -> Vec<(usize, ImageRef)> {
 /// Replaces, in place, the value of every `image:` field whose repository is an update's NAME
 /// with the update's reference, in the value's own quoting; comments and every other byte stay.
 pub fn set_image_fields(file: &Path, text: &str, updates: &[ImageUpdate]) -> TextEdit {
-    let mut lines = split_lines(text);
-    let data = block_scalar_lines(&lines);
-    let mut edit = TextEdit::default();
-    for (i, line) in lines.iter_mut().enumerate() {
-        if data[i] {
-            continue;
-        }
-        let Some(k) = key_line(&line.text).filter(|k| k.key == "image") else {
-            continue;
-        };
-        let Some(s) = scalar(&line.text, k.value_from) else {
-            continue;
-        };
-        let Ok(current) = ImageRef::parse(&s.value) else {
-            continue;
-        };
-        let Some(update) = updates.iter().find(|u| u.name == current.name) else {
-            continue;
-        };
-        edit.matched.insert(update.name.clone());
-        let new = update.new.to_string();
-        if new == s.value {
-            continue;
-        }
-        line.text = replace_scalar(&line.text, &s, &new);
-        edit.changes.push(ImageChange {
-            file: file.to_path_buf(),
-            line: i + 1,
+    edit_scalars(file, text, |line| {
+        let k = key_line(line).filter(|k| k.key == "image")?;
+        let s = scalar(line, k.value_from)?;
+        let current = ImageRef::parse(&s.value).ok()?;
+        let update = updates.iter().find(|u| u.name == current.name)?;
+        Some(ScalarEdit {
+            scalar: s,
+            matched: update.name.clone(),
             image: update.name.clone(),
-            old: Some(s.value.clone()),
-            new,
-        });
-    }
-    edit.text = join_lines(&lines);
-    edit
+            new: Some(update.new.to_string()),
+        })
+    })
 }
 
 #[cfg(test)]

@@ -8,10 +8,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::text::{
-    block_scalar_lines, join_lines, key_line, replace_scalar, scalar, skip_dashes, split_lines,
-};
-use crate::{ImageChange, ImageRef, TextEdit};
+use crate::text::{ScalarEdit, edit_scalars, key_line, scalar, skip_dashes};
+use crate::{ImageRef, TextEdit};
 
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?:^|[ \t])#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]+)"\s*\}\s*$"#)
@@ -68,47 +66,24 @@ pub fn set_policy_markers(
     text: &str,
     policies: &BTreeMap<String, ImageRef>,
 ) -> TextEdit {
-    let mut lines = split_lines(text);
-    let data = block_scalar_lines(&lines);
-    let mut edit = TextEdit::default();
-    for (i, line) in lines.iter_mut().enumerate() {
-        if data[i] || policies.is_empty() {
-            continue;
-        }
-        let Some(caps) = MARKER.captures(&line.text) else {
-            continue;
-        };
+    edit_scalars(file, text, |line| {
+        let caps = MARKER.captures(line)?;
         let marker = caps.get(1).map_or("", |m| m.as_str()).trim().to_string();
         let comment = caps.get(0).map_or(0, |m| m.start());
         let (policy, field) = PolicyField::split(&marker);
-        let Some(reference) = policies.get(policy) else {
-            continue;
-        };
-        let from = match key_line(&line.text) {
+        let reference = policies.get(policy)?;
+        let from = match key_line(line) {
             Some(k) => k.value_from,
-            None => skip_dashes(&line.text).1,
+            None => skip_dashes(line).1,
         };
-        let Some(s) = scalar(&line.text, from).filter(|s| s.end <= comment) else {
-            continue;
-        };
-        edit.matched.insert(policy.to_string());
-        let Some(new) = field.value(reference) else {
-            continue;
-        };
-        if new == s.value {
-            continue;
-        }
-        line.text = replace_scalar(&line.text, &s, &new);
-        edit.changes.push(ImageChange {
-            file: file.to_path_buf(),
-            line: i + 1,
-            image: marker.clone(),
-            old: Some(s.value.clone()),
-            new,
-        });
-    }
-    edit.text = join_lines(&lines);
-    edit
+        let s = scalar(line, from).filter(|s| s.end <= comment)?;
+        Some(ScalarEdit {
+            scalar: s,
+            matched: policy.to_string(),
+            new: field.value(reference),
+            image: marker,
+        })
+    })
 }
 
 #[cfg(test)]

@@ -346,6 +346,57 @@ pub(crate) fn replace_scalar(line: &str, s: &Scalar, value: &str) -> String {
     )
 }
 
+/// What [`edit_scalars`] sets on one line: the scalar, the name it was found by (recorded as
+/// matched even when nothing changes), the image the change is reported under and the new value
+/// (None: matched, but nothing to set).
+pub(crate) struct ScalarEdit {
+    pub scalar: Scalar,
+    pub matched: String,
+    pub image: String,
+    pub new: Option<String>,
+}
+
+/// Runs `pick` on every line of `text` outside block scalars and sets the scalar it names, in the
+/// value's own quoting, where the value changes; every other byte stays. The one loop behind
+/// `image:` fields and setter markers.
+pub(crate) fn edit_scalars(
+    file: &std::path::Path,
+    text: &str,
+    mut pick: impl FnMut(&str) -> Option<ScalarEdit>,
+) -> crate::TextEdit {
+    let mut lines = split_lines(text);
+    let data = block_scalar_lines(&lines);
+    let mut edit = crate::TextEdit::default();
+    for (i, line) in lines.iter_mut().enumerate() {
+        if data[i] {
+            continue;
+        }
+        let Some(ScalarEdit {
+            scalar: s,
+            matched,
+            image,
+            new,
+        }) = pick(&line.text)
+        else {
+            continue;
+        };
+        edit.matched.insert(matched);
+        let Some(new) = new.filter(|new| *new != s.value) else {
+            continue;
+        };
+        line.text = replace_scalar(&line.text, &s, &new);
+        edit.changes.push(crate::ImageChange {
+            file: file.to_path_buf(),
+            line: i + 1,
+            image,
+            old: Some(s.value.clone()),
+            new,
+        });
+    }
+    edit.text = join_lines(&lines);
+    edit
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
