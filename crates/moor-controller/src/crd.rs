@@ -151,9 +151,9 @@ pub struct Source {
     /// Options for a plain directory of manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<DirectorySource>,
-    /// Argo CD's kustomize options: accepted but not applied (the kustomization renders as in Git).
+    /// Argo CD's kustomize overrides, applied as an overlay over the app's kustomization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kustomize: Option<serde_json::Value>,
+    pub kustomize: Option<KustomizeSource>,
     /// Options for a Helm chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm: Option<HelmSource>,
@@ -187,6 +187,102 @@ pub struct HelmSource {
     /// Release name; the chart directory's name when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_name: Option<String>,
+    /// Values as an object, applied after `values`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_object: Option<serde_json::Value>,
+    /// `--set` / `--set-string` parameters, applied last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<HelmParameter>,
+    /// Leave out the chart's CRDs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_crds: bool,
+    /// Leave out value files that do not exist instead of failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_missing_value_files: bool,
+    /// The release namespace; the destination namespace when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Argo CD's Helm version (`v3`): ignored, moor runs Helm 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Argo CD's passCredentials: accepted; charts come from Git, nothing is fetched.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pass_credentials: bool,
+    /// Fields moor does not read, kept so the spec round-trips.
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// One Helm parameter (`--set`, or `--set-string` with `forceString`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmParameter {
+    /// The value's path, e.g. `image.tag`.
+    #[serde(default)]
+    pub name: String,
+    /// The value.
+    #[serde(default)]
+    pub value: String,
+    /// Keep numbers and booleans strings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_string: bool,
+}
+
+/// Argo CD's kustomize overrides.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KustomizeSource {
+    /// Image overrides: `name=newName:tag`, `name:tag`, `name@digest`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    /// Prefix of every object's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_prefix: Option<String>,
+    /// Suffix of every object's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_suffix: Option<String>,
+    /// Labels added to every object.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub common_labels: std::collections::BTreeMap<String, String>,
+    /// Annotations added to every object.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub common_annotations: std::collections::BTreeMap<String, String>,
+    /// Namespace of every namespaced object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Replica counts by workload name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<KustomizeReplica>,
+    /// Inline kustomize patches, each with an optional target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<serde_json::Value>,
+    /// Component directories relative to the app's path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<String>,
+    /// Argo CD's kustomize version: ignored (logged), moor runs the one kustomize it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Fields moor does not read, kept so the spec round-trips.
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// One kustomize replica override.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KustomizeReplica {
+    /// The workload's name.
+    #[serde(default)]
+    pub name: String,
+    /// Replicas to set (Argo CD accepts a number or a numeric string).
+    #[serde(default)]
+    pub count: serde_json::Value,
+}
+
+impl KustomizeSource {
+    /// No field is set.
+    pub fn is_empty(&self) -> bool {
+        *self == KustomizeSource::default()
+    }
 }
 
 /// The cluster (by server URL or name) and the default namespace.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moor_git::{Credentials, RepoCache, normalize_url, redact_url};
-use moor_render::{HelmOptions, RenderOptions};
+use moor_render::{HelmOptions, HelmParameter, KustomizeOptions, RenderOptions, Replica};
 use moor_types::Manifest;
 
 use crate::crd::{Application, Source};
@@ -319,10 +319,22 @@ impl Sources {
         if !dir.join("Chart.yaml").is_file() {
             opts.helm = Default::default();
         }
-        // Value files are inputs too: apps sharing a path but not their value files differ.
+        // Likewise kustomize overrides only shape a kustomization's output.
+        if moor_render::kustomization_file(&dir).is_none() {
+            opts.kustomize = Default::default();
+        }
+        if let Some(e) = replica_count_errors(app) {
+            return Err(err(e));
+        }
+        // Value files and override components are inputs too: apps sharing a path but not
+        // these differ.
         let digest_key = (
             commit.to_string(),
-            format!("{id}\0{}", opts.helm.value_files.join("\0")),
+            format!(
+                "{id}\0{}\0\0{}",
+                opts.helm.value_files.join("\0"),
+                opts.kustomize.components.join("\0")
+            ),
         );
         let cached_digest = self
             .digests
@@ -376,6 +388,10 @@ impl Sources {
             return Ok(hit);
         }
         (self.on_render)(&id);
+        if let Some(v) = source.kustomize.as_ref().and_then(|k| k.version.as_ref()) {
+            tracing::warn!(app = %app.app_id(crate::crd::MOOR_GROUP), version = %v,
+                "spec.source.kustomize.version is ignored: moor runs the kustomize it was given");
+        }
         let render_dir = dir.clone();
         let rendered = tokio::task::spawn_blocking(move || moor_render::render(&render_dir, &opts))
             .await
@@ -406,22 +422,79 @@ impl Sources {
 
 pub fn render_options(app: &Application) -> RenderOptions {
     let Source {
-        directory, helm, ..
+        directory,
+        helm,
+        kustomize,
+        ..
     } = &app.spec.source;
     let dir = directory.clone().unwrap_or_default();
     let helm = helm.clone().unwrap_or_default();
+    let k = kustomize.clone().unwrap_or_default();
     RenderOptions {
         recurse: dir.recurse,
         include: moor_render::split_globs(dir.include.as_deref()),
         exclude: moor_render::split_globs(dir.exclude.as_deref()),
         helm: HelmOptions {
             release_name: helm.release_name.or_else(|| app.metadata.name.clone()),
-            namespace: app.spec.destination.namespace.clone(),
+            // Argo CD: helm.namespace, else the destination's.
+            namespace: helm
+                .namespace
+                .filter(|n| !n.is_empty())
+                .or_else(|| app.spec.destination.namespace.clone()),
             value_files: helm.value_files,
             values: helm.values,
+            values_object: helm.values_object,
+            parameters: (helm.parameters.into_iter())
+                .map(|p| HelmParameter {
+                    name: p.name,
+                    value: p.value,
+                    force_string: p.force_string,
+                })
+                .collect(),
+            skip_crds: helm.skip_crds,
+            ignore_missing_value_files: helm.ignore_missing_value_files,
+        },
+        kustomize: KustomizeOptions {
+            images: k.images,
+            name_prefix: k.name_prefix,
+            name_suffix: k.name_suffix,
+            common_labels: k.common_labels,
+            common_annotations: k.common_annotations,
+            namespace: k.namespace,
+            replicas: (k.replicas.iter())
+                .map(|r| Replica {
+                    name: r.name.clone(),
+                    // Checked by `replica_count_errors` before any render.
+                    count: replica_count(&r.count).unwrap_or(0),
+                })
+                .collect(),
+            patches: k.patches,
+            components: k.components,
         },
         ..RenderOptions::default()
     }
+}
+
+/// A kustomize replica count: a number or a numeric string, as Argo CD takes it.
+fn replica_count(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Why the app's kustomize replica overrides cannot be applied, if they cannot.
+fn replica_count_errors(app: &Application) -> Option<String> {
+    let k = app.spec.source.kustomize.as_ref()?;
+    let bad = k
+        .replicas
+        .iter()
+        .find(|r| replica_count(&r.count).is_none())?;
+    Some(format!(
+        "spec.source.kustomize.replicas: count {} of {:?} is not a whole number",
+        bad.count, bad.name
+    ))
 }
 
 #[cfg(test)]
@@ -530,5 +603,48 @@ mod tests {
             };
             assert!(e.to_string().contains(expected), "{e}");
         }
+    }
+
+    #[test]
+    fn overrides_in_the_spec_become_render_options() {
+        let mut a = app("u", "p", &[]);
+        a.spec.source.helm = serde_json::from_value(json!({
+            "namespace": "rel", "skipCrds": true, "valuesObject": {"x": 1},
+            "parameters": [{"name": "t", "value": "1.10", "forceString": true}],
+        }))
+        .unwrap();
+        a.spec.source.kustomize = serde_json::from_value(json!({
+            "images": ["nginx:2"], "namePrefix": "p-", "version": "v5", "futureField": 1,
+            "replicas": [{"name": "web", "count": "3"}],
+        }))
+        .unwrap();
+        let o = render_options(&a);
+        assert_eq!(
+            o.helm.namespace.as_deref(),
+            Some("rel"),
+            "helm.namespace wins"
+        );
+        assert!(o.helm.skip_crds);
+        assert_eq!(o.helm.values_object, Some(json!({"x": 1})));
+        assert_eq!(
+            o.helm.parameters,
+            [HelmParameter {
+                name: "t".into(),
+                value: "1.10".into(),
+                force_string: true
+            }]
+        );
+        assert_eq!(o.kustomize.images, ["nginx:2"]);
+        assert_eq!(o.kustomize.name_prefix.as_deref(), Some("p-"));
+        assert_eq!(o.kustomize.replicas[0].count, 3);
+        assert!(replica_count_errors(&a).is_none());
+        // Unknown fields are kept: the spec round-trips.
+        let back = serde_json::to_value(&a.spec.source.kustomize).unwrap();
+        assert_eq!(back["futureField"], 1);
+
+        a.spec.source.helm = None;
+        assert_eq!(render_options(&a).helm.namespace.as_deref(), Some("d"));
+        a.spec.source.kustomize.as_mut().unwrap().replicas[0].count = json!("many");
+        assert!(replica_count_errors(&a).unwrap().contains("\"web\""));
     }
 }

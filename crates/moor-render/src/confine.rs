@@ -153,6 +153,11 @@ pub fn input_files(
         dirs: BTreeSet::new(),
     };
     walk.dir(&dir)?;
+    if crate::renderer_for(&dir).name() == "kustomize" {
+        for c in override_components(&root, &dir, opts)? {
+            walk.path(&c)?;
+        }
+    }
     if crate::renderer_for(&dir).name() == "helm" {
         for f in &opts.helm.value_files {
             if let Some(path) = value_file(&root, &dir, f, opts)? {
@@ -161,6 +166,19 @@ pub fn input_files(
         }
     }
     Ok(walk.files.into_iter().collect())
+}
+
+/// The override components (`opts.kustomize.components`, relative to `dir`) confined to the
+/// checkout: remote ones are not fetched.
+pub(crate) fn override_components(
+    root: &Path,
+    dir: &Path,
+    opts: &RenderOptions,
+) -> Result<Vec<PathBuf>, RenderError> {
+    let field = "spec.source.kustomize.components entry";
+    (opts.kustomize.components.iter())
+        .map(|c| confine(root, dir, field, c))
+        .collect()
 }
 
 /// A local value file confined to the checkout; `None` for an allowed remote one.

@@ -143,6 +143,15 @@ pub enum RenderError {
         limit: u64,
     },
 
+    /// An override of the app's source (kustomize images, patches ...) cannot be applied.
+    #[error("{field}: {cause}")]
+    InvalidOverride {
+        /// The Application field, e.g. `spec.source.kustomize.images`.
+        field: String,
+        /// What is wrong with it.
+        cause: String,
+    },
+
     /// The render is over the object limit (`RenderOptions::max_objects`).
     #[error("the render has {count} objects, more than the limit of {limit}")]
     TooManyObjects {

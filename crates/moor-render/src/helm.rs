@@ -36,7 +36,11 @@ pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderE
         .arg(dir)
         .arg("--namespace")
         .arg(h.namespace.as_deref().unwrap_or("default"))
-        .arg("--include-crds")
+        .arg(if h.skip_crds {
+            "--skip-crds"
+        } else {
+            "--include-crds"
+        })
         .arg("--skip-tests");
     for f in &h.value_files {
         let Some(path) = crate::confine::value_file(&root, dir, f, opts)? else {
@@ -44,13 +48,19 @@ pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderE
             continue;
         };
         if !path.is_file() {
+            if h.ignore_missing_value_files {
+                continue;
+            }
             return Err(RenderError::ValueFileNotFound { path: dir.join(f) });
         }
         cmd.arg("-f").arg(path);
     }
-    // Kept alive until helm has run; deleted on drop.
-    let mut inline = None;
-    if let Some(values) = h.values.as_deref().filter(|v| !v.trim().is_empty()) {
+    // Kept alive until helm has run; deleted on drop. `values`, then `valuesObject`, then
+    // parameters: each later one wins (Argo CD's order of precedence).
+    let mut inline = Vec::new();
+    let object = h.values_object.as_ref().map(|v| v.to_string());
+    let texts = [h.values.as_deref(), object.as_deref()];
+    for values in texts.into_iter().flatten().filter(|v| !v.trim().is_empty()) {
         let io = |source| RenderError::Io {
             path: std::env::temp_dir(),
             source,
@@ -62,8 +72,9 @@ pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderE
             .map_err(io)?;
         file.write_all(values.as_bytes()).map_err(io)?;
         cmd.arg("--values").arg(file.path());
-        inline = Some(file);
+        inline.push(file);
     }
+    cmd.args(parameter_args(&h.parameters));
     let out = exec::run(
         HELM,
         "helm template",
@@ -74,6 +85,21 @@ pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderE
     );
     drop(inline);
     out
+}
+
+/// `--set name=value` (`--set-string` when forced) for each parameter, in order.
+fn parameter_args(params: &[crate::HelmParameter]) -> Vec<String> {
+    params
+        .iter()
+        .flat_map(|p| {
+            let flag = if p.force_string {
+                "--set-string"
+            } else {
+                "--set"
+            };
+            [flag.to_string(), format!("{}={}", p.name, p.value)]
+        })
+        .collect()
 }
 
 /// The chart directory's name (of its absolute path, so `.` works too).
@@ -135,6 +161,20 @@ mod tests {
                 (2, "templates/svc.yaml".to_string()),
                 (5, "charts/db/templates/sts.yaml".to_string())
             ]
+        );
+    }
+
+    #[test]
+    fn parameters_become_set_flags_in_order() {
+        let p = |name: &str, value: &str, force_string| crate::HelmParameter {
+            name: name.into(),
+            value: value.into(),
+            force_string,
+        };
+        let args = parameter_args(&[p("replicas", "2", false), p("tag", "1.10", true)]);
+        assert_eq!(
+            args,
+            ["--set", "replicas=2", "--set-string", "tag=1.10"].map(String::from)
         );
     }
 

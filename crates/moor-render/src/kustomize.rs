@@ -23,22 +23,65 @@ pub fn kustomization_file(dir: &Path) -> Option<&'static str> {
 /// symlinks and fetches remote bases, so links and references leaving `opts.root` and remote
 /// bases (unless `opts.allow_remote_bases`) are refused before it runs. Its load restrictor is
 /// always on, so files it loads stay under each kustomization's directory.
+///
+/// With `opts.kustomize` overrides, an overlay kustomization referencing `dir` is written to a
+/// temporary directory and built instead (see [`KustomizeOptions`](crate::KustomizeOptions));
+/// its components are confined to the checkout like every other reference.
 pub fn kustomize_build(dir: &Path, opts: &RenderOptions) -> Result<String, RenderError> {
     crate::input_files(dir, opts)?;
     let bin = exec::find_bin(KUSTOMIZE, opts.kustomize_bin.as_deref())?;
+    // Kept alive until kustomize has run; deleted on drop.
+    let overlay = match opts.kustomize.is_empty() {
+        true => None,
+        false => Some(write_overlay(dir, opts)?),
+    };
+    let target = overlay.as_ref().map_or(dir, |t| t.path());
     let mut cmd = Command::new(bin);
     cmd.arg("build")
-        .arg(dir)
+        .arg(target)
         .arg("--load-restrictor")
         .arg("LoadRestrictionsRootOnly");
-    exec::run(
+    let out = exec::run(
         KUSTOMIZE,
         "kustomize build",
         dir,
         cmd,
         opts.timeout,
         opts.max_bytes,
-    )
+    );
+    drop(overlay);
+    out
+}
+
+/// A temporary directory holding the overlay of `opts.kustomize` over `dir`.
+fn write_overlay(dir: &Path, opts: &RenderOptions) -> Result<tempfile::TempDir, RenderError> {
+    let root = crate::confine::root_of(dir, opts)?;
+    let canonical = |p: &Path| {
+        p.canonicalize().map_err(|source| RenderError::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let dir = canonical(dir)?;
+    let components = crate::confine::override_components(&root, &dir, opts)?
+        .iter()
+        .map(|c| canonical(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Io { path, source }
+    };
+    let tmp = std::env::temp_dir();
+    let overlay_dir = tempfile::Builder::new()
+        .prefix("moor-kustomize-")
+        .tempdir()
+        .map_err(io(&tmp))?;
+    let real = canonical(overlay_dir.path())?;
+    let doc = crate::kustomize_overlay::overlay(&real, &dir, &opts.kustomize, &components)?;
+    let file = real.join(KUSTOMIZATION_FILES[0]);
+    // JSON is YAML: kustomize reads it as is.
+    std::fs::write(&file, doc.to_string()).map_err(io(&file))?;
+    Ok(overlay_dir)
 }
 
 /// Renders a directory holding a kustomization; every object's origin is that file.

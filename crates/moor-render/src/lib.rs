@@ -13,6 +13,7 @@ mod error;
 mod exec;
 mod helm;
 mod kustomize;
+mod kustomize_overlay;
 mod parse;
 mod plain;
 
@@ -27,6 +28,7 @@ pub use empty::unrendered_files;
 pub use error::RenderError;
 pub use helm::{HelmRenderer, helm_template};
 pub use kustomize::{KustomizeRenderer, kustomization_file, kustomize_build};
+pub use kustomize_overlay::{KustomizeOptions, Replica};
 pub use parse::parse_manifests;
 pub use plain::{PlainRenderer, split_globs};
 
@@ -50,6 +52,25 @@ pub struct HelmOptions {
     pub value_files: Vec<String>,
     /// Inline values (a YAML document), applied after the value files.
     pub values: Option<String>,
+    /// Argo CD's `valuesObject`: values as an object, applied after `values`.
+    pub values_object: Option<serde_json::Value>,
+    /// `--set` (or `--set-string`) parameters, applied last, in order.
+    pub parameters: Vec<HelmParameter>,
+    /// Leave out the chart's `crds/` (`--skip-crds`).
+    pub skip_crds: bool,
+    /// Leave out local value files that do not exist instead of failing.
+    pub ignore_missing_value_files: bool,
+}
+
+/// One Helm parameter, as Argo CD's `helm.parameters` entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HelmParameter {
+    /// The value's path, e.g. `image.tag`.
+    pub name: String,
+    /// The value, in `--set` syntax.
+    pub value: String,
+    /// Pass it with `--set-string`, so numbers and booleans stay strings.
+    pub force_string: bool,
 }
 
 /// How a directory is rendered and the bounds every render stays within.
@@ -63,6 +84,8 @@ pub struct RenderOptions {
     pub exclude: Vec<String>,
     /// Release name, value files and values for a Helm chart.
     pub helm: HelmOptions,
+    /// Overrides applied to a kustomization (Argo CD's `spec.source.kustomize`).
+    pub kustomize: KustomizeOptions,
     /// The kustomize binary; `kustomize` on PATH when unset.
     pub kustomize_bin: Option<PathBuf>,
     /// The helm binary; `helm` on PATH when unset.
@@ -89,6 +112,7 @@ impl Default for RenderOptions {
             include: Vec::new(),
             exclude: Vec::new(),
             helm: HelmOptions::default(),
+            kustomize: KustomizeOptions::default(),
             kustomize_bin: None,
             helm_bin: None,
             timeout: DEFAULT_TIMEOUT,
@@ -189,7 +213,43 @@ pub fn cache_key(commit: &str, path: &str, opts: &RenderOptions) -> String {
             None => field("none"),
         }
     }
+    // Every other option, as one canonical JSON text (its own fields tagged by name).
+    field(&override_options(opts).to_string());
     hex::encode(h.finalize())
+}
+
+/// The Helm and Kustomize options not hashed one by one in [`cache_key`], as one JSON value.
+fn override_options(opts: &RenderOptions) -> serde_json::Value {
+    let (h, k) = (&opts.helm, &opts.kustomize);
+    let params: Vec<_> = h
+        .parameters
+        .iter()
+        .map(|p| serde_json::json!([p.name, p.value, p.force_string]))
+        .collect();
+    let replicas: Vec<_> = k
+        .replicas
+        .iter()
+        .map(|r| serde_json::json!([r.name, r.count]))
+        .collect();
+    serde_json::json!({
+        "helm": {
+            "valuesObject": h.values_object,
+            "parameters": params,
+            "skipCrds": h.skip_crds,
+            "ignoreMissingValueFiles": h.ignore_missing_value_files,
+        },
+        "kustomize": {
+            "images": k.images,
+            "namePrefix": k.name_prefix,
+            "nameSuffix": k.name_suffix,
+            "commonLabels": k.common_labels,
+            "commonAnnotations": k.common_annotations,
+            "namespace": k.namespace,
+            "replicas": replicas,
+            "patches": k.patches,
+            "components": k.components,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -242,6 +302,37 @@ mod tests {
             // Same strings, other fields: must differ from the ones above.
             |o| o.helm.value_files = vec!["*.yaml".into()],
             |o| o.helm.values = Some("".into()),
+            |o| o.helm.values_object = Some(serde_json::json!({"replicas": 2})),
+            |o| {
+                o.helm.parameters = vec![HelmParameter {
+                    name: "a".into(),
+                    value: "1".into(),
+                    force_string: false,
+                }]
+            },
+            |o| {
+                o.helm.parameters = vec![HelmParameter {
+                    name: "a".into(),
+                    value: "1".into(),
+                    force_string: true,
+                }]
+            },
+            |o| o.helm.skip_crds = true,
+            |o| o.helm.ignore_missing_value_files = true,
+            |o| o.kustomize.images = vec!["nginx:2".into()],
+            |o| o.kustomize.name_prefix = Some("p-".into()),
+            |o| o.kustomize.name_suffix = Some("p-".into()),
+            |o| o.kustomize.common_labels = [("a".into(), "b".into())].into(),
+            |o| o.kustomize.common_annotations = [("a".into(), "b".into())].into(),
+            |o| o.kustomize.namespace = Some("prod".into()),
+            |o| {
+                o.kustomize.replicas = vec![Replica {
+                    name: "web".into(),
+                    count: 2,
+                }]
+            },
+            |o| o.kustomize.patches = vec![serde_json::json!({"patch": "x"})],
+            |o| o.kustomize.components = vec!["../c".into()],
         ];
         for f in variants {
             let mut o = base.clone();

@@ -30,6 +30,7 @@ fn chart_renders_with_release_namespace_and_values() {
             namespace: Some("prod".into()),
             value_files: vec!["values-prod.yaml".into()],
             values: Some("replicas: 3\nservice:\n  type: NodePort\n".into()),
+            ..Default::default()
         },
         ..Default::default()
     };

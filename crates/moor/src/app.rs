@@ -333,10 +333,10 @@ async fn diff(apps: &Apps, args: AppDiffArgs) -> Result<u8> {
         .source
         .kustomize
         .as_ref()
-        .is_some_and(|k| k.as_object().is_some_and(|o| !o.is_empty()))
+        .is_some_and(|k| !k.is_empty())
     {
         eprintln!(
-            "warning: spec.source.kustomize options are not applied by moor; rendering the kustomization as it is in Git"
+            "warning: spec.source.kustomize overrides are applied by the controller, not by this diff; rendering the kustomization as it is in Git"
         );
     }
     let source_args = source_args(&app, args.kustomize_bin, args.helm_bin);

@@ -23,6 +23,7 @@ pub fn render_options(args: &SourceArgs, namespace: Option<&str>) -> RenderOptio
             namespace: namespace.map(str::to_string),
             value_files: args.helm_value_files.clone(),
             values: args.helm_values.clone(),
+            ..Default::default()
         },
         kustomize_bin: args.kustomize_bin.clone(),
         helm_bin: args.helm_bin.clone(),
