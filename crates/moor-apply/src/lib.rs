@@ -454,12 +454,8 @@ impl Engine {
             return Ok(set);
         }
 
-        let mut runner = hooks::Runner::new(
-            &self.client,
-            hooks,
-            &opts.app,
-            opts.hook_progress.clone(),
-        );
+        let mut runner =
+            hooks::Runner::new(&self.client, hooks, &opts.app, opts.hook_progress.clone());
         let written = self
             .write(
                 &mut runner,
@@ -490,7 +486,12 @@ impl Engine {
         &self,
         runner: &mut hooks::Runner<'_>,
         planned: Vec<Planned>,
-        (previous, desired_entries, stale, started_at): (Inventory, Inventory, Vec<Entry>, Timestamp),
+        (previous, desired_entries, stale, started_at): (
+            Inventory,
+            Inventory,
+            Vec<Entry>,
+            Timestamp,
+        ),
         opts: &SyncOptions,
         progress: &Progress<'_>,
     ) -> Result<Vec<ObjectResult>, SyncError> {

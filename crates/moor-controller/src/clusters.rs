@@ -190,19 +190,28 @@ impl Clusters {
     ) -> Result<Cluster, ClusterError> {
         let user = format!("system:serviceaccount:{namespace}:{name}");
         let key = (cluster.name.clone(), cluster.version.clone(), user.clone());
-        if let Some(c) = self.impersonating.lock().expect("impersonation cache").get(&key) {
+        if let Some(c) = self
+            .impersonating
+            .lock()
+            .expect("impersonation cache")
+            .get(&key)
+        {
             return Ok(c.clone());
         }
         let mut config = cluster.config.clone();
         config.auth_info.impersonate = Some(user);
         // The API server adds the service account's groups itself.
         config.auth_info.impersonate_groups = None;
-        let client = (self.layer)(config, &cluster.name).map_err(|cause| ClusterError::BadConfig {
-            name: cluster.name.clone(),
-            cause,
-        })?;
+        let client =
+            (self.layer)(config, &cluster.name).map_err(|cause| ClusterError::BadConfig {
+                name: cluster.name.clone(),
+                cause,
+            })?;
         let imp = Cluster {
-            engine: Arc::new(Engine::with_inventory_client(client, cluster.client.clone())),
+            engine: Arc::new(Engine::with_inventory_client(
+                client,
+                cluster.client.clone(),
+            )),
             ..cluster.clone()
         };
         self.impersonating

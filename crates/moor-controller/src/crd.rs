@@ -45,7 +45,9 @@ pub struct Application {
     pub kind: Option<String>,
     /// Name, namespace, annotations (refresh), finalizers and the rest.
     pub metadata: ObjectMeta,
-    /// What to deploy, where, and how to sync it.
+    /// What to deploy, where, and how to sync it (read with the fields moor does not
+    /// implement listed in `spec.unsupported`).
+    #[serde(deserialize_with = "crate::unsupported::spec_with_unsupported")]
     pub spec: ApplicationSpec,
     /// What the controller last found and did; None until its first reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,6 +135,10 @@ pub struct ApplicationSpec {
     /// deletion still cascades). Setting it back to false reconciles at once.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspend: bool,
+    /// Fields of the stored spec that moor does not implement, found when the Application is
+    /// read (the typed fields above drop them); never written back.
+    #[serde(skip)]
+    pub unsupported: Vec<crate::unsupported::Unsupported>,
 }
 
 /// Where the manifests come from: repository, revision, path and renderer options.

@@ -23,6 +23,7 @@ mod gc;
 mod health_rules;
 mod hook_status;
 mod inputs;
+mod leader;
 mod poll;
 pub mod project;
 mod project_rules;
@@ -32,6 +33,7 @@ mod retry;
 mod sources;
 mod status;
 mod tenancy;
+pub mod unsupported;
 mod watches;
 
 use std::net::SocketAddr;
@@ -52,6 +54,7 @@ use tokio::sync::mpsc;
 
 pub use clusters::{CLUSTER_SECRET_LABEL, IN_CLUSTER_NAME};
 pub use gc::GcOptions;
+pub use leader::{DEFAULT_LEASE_NAME, LeaderElection, default_identity};
 pub use poll::DEFAULT_MIN_POLL_INTERVAL;
 pub use repo_credentials::REPO_SECRET_LABEL;
 pub use sources::{DEFAULT_RENDER_CACHE_BYTES, RenderPolicy};
@@ -119,6 +122,8 @@ pub struct ControllerOptions {
     pub strict_projects: bool,
     /// An app whose project (or spec) names no service account to impersonate is not synced.
     pub require_impersonation: bool,
+    /// Reconcile only while holding this Lease (`--leader-elect`), so replicas can run side by side.
+    pub leader_election: Option<LeaderElection>,
 }
 
 /// Builds a client for a cluster config, with `moor_cluster_api_requests_total` counting.
@@ -164,6 +169,37 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
             .map_err(|e| ControllerError::MissingCrd(format!("applications.{g}"), e))?;
     }
 
+    // With leader election, probes, metrics and webhooks are served from the start (ready
+    // means running: a follower must pass its readiness probe, or a rolling update would wait
+    // for a leader that only goes away after it) and everything below waits for the Lease.
+    let (push_tx, mut push_rx) = mpsc::unbounded_channel::<PushEvent>();
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = ServerState {
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+        webhook: opts.webhook.clone(),
+        pushes: push_tx.clone(),
+    };
+    if let Some(le) = opts.leader_election.clone() {
+        listen(&opts, state.clone()).await?;
+        ready.store(true, Ordering::SeqCst);
+        let targets = leader::PushTargets {
+            home: home.clone(),
+            groups: groups.clone(),
+            app_namespace: opts.app_namespace.clone(),
+        };
+        push_rx = leader::lead(
+            &home,
+            &opts.namespace,
+            le,
+            metrics.clone(),
+            push_rx,
+            targets,
+        )
+        .await;
+    }
+    metrics.set_leader(true);
+
     let (app_tx, app_rx) = mpsc::unbounded_channel::<AppKey>();
     let m = metrics.clone();
     let mut sources = sources::Sources::new(
@@ -175,10 +211,12 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     sources.on_render = Box::new(move |id| m.inc_render(id));
     sources.policy = opts.render.clone();
     let m = metrics.clone();
-    let mut clusters =
-        clusters::Clusters::new(home.clone(), home_config, &opts.namespace, move |config, name| {
-            counted_client(config, name, &m)
-        });
+    let mut clusters = clusters::Clusters::new(
+        home.clone(),
+        home_config,
+        &opts.namespace,
+        move |config, name| counted_client(config, name, &m),
+    );
     clusters.allowed_commands = opts.allowed_exec_commands.clone();
     let recorder = Recorder::new(
         home.clone(),
@@ -249,7 +287,6 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     );
 
     // Owned-object events and webhook pushes both end as app triggers.
-    let (push_tx, push_rx) = mpsc::unbounded_channel::<PushEvent>();
     tokio::spawn(dispatch_app_events(app_rx, trigger_txs.clone()));
     tokio::spawn(dispatch_project_changes(
         project_rx,
@@ -263,14 +300,9 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         shared.clone(),
     ));
 
-    let ready = Arc::new(AtomicBool::new(false));
-    let state = ServerState {
-        metrics: metrics.clone(),
-        ready: ready.clone(),
-        webhook: opts.webhook.clone(),
-        pushes: push_tx.clone(),
-    };
-    listen(&opts, state).await?;
+    if opts.leader_election.is_none() {
+        listen(&opts, state).await?;
+    }
     // Image automation (registry scans, policies, Git updates) when its CRDs are installed.
     if automation::installed(&home).await {
         let (c, ns) = (home.clone(), opts.app_namespace.clone());

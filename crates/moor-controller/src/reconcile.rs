@@ -22,6 +22,7 @@ use crate::dependencies;
 use crate::finalizer;
 use crate::retry;
 use crate::status::{self, now};
+use crate::unsupported::Stop;
 
 /// What the steps found; turned into status, events and metrics at the end.
 struct Outcome {
@@ -77,6 +78,24 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     }
     if app.spec.suspend {
         return suspended(out, app);
+    }
+    // Fields moor does not implement are never ignored silently; one that would change what is
+    // applied stops the app here, before anything is fetched or written.
+    if let Some(refusal) = crate::unsupported::check(&mut out.status, &app.spec) {
+        return refused(out, refusal, ctx, app);
+    }
+    match crate::unsupported::check_operation(app, ctx).await {
+        Ok(()) => {}
+        Err(Stop::Refused(refusal)) => return refused(out, refusal, ctx, app),
+        Err(Stop::Unreadable(e)) => {
+            return failed_comparison(out, ConditionType::ComparisonError, e, ctx, app);
+        }
+        // An older copy neither runs the operation nor writes its status over the newer one's.
+        Err(Stop::Stale) => {
+            out.status = app.status.clone().unwrap_or_default();
+            out.requeue = Duration::from_secs(1);
+            return out;
+        }
     }
 
     let deps = dependencies::check(app, |ns, name| ctx.lookup(ns, name));
@@ -169,7 +188,12 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     // Unknown sync options (the app's or an object's) are ignored, but never silently.
     let unknown = moor_apply::sync_option_warnings(&opts.app_options, &rendered.manifests);
     if !unknown.is_empty() {
-        let mut msg = unknown.iter().take(10).cloned().collect::<Vec<_>>().join("; ");
+        let mut msg = unknown
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
         if unknown.len() > 10 {
             msg.push_str(&format!("; and {} more", unknown.len() - 10));
         }

@@ -76,6 +76,7 @@ pub struct Metrics {
     git_fetch_duration: HistogramFamily<RepoLabels>,
     api_requests: Family<ApiLabels, Counter>,
     renders: Family<RepoLabels, Counter>,
+    leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -96,6 +97,7 @@ impl Metrics {
             Family::new_with_constructor(git_fetch_histogram);
         let api_requests = Family::<ApiLabels, Counter>::default();
         let renders = Family::<RepoLabels, Counter>::default();
+        let leader = Gauge::default();
 
         // Counters get their `_total` suffix from the encoder.
         registry.register(
@@ -129,6 +131,11 @@ impl Metrics {
             "Manifest renders run (cache misses), by source (repo#path)",
             renders.clone(),
         );
+        registry.register(
+            "moor_leader",
+            "1 while this replica reconciles (holds the leader Lease, or runs without leader election)",
+            leader.clone(),
+        );
 
         Self {
             registry,
@@ -139,7 +146,13 @@ impl Metrics {
             git_fetch_duration,
             api_requests,
             renders,
+            leader,
         }
+    }
+
+    /// Whether this replica reconciles: `moor_leader` 1 or 0.
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
     }
 
     /// Counts one render of `source` (a redacted `repo#path`): render-cache misses.
@@ -281,6 +294,7 @@ mod tests {
             "# TYPE moor_app_sync counter",
             "# TYPE moor_git_fetch_duration_seconds histogram",
             "# TYPE moor_cluster_api_requests counter",
+            "# TYPE moor_leader gauge",
         ] {
             assert!(out.contains(name), "missing {name:?} in\n{out}");
         }

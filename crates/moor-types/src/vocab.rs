@@ -182,11 +182,13 @@ vocabulary! {
     ConditionType("condition type") {
         /// The source, destination or render failed: nothing compared or applied.
         ComparisonError = "ComparisonError",
-        /// The destination is unusable, a health rule does not compile, or the app's project
-        /// does not permit its repository, destination or objects.
+        /// The destination is unusable, a health rule does not compile, the app's project
+        /// does not permit its repository, destination or objects, or the spec has a field moor
+        /// does not implement that would change what is applied (the message names it).
         InvalidSpecError = "InvalidSpecError",
-        /// A setting was replaced by a usable one (e.g. a poll interval under the minimum), or
-        /// a sync option (the app's or an object's) is unknown and ignored; the message names it.
+        /// A setting was replaced by a usable one (e.g. a poll interval under the minimum), a
+        /// sync option (the app's or an object's) is unknown and ignored, or a spec field moor
+        /// does not implement changes nothing applied (`spec.info`); the message names it.
         InvalidSpecWarning = "InvalidSpecWarning",
         /// The last sync failed.
         SyncError = "SyncError",

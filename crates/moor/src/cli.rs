@@ -295,6 +295,22 @@ pub struct ControllerArgs {
     /// Bound of the render cache in memory (estimated), e.g. 256MiB.
     #[arg(long, default_value = "256MiB", value_parser = moor_server::parse_byte_size)]
     pub render_cache_bytes: usize,
+    /// Reconcile only while holding a Lease in --namespace, so several replicas can run: the
+    /// others serve probes, metrics and webhooks (pushes are passed on to the leader).
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Name of the leader election Lease.
+    #[arg(long, default_value = moor_controller::DEFAULT_LEASE_NAME)]
+    pub leader_election_id: String,
+    /// How long followers wait after the leader's last renewal before taking over.
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    pub leader_election_lease_duration: Duration,
+    /// How long the leader retries renewing before it gives up (and exits, to be restarted).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub leader_election_renew_deadline: Duration,
+    /// How often candidates try to take the Lease and the leader renews it.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub leader_election_retry_period: Duration,
 }
 
 /// Git credentials by flag; each one given overrides the environment's (MOOR_GIT_*).

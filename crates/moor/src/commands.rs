@@ -165,6 +165,16 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
     // Settings first: a refused one fails at once, before any cluster is looked for.
     let min_poll = min_poll_interval(args.min_poll_interval)?;
     moor_controller::check_poll_interval(args.poll_interval, min_poll)?;
+    let leader_election = args.leader_elect.then(|| moor_controller::LeaderElection {
+        lease_name: args.leader_election_id.clone(),
+        identity: moor_controller::default_identity(),
+        lease_duration: args.leader_election_lease_duration,
+        renew_deadline: args.leader_election_renew_deadline,
+        retry_period: args.leader_election_retry_period,
+    });
+    if let Some(le) = &leader_election {
+        le.check().map_err(anyhow::Error::msg)?;
+    }
     let config = match &args.kubeconfig {
         Some(path) => crate::kubeconfig::load(Some(path), args.context.clone()).await?,
         // Like kubectl, then in-cluster with the pod's ServiceAccount.
@@ -213,6 +223,7 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
         allowed_exec_commands: args.allow_exec_command,
         strict_projects: args.strict_projects,
         require_impersonation: args.require_impersonation,
+        leader_election,
         render: moor_controller::RenderPolicy {
             allow_remote_value_files: args.render_limits.allow_remote_value_files,
             allow_remote_bases: args.render_limits.allow_remote_bases,
