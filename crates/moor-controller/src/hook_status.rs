@@ -111,10 +111,7 @@ fn running_message(resources: &[ResourceResult]) -> String {
 
 /// A hook run as an entry of `syncResult.resources`, with Argo CD's hook fields.
 pub fn resource_result(h: &HookResult) -> ResourceResult {
-    let (group, version) = match h.api_version.rsplit_once('/') {
-        Some((g, v)) => (g.to_string(), v.to_string()),
-        None => (String::new(), h.api_version.clone()),
-    };
+    let (group, version) = crate::status::api_group_version(&h.api_version);
     ResourceResult {
         group,
         version,

@@ -54,10 +54,7 @@ pub fn apply_comparison(status: &mut ApplicationStatus, cmp: &Comparison, commit
         .iter()
         .chain(&cmp.extra)
         .map(|r| {
-            let (group, version) = match r.api_version.rsplit_once('/') {
-                Some((g, v)) => (g.to_string(), v.to_string()),
-                None => (String::new(), r.api_version.clone()),
-            };
+            let (group, version) = api_group_version(&r.api_version);
             ResourceStatus {
                 group,
                 version,
@@ -86,10 +83,7 @@ pub fn sync_result(set: &ChangeSet, commit: &str) -> SyncResult {
             .objects
             .iter()
             .map(|o| {
-                let (group, version) = match o.api_version.rsplit_once('/') {
-                    Some((g, v)) => (g.to_string(), v.to_string()),
-                    None => (String::new(), o.api_version.clone()),
-                };
+                let (group, version) = api_group_version(&o.api_version);
                 ResourceResult {
                     group,
                     version,
@@ -136,6 +130,14 @@ pub fn same_ignoring_time(a: &ApplicationStatus, b: &ApplicationStatus) -> bool 
         s
     };
     strip(a) == strip(b)
+}
+
+/// `apps/v1` -> (`apps`, `v1`); `v1` -> (``, `v1`): the group and version fields of status entries.
+pub fn api_group_version(api_version: &str) -> (String, String) {
+    match api_version.rsplit_once('/') {
+        Some((g, v)) => (g.to_string(), v.to_string()),
+        None => (String::new(), api_version.to_string()),
+    }
 }
 
 #[cfg(test)]
