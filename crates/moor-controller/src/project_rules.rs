@@ -17,6 +17,14 @@ use crate::project::{AppProjectSpec, GroupKind};
 /// Whether `value` matches the glob `pattern` (`*` matches across `/`); a pattern that is not a
 /// valid glob matches only itself.
 pub fn glob(pattern: &str, value: &str) -> bool {
+    // Checked for every object of every reconcile: the common patterns (`*`, plain names) need
+    // no compiled glob.
+    if pattern == "*" {
+        return true;
+    }
+    if !pattern.contains(['*', '?', '[', '{', '\\']) {
+        return pattern == value;
+    }
     match GlobBuilder::new(pattern).literal_separator(false).build() {
         Ok(g) => g.compile_matcher().is_match(value),
         Err(_) => pattern == value,

@@ -336,6 +336,7 @@ async fn an_argo_cd_app_project_restricts_its_applications_as_argo_cd_documents(
     let url = server.file_url("argocd-example-apps");
     let repos = url.rsplit_once('/').unwrap().0;
     // The shape of Argo CD's "Projects" documentation (roles and windows kept, not used).
+    common::controller::ensure_crds();
     apply(
         &client,
         json!({

@@ -42,6 +42,9 @@ pub async fn apply(client: &Client, obj: Value) {
 }
 
 pub async fn apply_project(client: &Client, group: &str, ns: &str, name: &str, spec: Value) {
+    // Projects are made before a controller starts (which installs the CRDs): on a fresh
+    // cluster the AppProject CRD must be installed here first.
+    super::controller::ensure_crds();
     apply(
         client,
         json!({"apiVersion": format!("{group}/v1alpha1"), "kind": "AppProject",
