@@ -72,3 +72,11 @@ pub struct PulledChart {
     /// sha256 hex of the chart archive.
     pub digest: String,
 }
+
+mod archive;
+mod constraint;
+mod deps;
+mod error;
+mod http;
+mod oci;
+mod repo;

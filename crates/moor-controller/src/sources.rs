@@ -453,6 +453,8 @@ pub fn render_options(app: &Application) -> RenderOptions {
                 .collect(),
             skip_crds: helm.skip_crds,
             ignore_missing_value_files: helm.ignore_missing_value_files,
+            // Set per reconcile from the destination's discovery (see `Sources::render`).
+            capabilities: Default::default(),
         },
         kustomize: KustomizeOptions {
             images: k.images,

@@ -75,6 +75,14 @@ pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderE
         inline.push(file);
     }
     cmd.args(parameter_args(&h.parameters));
+    if let Some(v) = &h.capabilities.kube_version {
+        cmd.arg("--kube-version").arg(v);
+    }
+    if !h.capabilities.api_versions.is_empty() {
+        // One comma-separated flag: thousands of `--api-versions` arguments would be slow to pass.
+        cmd.arg("--api-versions")
+            .arg(h.capabilities.api_versions.join(","));
+    }
     let out = exec::run(
         HELM,
         "helm template",

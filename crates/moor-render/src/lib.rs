@@ -60,6 +60,19 @@ pub struct HelmOptions {
     pub skip_crds: bool,
     /// Leave out local value files that do not exist instead of failing.
     pub ignore_missing_value_files: bool,
+    /// The destination cluster's version and API groups, so `.Capabilities` checks render as
+    /// on that cluster rather than as on Helm's built-in defaults.
+    pub capabilities: HelmCapabilities,
+}
+
+/// What `helm template` is told of the destination cluster (`--kube-version`, `--api-versions`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HelmCapabilities {
+    /// `--kube-version`, e.g. `v1.34.4`; Helm's default when None.
+    pub kube_version: Option<String>,
+    /// `--api-versions`: every `group/version` and `group/version/Kind` the cluster serves,
+    /// sorted; Helm's built-in list only when empty.
+    pub api_versions: Vec<String>,
 }
 
 /// One Helm parameter, as Argo CD's `helm.parameters` entries.
@@ -237,6 +250,8 @@ fn override_options(opts: &RenderOptions) -> serde_json::Value {
             "parameters": params,
             "skipCrds": h.skip_crds,
             "ignoreMissingValueFiles": h.ignore_missing_value_files,
+            "kubeVersion": h.capabilities.kube_version,
+            "apiVersions": h.capabilities.api_versions,
         },
         "kustomize": {
             "images": k.images,
@@ -319,6 +334,8 @@ mod tests {
             },
             |o| o.helm.skip_crds = true,
             |o| o.helm.ignore_missing_value_files = true,
+            |o| o.helm.capabilities.kube_version = Some("v1.30.0".into()),
+            |o| o.helm.capabilities.api_versions = vec!["example.com/v1".into()],
             |o| o.kustomize.images = vec!["nginx:2".into()],
             |o| o.kustomize.name_prefix = Some("p-".into()),
             |o| o.kustomize.name_suffix = Some("p-".into()),

@@ -1,0 +1,1 @@
+//! Safe extraction of a chart archive into the cache.

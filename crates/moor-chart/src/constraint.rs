@@ -1,0 +1,1 @@
+//! Argo CD's (Masterminds) semver constraints and picking a version from a list.

@@ -1,0 +1,1 @@
+//! ChartError: every error names the repository (redacted), the chart and the version.

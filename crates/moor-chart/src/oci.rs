@@ -1,0 +1,1 @@
+//! Charts in OCI registries: versions from tags, the chart layer of a manifest.

@@ -1,0 +1,1 @@
+//! Helm repositories: index.yaml, fetched at most once per interval, and chart archives.
