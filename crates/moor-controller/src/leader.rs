@@ -192,6 +192,28 @@ impl Elector {
         }
     }
 
+    /// Gives the Lease up (client-go's ReleaseOnCancel): an empty holder and a 1 s duration, by
+    /// an update carrying the resourceVersion read, so a Lease someone else took meanwhile is
+    /// left alone. Followers take a released Lease at their next retry instead of waiting for
+    /// it to expire.
+    async fn release(&mut self) -> Result<bool, kube::Error> {
+        let Some(mut lease) = self.api.get_opt(&self.cfg.lease_name).await? else {
+            return Ok(false);
+        };
+        let mut spec = lease.spec.clone().unwrap_or_default();
+        if spec.holder_identity.as_deref() != Some(self.cfg.identity.as_str()) {
+            return Ok(false);
+        }
+        spec.holder_identity = Some(String::new());
+        spec.lease_duration_seconds = Some(1);
+        spec.renew_time = Some(MicroTime(Timestamp::now()));
+        lease.spec = Some(spec);
+        self.api
+            .replace(&self.cfg.lease_name, &PostParams::default(), &lease)
+            .await?;
+        Ok(true)
+    }
+
     fn won(&mut self, lease: &Lease) -> Result<Attempt, kube::Error> {
         self.observed = Some((lease.resource_version().unwrap_or_default(), Instant::now()));
         self.leading = true;
@@ -247,11 +269,20 @@ pub(crate) async fn lead(
     rx
 }
 
-/// Renews every retry period; exits the process once the Lease is lost.
+/// Renews every retry period; exits the process once the Lease is lost, or releases it and
+/// exits when the process is asked to stop (SIGTERM, as on a rolling update or a drain, or
+/// SIGINT), so another replica takes over at its next retry rather than after the lease
+/// duration.
 async fn renew(mut elector: Elector, mut renewed: Instant, name: String, metrics: Arc<Metrics>) {
     let cfg = elector.cfg.clone();
+    let mut stop = stop_signals();
     loop {
-        tokio::time::sleep(cfg.retry_period).await;
+        tokio::select! {
+            () = tokio::time::sleep(cfg.retry_period) => {}
+            sig = stop.recv() => {
+                release_and_exit(&mut elector, &name, &metrics, sig.unwrap_or("a stop signal")).await
+            }
+        }
         let left = cfg.renew_deadline.saturating_sub(renewed.elapsed());
         let sent = Instant::now();
         match tokio::time::timeout(left, elector.try_acquire_or_renew()).await {
@@ -276,6 +307,49 @@ async fn renew(mut elector: Elector, mut renewed: Instant, name: String, metrics
             );
         }
     }
+}
+
+/// SIGTERM and SIGINT, as one stream of their names.
+fn stop_signals() -> mpsc::UnboundedReceiver<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = mpsc::unbounded_channel();
+    for (kind, what) in [
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::interrupt(), "SIGINT"),
+    ] {
+        let tx = tx.clone();
+        match signal(kind) {
+            Ok(mut s) => {
+                tokio::spawn(async move {
+                    while s.recv().await.is_some() {
+                        let _ = tx.send(what);
+                    }
+                });
+            }
+            Err(e) => tracing::warn!("cannot watch for {what}: {e}"),
+        }
+    }
+    rx
+}
+
+/// Releases the Lease (bounded in time: a stopping process must not hang on an unreachable API
+/// server) and exits. The process exits right after the release, before any follower's next
+/// retry could take the Lease, so no reconcile of this process overlaps the next leader's.
+async fn release_and_exit(elector: &mut Elector, name: &str, metrics: &Metrics, why: &str) -> ! {
+    metrics.set_leader(false);
+    match tokio::time::timeout(Duration::from_secs(2), elector.release()).await {
+        Ok(Ok(true)) => tracing::info!(lease = %name, "{why}: released the leader Lease; exiting"),
+        Ok(Ok(false)) => {
+            tracing::info!(lease = %name, "{why}: the Lease was no longer ours; exiting")
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(lease = %name, "{why}: releasing the leader Lease failed ({}); exiting, it expires on its own", moor_types::error_chain(&e))
+        }
+        Err(_) => {
+            tracing::warn!(lease = %name, "{why}: releasing the leader Lease timed out; exiting, it expires on its own")
+        }
+    }
+    std::process::exit(0)
 }
 
 /// Exits at once: a reconcile still running would write without the Lease, and stopping every

@@ -316,3 +316,55 @@ async fn a_leader_that_finds_another_holder_exits_at_once() {
         "{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_leader_releases_the_lease_and_the_follower_takes_over_at_once() {
+    let client = client().await;
+    let apps = TestNamespace::create(&client, "ler").await;
+    let system = TestNamespace::create(&client, "ler-sys").await;
+    // The production lease duration (15 s): a takeover well before it proves the release.
+    let start = || {
+        Controller::start(
+            &apps.name,
+            &[
+                "--namespace",
+                &system.name,
+                "--leader-elect",
+                "--leader-election-lease-duration",
+                "15s",
+                "--leader-election-renew-deadline",
+                "10s",
+                "--leader-election-retry-period",
+                "1s",
+            ],
+        )
+    };
+    let first = start();
+    wait_holder(&client, &system.name, &first, 30).await;
+    let second = start();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(leader_gauge(&second), "moor_leader 0");
+
+    let stopped = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &first.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_holder(&client, &system.name, &second, 15).await;
+    let took = stopped.elapsed();
+    println!("the follower took the released Lease {took:?} after SIGTERM");
+    assert!(
+        took < Duration::from_secs(5),
+        "took {took:?}: the Lease was not released (it expires only after 15 s)"
+    );
+    let log = first.log_text();
+    assert!(
+        log.contains("SIGTERM: released the leader Lease; exiting"),
+        "{log}"
+    );
+    eventually("the new leader's gauge", Duration::from_secs(5), || async {
+        (leader_gauge(&second) == "moor_leader 1").then_some(())
+    })
+    .await;
+}
