@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+mod capabilities;
 mod error;
 mod hooks;
 mod ignore;
@@ -31,6 +32,7 @@ use moor_types::{ANNOTATION_APPLIED_HASH, Change, HealthStatus, Manifest, ObjKey
 use serde::Serialize;
 use serde_json::Value;
 
+pub use capabilities::ClusterCapabilities;
 pub use error::{ObjectError, SyncError};
 pub use hooks::{HookProgress, HookResult, HookStatus};
 pub use ignore::IgnoreRule;
@@ -518,6 +520,12 @@ impl Engine {
             "applied"
         );
         self.resolver.forget_missing();
+        // A new or changed CRD changes what the cluster serves: Helm's capabilities too.
+        if (objects.iter())
+            .any(|o| o.change != Change::Unchanged && capabilities::changes_api(&o.key.kind))
+        {
+            self.resolver.forget_discovery();
+        }
         if opts.prune {
             objects.extend(
                 self.prune_stale(stale, started_at, &targets, opts, progress)

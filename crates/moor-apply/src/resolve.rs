@@ -2,7 +2,7 @@
 //! same sync resolve from that CRD, so a CRD and its custom resources can apply in one sync.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::Client;
@@ -11,6 +11,7 @@ use kube::discovery::{self, Scope};
 use moor_types::Manifest;
 use serde_json::Value;
 
+use crate::capabilities::Snapshot;
 use crate::error::is_not_found;
 
 /// A resolved kind: how to reach it and whether it is namespaced.
@@ -26,8 +27,8 @@ pub struct Resolved {
 #[derive(Default)]
 pub struct Resolver {
     cache: Mutex<HashMap<GroupVersionKind, Option<Resolved>>>,
-    /// Every namespaced type that can be listed, from a full discovery, and when it was made.
-    namespaced: Mutex<Option<(Instant, Vec<ApiResource>)>>,
+    /// The last full discovery (namespaced types, Helm capabilities) and when it was made.
+    discovered: Mutex<Option<(Instant, Arc<Snapshot>)>>,
 }
 
 /// How long a full discovery serves comparisons (a real prune always makes a fresh one).
@@ -76,23 +77,36 @@ impl Resolver {
         client: &Client,
         fresh: bool,
     ) -> Result<Vec<ApiResource>, kube::Error> {
-        if !fresh
-            && let Some((at, types)) = self.namespaced.lock().expect("resolver lock").as_ref()
-            && at.elapsed() < NAMESPACED_TTL
+        let max_age = if fresh {
+            Duration::ZERO
+        } else {
+            NAMESPACED_TTL
+        };
+        Ok(self.discovered(client, max_age).await?.namespaced.clone())
+    }
+
+    /// A full discovery made at most `max_age` ago (zero: now), shared by prunes, comparisons
+    /// and Helm's capabilities.
+    pub(crate) async fn discovered(
+        &self,
+        client: &Client,
+        max_age: Duration,
+    ) -> Result<Arc<Snapshot>, kube::Error> {
+        if let Some((at, snapshot)) = self.discovered.lock().expect("resolver lock").as_ref()
+            && at.elapsed() < max_age
         {
-            return Ok(types.clone());
+            return Ok(snapshot.clone());
         }
         let discovery = discovery::Discovery::new(client.clone()).run().await?;
-        let types: Vec<ApiResource> = discovery
-            .groups()
-            .flat_map(|g| g.recommended_resources())
-            .filter(|(_, caps)| {
-                caps.scope == Scope::Namespaced && caps.supports_operation(discovery::verbs::LIST)
-            })
-            .map(|(ar, _)| ar)
-            .collect();
-        *self.namespaced.lock().expect("resolver lock") = Some((Instant::now(), types.clone()));
-        Ok(types)
+        let version = client.apiserver_version().await?.git_version;
+        let snapshot = Arc::new(Snapshot::of(&discovery, version));
+        *self.discovered.lock().expect("resolver lock") = Some((Instant::now(), snapshot.clone()));
+        Ok(snapshot)
+    }
+
+    /// Forgets the last full discovery: what the server serves changed (a CRD was applied).
+    pub fn forget_discovery(&self) {
+        *self.discovered.lock().expect("resolver lock") = None;
     }
 
     /// Forgets the kinds found missing, so kinds whose CRD was just established resolve anew.
