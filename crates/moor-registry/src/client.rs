@@ -54,11 +54,11 @@ pub enum RegistryError {
     #[error("invalid docker config: {0}")]
     InvalidDockerConfig(String),
     /// The request got no response from the registry (name, connection, TLS or timeout).
-    #[error("registry {registry} is unreachable (listing tags of {repository}): {reason}")]
+    #[error("registry {registry} is unreachable (repository {repository}): {reason}")]
     Unreachable {
         /// The registry host.
         registry: String,
-        /// The repository whose tags were being listed.
+        /// The repository the request was for.
         repository: String,
         /// What failed, from the HTTP client or the registry.
         reason: String,
@@ -68,7 +68,7 @@ pub enum RegistryError {
     AuthenticationFailed {
         /// The registry host.
         registry: String,
-        /// The repository whose tags were being listed.
+        /// The repository the request was for.
         repository: String,
         /// What failed, from the HTTP client or the registry.
         reason: String,
@@ -78,17 +78,17 @@ pub enum RegistryError {
     RepositoryNotFound {
         /// The registry host.
         registry: String,
-        /// The repository whose tags were being listed.
+        /// The repository the request was for.
         repository: String,
         /// What failed, from the HTTP client or the registry.
         reason: String,
     },
     /// Any other failure: an unexpected status or a response that does not parse.
-    #[error("registry {registry} failed to list the tags of {repository}: {reason}")]
+    #[error("registry {registry} failed on repository {repository}: {reason}")]
     Protocol {
         /// The registry host.
         registry: String,
-        /// The repository whose tags were being listed.
+        /// The repository the request was for.
         repository: String,
         /// What failed, from the HTTP client or the registry.
         reason: String,
@@ -427,12 +427,24 @@ impl RegistryClient {
         url: &Url,
         auth: &mut Option<HeaderValue>,
     ) -> Result<reqwest::Response, RegistryError> {
+        self.get_authorized_with(image, url, auth, "application/json")
+            .await
+    }
+
+    /// [`RegistryClient::get_authorized`], asking for the media types `accept` names.
+    async fn get_authorized_with(
+        &self,
+        image: &ImageName,
+        url: &Url,
+        auth: &mut Option<HeaderValue>,
+        accept: &str,
+    ) -> Result<reqwest::Response, RegistryError> {
         let mut challenged = false;
         loop {
             let mut req = self
                 .http
                 .get(url.clone())
-                .header(ACCEPT, "application/json")
+                .header(ACCEPT, accept)
                 .timeout(self.opts.timeout.unwrap_or(DEFAULT_TIMEOUT));
             if let Some(a) = auth.as_ref() {
                 req = req.header(AUTHORIZATION, a.clone());
@@ -742,6 +754,9 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+mod content;
 mod headers;
 #[cfg(test)]
 mod tests;
+
+pub use content::{Descriptor, MAX_MANIFEST, Manifest};
