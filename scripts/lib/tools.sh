@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Builds the pinned Go tools (control plane, etcd, kwok, kubectl, helm, kustomize) into a cache
+# Builds the pinned Go tools (control plane, etcd, kwok, kubectl, helm, kustomize, jsonnet) into a cache
 # outside the work tree, keyed by a hash of the go.mod/go.sum/sources that pin them, and reuses it.
 # Sourced by scripts/cluster, scripts/test and scripts/demo.
 
@@ -22,7 +22,7 @@ ensure_tools() {
   local want=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok helm kustomize)
   local missing=0 t
   for t in "${want[@]}"; do [ -x "$bin/$t" ] || missing=1; done
-  if [ "$missing" = 0 ]; then export PATH="$bin:$PATH"; return 0; fi
+  if [ "$missing" = 0 ]; then export PATH="$bin:$PATH"; ensure_jsonnet; return; fi
 
   command -v go >/dev/null 2>&1 || die "Go is missing: install Go >= 1.24 (https://go.dev/doc/install) and retry"
   mkdir -p "$bin" "$MOOR_CACHE/logs"
@@ -48,5 +48,33 @@ ensure_tools() {
   mv "$tmp"/* "$bin/" && rmdir "$tmp"
   echo "moor: tools built in $((SECONDS - start)) s" >&2
   echo "$((SECONDS - start))" >"$bin/../build-seconds"
+  export PATH="$bin:$PATH"
+  ensure_jsonnet
+}
+
+# jsonnet (go-jsonnet) has its own key and cache directory, so pinning or bumping it never
+# rebuilds the control plane above; ensure_tools calls it, so jsonnet is on PATH with the rest.
+jsonnet_key() {
+  (cd "$MOOR_ROOT/test-env/jsonnet" && cat go.mod go.sum tools.go) | sha256sum | cut -c1-16
+}
+
+jsonnet_bin() { echo "$MOOR_CACHE/tools/jsonnet-$(jsonnet_key)/bin"; }
+
+# ensure_jsonnet: build jsonnet once (under a minute); later calls return at once.
+ensure_jsonnet() {
+  local bin; bin=$(jsonnet_bin)
+  if [ -x "$bin/jsonnet" ]; then export PATH="$bin:$PATH"; return 0; fi
+  command -v go >/dev/null 2>&1 || die "Go is missing: install Go >= 1.24 (https://go.dev/doc/install) and retry"
+  mkdir -p "$bin" "$MOOR_CACHE/logs"
+  local log="$MOOR_CACHE/logs/jsonnet-build.log" tmp="$bin.tmp.$$"
+  echo "moor: building jsonnet from Go modules into $bin (log: $log)" >&2
+  mkdir -p "$tmp"
+  if ! ( cd "$MOOR_ROOT/test-env/jsonnet" && export CGO_ENABLED=0 GOFLAGS=-mod=mod &&
+         go build -trimpath -ldflags "-s -w" -o "$tmp/jsonnet" github.com/google/go-jsonnet/cmd/jsonnet ) >"$log" 2>&1; then
+    rm -rf "$tmp"
+    tail -n 20 "$log" >&2
+    die "failed to build jsonnet (see $log)"
+  fi
+  mv "$tmp/jsonnet" "$bin/" && rmdir "$tmp"
   export PATH="$bin:$PATH"
 }
