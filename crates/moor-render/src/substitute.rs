@@ -408,7 +408,7 @@ fn eval(
                 None => chars.collect(),
             }
         }
-        Op::Replace { old, .. } if old.is_empty() => value.to_string(),
+        Op::Replace { old: "", .. } => value.to_string(),
         Op::Replace {
             old,
             new,
