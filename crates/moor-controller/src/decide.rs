@@ -147,6 +147,7 @@ mod tests {
             sync: Some(SyncOperation {
                 revision: Some("abc".into()),
                 prune: None,
+                ..Default::default()
             }),
             initiated_by: Some(initiated_by),
         }
@@ -220,6 +221,7 @@ mod tests {
                 sync_result: Some(SyncResult {
                     revision: "c1".into(),
                     resources: vec![],
+                    ..Default::default()
                 }),
                 retry_count: 2,
                 finished_at: Some("2020-01-01T00:00:00Z".into()),

@@ -134,25 +134,19 @@ async fn delete_hook_source(
     ctx: &Ctx,
     project: &str,
 ) -> Vec<moor_types::Manifest> {
-    let source = &app.spec.source;
-    let revision = app
-        .status
-        .as_ref()
-        .and_then(|s| s.sync.revision.clone())
-        .or_else(|| source.target_revision.clone());
-    let creds = ctx.shared.credentials_for(&source.repo_url, project).await;
+    // The revisions last synced, as a rollback would name them.
+    let status = app.status.as_ref();
+    let op = crate::crd::SyncOperation {
+        revision: status.and_then(|s| s.sync.revision.clone()),
+        revisions: status.map(|s| s.sync.revisions.clone()).unwrap_or_default(),
+        ..Default::default()
+    };
+    let op = op.revision.is_some().then_some(&op);
     let sources = &ctx.shared.sources;
-    let rendered = match sources
-        .resolve(
-            &source.repo_url,
-            revision.as_deref(),
-            &creds,
-            ctx.shared.poll_interval,
-        )
-        .await
-    {
-        Ok(commit) => sources
-            .render(app, &commit)
+    let interval = ctx.shared.poll_interval;
+    let caps = moor_render::HelmCapabilities::default();
+    let rendered = match crate::source_set::resolve(&ctx.shared, app, project, op, interval).await {
+        Ok(resolved) => crate::source_set::render(sources, app, &resolved, &caps)
             .await
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),

@@ -47,28 +47,41 @@ pub fn spawn(cache_root: PathBuf, stores: Vec<Store<Application>>, opts: GcOptio
 fn in_use(stores: &[Store<Application>]) -> InUse {
     let mut in_use = InUse::default();
     for app in stores.iter().flat_map(Store::state) {
-        let url = app.spec.source.repo_url.as_str();
-        in_use.repo(url);
-        let pending = app.operation.as_ref().and_then(|o| o.sync.as_ref());
-        if let Some(rev) = pending.and_then(|s| s.revision.as_deref()) {
-            in_use.commit(url, rev);
+        let urls: Vec<&str> = app.sources().iter().map(|s| s.repo_url.as_str()).collect();
+        for url in &urls {
+            in_use.repo(url);
         }
-        let Some(status) = &app.status else {
-            continue;
-        };
-        if let Some(rev) = &status.sync.revision {
-            in_use.commit(url, rev);
+        // Revisions the status and operation name, kept under every source's repository:
+        // the collector only keeps what is named, so a name too many costs nothing.
+        let mut revs: Vec<&str> = vec![];
+        if let Some(sync) = app.operation.as_ref().and_then(|o| o.sync.as_ref()) {
+            revs.extend(sync.revision.as_deref());
+            revs.extend(sync.revisions.iter().map(String::as_str));
         }
-        let result = status
-            .operation_state
-            .as_ref()
-            .and_then(|o| o.sync_result.as_ref());
-        if let Some(r) = result {
-            in_use.commit(url, &r.revision);
+        if let Some(status) = &app.status {
+            revs.extend(status.sync.revision.as_deref());
+            revs.extend(status.sync.revisions.iter().map(String::as_str));
+            let result = (status.operation_state.as_ref()).and_then(|o| o.sync_result.as_ref());
+            if let Some(r) = result {
+                revs.push(&r.revision);
+                revs.extend(r.revisions.iter().map(String::as_str));
+            }
+            if let Some(last) = status.history.last() {
+                match &last.source {
+                    Some(s) if last.sources.is_empty() => {
+                        in_use.commit(&s.repo_url, &last.revision)
+                    }
+                    _ => revs.push(&last.revision),
+                }
+                for (s, rev) in last.sources.iter().zip(&last.revisions) {
+                    in_use.commit(&s.repo_url, rev);
+                }
+            }
         }
-        if let Some(last) = status.history.last() {
-            let repo = last.source.as_ref().map_or(url, |s| s.repo_url.as_str());
-            in_use.commit(repo, &last.revision);
+        for url in &urls {
+            for rev in &revs {
+                in_use.commit(url, rev);
+            }
         }
     }
     in_use

@@ -409,10 +409,8 @@ async fn mark_for_refresh(t: &PushTargets, push: &PushEvent) {
             }
         };
         for app in apps {
-            let src = &app.spec.source;
-            if !urls.contains(&normalize_url(&src.repo_url))
-                || !crate::revision_matches(src.target_revision.as_deref(), push)
-            {
+            // Any of the app's sources: a push to its values repo refreshes it too.
+            if crate::source_set::pushed_sources(&app, &urls, push).is_empty() {
                 continue;
             }
             let (ns, name) = (app.namespace().unwrap_or_default(), app.name_any());

@@ -123,37 +123,41 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             Err(e) => return failed_comparison(out, ConditionType::InvalidSpecError, e, ctx, app),
         };
     let operation = decide::operation_to_run(app);
-    let revision = operation
-        .as_ref()
-        .and_then(|o| o.sync.as_ref()?.revision.clone())
-        .or_else(|| app.spec.source.target_revision.clone())
-        .filter(|r| !r.is_empty());
-    // A sync, a rollback or a refresh resolves the revision against the remote as it is now,
-    // not as the last poll saw it (Argo CD does the same for every operation).
-    if operation.is_some() || !app.refresh_requested().is_empty() {
-        ctx.shared.sources.invalidate(&app.spec.source.repo_url);
+    // Sources that cannot be read as written (a `$ref` naming no ref source) stop the app
+    // before anything is fetched or written.
+    if let Err(message) = crate::source_set::check(app) {
+        let refusal = crate::tenancy::Refusal {
+            condition: ConditionType::InvalidSpecError,
+            message,
+        };
+        return refused(out, refusal, ctx, app);
     }
-    let creds = ctx
-        .shared
-        .credentials_for(&app.spec.source.repo_url, &admitted.project)
-        .await;
-    let commit = match ctx
-        .shared
-        .sources
-        .resolve(
-            &app.spec.source.repo_url,
-            revision.as_deref(),
-            &creds,
-            poll_interval(app, ctx),
-        )
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            return failed_comparison(out, ConditionType::ComparisonError, e.to_string(), ctx, app);
+    // A sync, a rollback or a refresh resolves the revisions against the remotes as they are
+    // now, not as the last poll saw them (Argo CD does the same for every operation).
+    if operation.is_some() || !app.refresh_requested().is_empty() {
+        for url in crate::source_set::repo_urls(app) {
+            ctx.shared.sources.invalidate(url);
         }
+    }
+    let op_sync = operation.as_ref().and_then(|o| o.sync.as_ref());
+    let max_age = poll_interval(app, ctx);
+    let project = &admitted.project;
+    let resolved =
+        match crate::source_set::resolve(&ctx.shared, app, project, op_sync, max_age).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = e.to_string();
+                return failed_comparison(out, ConditionType::ComparisonError, e, ctx, app);
+            }
+        };
+    let (commit, revisions) = (resolved.revision(), resolved.revisions());
+    // Helm's .Capabilities as the destination has them (chart renders only).
+    let capabilities = match crate::capabilities::for_render(&cluster, &resolved).await {
+        Ok(c) => c,
+        Err(e) => return failed_comparison(out, ConditionType::ComparisonError, e, ctx, app),
     };
-    let rendered = match ctx.shared.sources.render(app, &commit).await {
+    let sources = &ctx.shared.sources;
+    let rendered = match crate::source_set::render(sources, app, &resolved, &capabilities).await {
         Ok(r) => r,
         Err(e) => {
             return degraded(
@@ -164,6 +168,17 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
                 app,
                 operation.is_some(),
             );
+        }
+    };
+    // spec.postBuild: after the render cache, as the values change without a commit; before
+    // the project's checks, as a value may name a namespace or kind.
+    let max_bytes = sources.policy.max_bytes;
+    let home = &ctx.shared.home;
+    let rendered = match crate::substitution::apply(app, home, rendered, max_bytes).await {
+        Ok(r) => r,
+        Err(e) => {
+            let requested = operation.is_some();
+            return degraded(out, ConditionType::ComparisonError, e, ctx, app, requested);
         }
     };
     let refused_objects = crate::tenancy::refused_objects(&admitted, &rendered.manifests).await;
@@ -182,7 +197,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             operation.is_some(),
         );
     }
-    let empty = rendered.empty_reason(app, &commit);
+    let empty = rendered.empty_reason(app);
     let mut opts = ctx.sync_options(app, &commit);
     opts.health_rules = health_rules;
     // Unknown sync options (the app's or an object's) are ignored, but never silently.
@@ -240,7 +255,8 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         out.clear_operation = app.operation.is_some();
         let op = operation.clone().unwrap_or(Operation {
             sync: Some(SyncOperation {
-                revision: Some(commit.clone()),
+                revision: revisions.is_empty().then(|| commit.clone()),
+                revisions: revisions.clone(),
                 prune: Some(prune),
             }),
             initiated_by: Some(json!({"automated": true})),
@@ -268,6 +284,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             retry_count,
             result,
             hook_runs,
+            revisions: revisions.clone(),
         };
         record_sync(&mut out, app, ctx, &commit, run);
         if let Ok(c) = cluster
@@ -280,7 +297,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     } else if let Some(wait) = retry::due_in(app, &commit).filter(|_| app.automated().is_some()) {
         out.requeue = out.requeue.min(wait.max(Duration::from_millis(200)));
     }
-    status::apply_comparison(&mut out.status, &comparison, &commit);
+    status::apply_comparison(&mut out.status, &comparison, &commit, &revisions);
     if let Some(msg) = empty {
         out.status.sync.status = SyncStatus::OutOfSync.to_string();
         status::condition(&mut out.status, ConditionType::ComparisonError, &msg);
@@ -431,6 +448,8 @@ struct SyncRun {
     retry_count: i64,
     result: Result<ChangeSet, moor_apply::SyncError>,
     hook_runs: Vec<ResourceResult>,
+    /// With `spec.sources`: each source's revision.
+    revisions: Vec<String>,
 }
 
 fn record_sync(out: &mut Outcome, app: &Application, ctx: &Ctx, commit: &str, run: SyncRun) {
@@ -439,6 +458,7 @@ fn record_sync(out: &mut Outcome, app: &Application, ctx: &Ctx, commit: &str, ru
         retry_count,
         result,
         hook_runs,
+        revisions,
     } = run;
     let started_at = Some(now());
     match result {
@@ -455,13 +475,13 @@ fn record_sync(out: &mut Outcome, app: &Application, ctx: &Ctx, commit: &str, ru
                 started_at,
                 finished_at: Some(now()),
                 sync_result: Some({
-                    let mut r = status::sync_result(&set, commit);
+                    let mut r = status::sync_result(&set, commit, &revisions);
                     r.resources.extend(hook_runs);
                     r
                 }),
                 retry_count,
             });
-            status::add_history(&mut out.status, app, commit);
+            status::add_history(&mut out.status, app, commit, &revisions);
             ctx.shared
                 .metrics
                 .inc_sync(OperationPhase::Succeeded.as_str());
@@ -484,6 +504,7 @@ fn record_sync(out: &mut Outcome, app: &Application, ctx: &Ctx, commit: &str, ru
                 finished_at: Some(now()),
                 sync_result: Some(SyncResult {
                     revision: commit.to_string(),
+                    revisions,
                     resources: hook_runs,
                 }),
                 retry_count,

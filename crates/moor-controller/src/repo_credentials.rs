@@ -81,6 +81,38 @@ impl RepoCredentials {
         }
     }
 
+    /// Credentials and TLS settings for a chart repository (Helm repository or OCI registry),
+    /// and whether its Secret says `enableOCI`: from the repository Secret whose `url` covers
+    /// `repo_url` by the rule of [`RepoCredentials::for_url`], project-scoped the same way.
+    /// OCI references (`oci://host/path`, or a plain `host/path`) are matched as
+    /// `https://host/path` on both sides. The environment's git credentials never go to a
+    /// chart repository.
+    pub async fn chart_auth_for(
+        &self,
+        repo_url: &str,
+        project: &str,
+    ) -> (moor_chart::RepoAuth, bool) {
+        let secrets: Vec<Secret> = self
+            .secrets()
+            .await
+            .into_iter()
+            .filter(|s| usable_by(s, Some(project)))
+            .collect();
+        let Some(s) = choose_chart(&secrets, repo_url) else {
+            return (moor_chart::RepoAuth::default(), false);
+        };
+        let yes = |k| field(s, k).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let auth = moor_chart::RepoAuth {
+            username: field(s, "username"),
+            password: field(s, "password"),
+            ca_pem: None,
+            tls_client_cert: field(s, "tlsClientCertData"),
+            tls_client_key: field(s, "tlsClientCertKey"),
+            insecure_skip_verify: yes("insecure"),
+        };
+        (auth, yes("enableOCI"))
+    }
+
     /// Where ssh keys and known_hosts from Secrets are written (0600).
     pub fn key_dir(&self) -> &Path {
         &self.key_dir
@@ -119,6 +151,36 @@ fn choose<'a>(secrets: &'a [Secret], env: Option<usize>, repo_url: &str) -> Opti
         (_, Some(_)) => Some(Chosen::Env),
         (Some((_, s)), None) => Some(Chosen::Secret(s)),
         (None, None) => None,
+    }
+}
+
+/// The repository Secret for the chart repository `repo_url`: the most specific covering it,
+/// of equally specific ones the first by name.
+fn choose_chart<'a>(secrets: &'a [Secret], repo_url: &str) -> Option<&'a Secret> {
+    let repo = chart_scope_url(repo_url);
+    let mut by_name: Vec<&Secret> = secrets.iter().collect();
+    by_name.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    by_name
+        .into_iter()
+        .filter_map(|s| {
+            let scope = chart_scope_url(&field(s, "url")?);
+            Some((moor_git::scope_match(&scope, &repo)?, s))
+        })
+        .fold(None::<(usize, &Secret)>, |best, (n, s)| match best {
+            Some((m, _)) if m >= n => best,
+            _ => Some((n, s)),
+        })
+        .map(|(_, s)| s)
+}
+
+/// An OCI reference as the https URL its registry is reached at, for scope matching:
+/// `oci://host/path` and a plain `host/path` become `https://host/path`.
+fn chart_scope_url(url: &str) -> String {
+    let url = url.trim();
+    match url.strip_prefix("oci://") {
+        Some(rest) => format!("https://{rest}"),
+        None if !url.contains("://") => format!("https://{url}"),
+        None => url.to_string(),
     }
 }
 
@@ -200,6 +262,33 @@ mod tests {
         assert!(!usable_by(&scoped, None));
         let global = secret("b", "https://git.example.com");
         assert!(usable_by(&global, Some("team-b")) && usable_by(&global, None));
+    }
+
+    #[test]
+    fn chart_repositories_match_secrets_as_git_does_with_oci_as_https() {
+        let secrets = [
+            secret("helm", "https://charts.example.com/team"),
+            secret("oci", "oci://registry.example.com/charts"),
+            secret("plain", "registry.example.com:5000/charts"),
+        ];
+        let name = |url| choose_chart(&secrets, url).and_then(|s| s.metadata.name.clone());
+        assert_eq!(name("https://charts.example.com/team/").as_deref(), Some("helm"));
+        assert_eq!(name("https://charts.example.com/other"), None);
+        assert_eq!(name("https://charts.example.com.evil.net/team"), None);
+        assert_eq!(
+            name("oci://registry.example.com/charts/web").as_deref(),
+            Some("oci")
+        );
+        assert_eq!(
+            name("registry.example.com/charts").as_deref(),
+            Some("oci"),
+            "a plain host/path is the oci:// reference"
+        );
+        assert_eq!(
+            name("oci://registry.example.com:5000/charts").as_deref(),
+            Some("plain")
+        );
+        assert_eq!(name("http://charts.example.com/team"), None);
     }
 
     #[test]

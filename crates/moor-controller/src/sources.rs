@@ -1,7 +1,7 @@
 //! Git and render economy: one fetch per repository URL per interval, shared by every app that
 //! uses it, and renders cached by (commit, path, render options).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,6 +27,21 @@ pub enum SourceError {
         url: String,
         path: String,
         commit: String,
+    },
+    /// The chart error names the repository (redacted), the chart and the version.
+    #[error("{field}: {cause}")]
+    Chart { field: String, cause: String },
+    #[error("{object} is rendered by both {first} and {second}")]
+    Duplicate {
+        object: String,
+        first: String,
+        second: String,
+    },
+    #[error("failed to check out {url} at {commit}: {cause}")]
+    Checkout {
+        url: String,
+        commit: String,
+        cause: String,
     },
     #[error("failed to render {url} at {commit}, path {path:?}: {cause}")]
     Render {
@@ -130,12 +145,17 @@ impl Drop for InflightGuard<'_> {
     }
 }
 
-/// A rendered app source.
+/// A rendered app source (or the merge of an app's sources).
 #[derive(Clone)]
 pub struct Rendered {
     pub manifests: Arc<Vec<Manifest>>,
-    /// The app's directory in the checkout, to say what was there when nothing rendered.
+    /// The source's directory (checkout path or pulled chart), to say what was there when
+    /// nothing rendered.
     pub dir: PathBuf,
+    /// "path P of URL at REV" or "chart C of URL at VERSION", for messages.
+    pub what: String,
+    /// The options it rendered with (for the files no renderer took).
+    pub opts: RenderOptions,
 }
 
 impl Rendered {
@@ -143,23 +163,67 @@ impl Rendered {
     /// rendered something or the app allows empty (`syncPolicy.automated.allowEmpty`). A broken
     /// generator, a wrong path or an emptied directory would otherwise prune every object of
     /// the app.
-    pub fn empty_reason(&self, app: &Application, commit: &str) -> Option<String> {
+    pub fn empty_reason(&self, app: &Application) -> Option<String> {
         if !self.manifests.is_empty() || app.allows_empty() {
             return None;
         }
-        let source = &app.spec.source;
-        let files = moor_render::unrendered_files(&self.dir, &render_options(app));
+        let files = moor_render::unrendered_files(&self.dir, &self.opts);
         Some(format!(
-            "path {} of {} at {commit} renders no objects; files found that no renderer took: {files}. \
+            "{} renders no objects; files found that no renderer took: {files}. \
              Automated sync is skipped, as it would delete every object of the app: set \
              syncPolicy.automated.allowEmpty=true to allow it, or sync by hand with prune",
-            source
-                .path
-                .as_deref()
-                .filter(|p| !p.is_empty())
-                .unwrap_or("."),
-            moor_git::redact_url(&source.repo_url),
+            self.what,
         ))
+    }
+}
+
+/// One source of an app, resolved: its revision and where its files are.
+#[derive(Clone, Debug)]
+pub struct ResolvedSource {
+    /// The source as the spec has it.
+    pub source: Source,
+    /// Where the spec has it: `spec.source` or `spec.sources[i]`.
+    pub field: String,
+    /// The commit, or for a chart the exact chart version.
+    pub revision: String,
+    /// The checkout at `revision`, or the pulled chart's directory.
+    pub root: PathBuf,
+    /// For a chart: the sha256 of its archive (part of the render cache key).
+    pub chart_digest: Option<String>,
+}
+
+impl ResolvedSource {
+    /// `repo#path`, or `repo chart@version` with the archive's digest: names renders in
+    /// metrics and keys their cache.
+    fn id(&self) -> String {
+        let repo = redact_url(&normalize_url(&self.source.repo_url));
+        match (&self.source.chart, &self.chart_digest) {
+            (Some(chart), digest) => format!(
+                "{repo} chart {chart}@{} {}",
+                self.revision,
+                digest.as_deref().unwrap_or("")
+            ),
+            (None, _) => format!("{repo}#{}", self.path()),
+        }
+    }
+
+    /// The path rendered, relative to `root`: `.` for a chart (Argo CD ignores `path` there).
+    pub fn path(&self) -> String {
+        match &self.source.chart {
+            Some(_) => ".".into(),
+            None => (self.source.path.clone())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| ".".into()),
+        }
+    }
+
+    /// "path P of URL at REV" or "chart C of URL at VERSION".
+    pub fn describe(&self) -> String {
+        let url = redact_url(&self.source.repo_url);
+        match &self.source.chart {
+            Some(c) => format!("chart {c} of {url} at version {}", self.revision),
+            None => format!("path {} of {url} at {}", self.path(), self.revision),
+        }
     }
 }
 
@@ -178,6 +242,8 @@ struct RepoState {
 
 pub struct Sources {
     cache: RepoCache,
+    /// Helm repository indexes and chart archives, shared by every app like the Git cache.
+    pub charts: moor_chart::Charts,
     interval: Duration,
     repos: Mutex<HashMap<String, RepoState>>,
     renders: Mutex<RenderCache>,
@@ -195,9 +261,12 @@ pub struct Sources {
 const RENDER_CACHE_MAX: usize = 4096;
 
 impl Sources {
-    pub fn new(cache: RepoCache, interval: Duration) -> Sources {
+    /// Repositories cached in `cache`, charts under `chart_dir`, each fetched at most once per
+    /// `interval`.
+    pub fn new(cache: RepoCache, chart_dir: PathBuf, interval: Duration) -> Sources {
         Sources {
             cache,
+            charts: moor_chart::Charts::new(chart_dir, interval),
             interval,
             repos: Mutex::new(HashMap::new()),
             renders: Mutex::new(RenderCache::default()),
@@ -209,8 +278,10 @@ impl Sources {
         }
     }
 
-    /// Marks a repository stale so the next reconcile of any of its apps fetches it.
+    /// Marks a repository (Git, or a chart repository) stale so the next reconcile of any of
+    /// its apps fetches it.
     pub fn invalidate(&self, url: &str) {
+        self.charts.invalidate(url);
         let key = normalize_url(url);
         if let Some(st) = self.repos.lock().expect("repos lock").get_mut(&key) {
             st.stale = true;
@@ -276,36 +347,60 @@ impl Sources {
             })
     }
 
-    /// Renders the app's source at `commit`. The cache key is a digest of the files the render
-    /// reads (the app's path plus what its kustomizations and Helm values reference), so a
-    /// commit that touches nothing under an app's inputs reuses the earlier render.
-    pub async fn render(&self, app: &Application, commit: &str) -> Result<Rendered, SourceError> {
-        let source = &app.spec.source;
-        let path = source.path.clone().unwrap_or_else(|| ".".into());
-        let mut opts = render_options(app);
+    /// The checkout of `url` at `commit` (fetched by [`Sources::resolve`]).
+    pub async fn checkout(&self, url: &str, commit: &str) -> Result<PathBuf, SourceError> {
+        self.cache
+            .checkout(url, commit)
+            .await
+            .map_err(|e| SourceError::Checkout {
+                url: redact_url(url),
+                commit: commit.to_string(),
+                cause: moor_types::error_chain(&e),
+            })
+    }
+
+    /// Renders one resolved source of `app`; `refs` are the checkouts of its `ref` sources by
+    /// name (for `$name/path` value files). The cache key is a digest of the files the render
+    /// reads (the app's path plus what its kustomizations and Helm values reference, in this
+    /// checkout or a ref's), so a commit that touches nothing under an app's inputs reuses the
+    /// earlier render.
+    pub async fn render_source(
+        &self,
+        app: &Application,
+        rs: &ResolvedSource,
+        refs: &BTreeMap<String, PathBuf>,
+        capabilities: &moor_render::HelmCapabilities,
+    ) -> Result<Rendered, SourceError> {
+        let source = &rs.source;
+        let path = rs.path();
+        let commit = rs.revision.as_str();
+        let mut opts = render_options(app, source);
         self.apply_policy(&mut opts);
-        let id = format!("{}#{path}", redact_url(&normalize_url(&source.repo_url)));
+        opts.helm.capabilities = capabilities.clone();
+        opts.helm.ref_roots = refs.clone();
+        let id = rs.id();
         let err = |cause: String| SourceError::Render {
             url: redact_url(&source.repo_url),
             commit: commit.to_string(),
             path: path.clone(),
             cause,
         };
-        let root = self
-            .cache
-            .checkout(&source.repo_url, commit)
-            .await
-            .map_err(|e| err(moor_types::error_chain(&e)))?;
+        let root = rs.root.clone();
         opts.root = Some(root.clone());
         // The app names paths; none may leave its checkout (nor reach another one in the cache).
-        let dir: PathBuf = moor_render::confine(&root, &root, "spec.source.path", &path)
+        let path_field = format!("{}.path", rs.field);
+        let dir: PathBuf = moor_render::confine(&root, &root, &path_field, &path)
             .map_err(|e| err(moor_types::error_chain(&e)))?;
+        let field = format!("{}.helm.valueFiles entry", rs.field);
         for f in &opts.helm.value_files {
-            if !f.starts_with("https://") && !f.starts_with("http://") {
-                let field = "spec.source.helm.valueFiles entry";
-                moor_render::confine(&root, &dir, field, f)
-                    .map_err(|e| err(moor_types::error_chain(&e)))?;
+            if f.starts_with("https://") || f.starts_with("http://") {
+                continue;
             }
+            match ref_value_file(f, refs) {
+                Some((ref_root, rest)) => moor_render::confine(ref_root, ref_root, &field, rest),
+                None => moor_render::confine(&root, &dir, &field, f),
+            }
+            .map_err(|e| err(moor_types::error_chain(&e)))?;
         }
         if !dir.is_dir() {
             return Err(SourceError::MissingPath {
@@ -323,17 +418,21 @@ impl Sources {
         if moor_render::kustomization_file(&dir).is_none() {
             opts.kustomize = Default::default();
         }
-        if let Some(e) = replica_count_errors(app) {
+        if let Some(e) = replica_count_errors(source, &rs.field) {
             return Err(err(e));
         }
-        // Value files and override components are inputs too: apps sharing a path but not
-        // these differ.
+        // Value files, ref checkouts and override components are inputs too: apps sharing a
+        // path but not these differ.
+        let refs_key: Vec<String> = (opts.helm.ref_roots.iter())
+            .map(|(k, v)| format!("{k}={}", v.display()))
+            .collect();
         let digest_key = (
             commit.to_string(),
             format!(
-                "{id}\0{}\0\0{}",
+                "{id}\0{}\0\0{}\0\0{}",
                 opts.helm.value_files.join("\0"),
-                opts.kustomize.components.join("\0")
+                opts.kustomize.components.join("\0"),
+                refs_key.join("\0"),
             ),
         );
         let cached_digest = self
@@ -360,15 +459,15 @@ impl Sources {
             }
         };
         let key = moor_render::cache_key(&digest, &id, &opts);
-        let cached = |key: &str| {
-            let hit = self.renders.lock().expect("render lock").get(key);
-            hit.map(|manifests| Rendered {
-                manifests,
-                dir: dir.clone(),
-            })
+        let done = |manifests| Rendered {
+            manifests,
+            dir: dir.clone(),
+            what: rs.describe(),
+            opts: opts.clone(),
         };
+        let cached = |key: &str| self.renders.lock().expect("render lock").get(key);
         if let Some(hit) = cached(&key) {
-            return Ok(hit);
+            return Ok(done(hit));
         }
         // One render per key at a time: apps sharing a source wait for the first one's result.
         let flight = self
@@ -385,27 +484,37 @@ impl Sources {
         };
         let _turn = flight.lock().await;
         if let Some(hit) = cached(&key) {
-            return Ok(hit);
+            return Ok(done(hit));
         }
         (self.on_render)(&id);
         if let Some(v) = source.kustomize.as_ref().and_then(|k| k.version.as_ref()) {
             tracing::warn!(app = %app.app_id(crate::crd::MOOR_GROUP), version = %v,
-                "spec.source.kustomize.version is ignored: moor runs the kustomize it was given");
+                "{}.kustomize.version is ignored: moor runs the kustomize it was given", rs.field);
         }
-        let render_dir = dir.clone();
-        let rendered = tokio::task::spawn_blocking(move || moor_render::render(&render_dir, &opts))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| moor_types::error_chain(&e)))
-            .map_err(err)?;
+        let (render_dir, render_opts) = (dir.clone(), opts.clone());
+        let rendered =
+            tokio::task::spawn_blocking(move || moor_render::render(&render_dir, &render_opts))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| moor_types::error_chain(&e)))
+                .map_err(err)?;
         let size = moor_render::estimated_size(&rendered);
         let manifests = Arc::new(rendered);
         let max = self.policy.cache_bytes;
         let mut renders = self.renders.lock().expect("render lock");
         renders.insert(key.clone(), manifests.clone(), size, max);
         drop(renders);
-        Ok(Rendered { manifests, dir })
+        Ok(done(manifests))
     }
+}
+
+/// `$name/path` naming one of `refs`: that checkout and the path in it.
+pub fn ref_value_file<'a>(
+    f: &'a str,
+    refs: &'a BTreeMap<String, PathBuf>,
+) -> Option<(&'a PathBuf, &'a str)> {
+    let (name, rest) = f.strip_prefix('$')?.split_once('/')?;
+    Some((refs.get(name)?, rest))
 }
 
 impl Sources {
@@ -420,13 +529,14 @@ impl Sources {
     }
 }
 
-pub fn render_options(app: &Application) -> RenderOptions {
+/// The render options `source` of `app` asks for (the controller's policy not yet applied).
+pub fn render_options(app: &Application, source: &Source) -> RenderOptions {
     let Source {
         directory,
         helm,
         kustomize,
         ..
-    } = &app.spec.source;
+    } = source;
     let dir = directory.clone().unwrap_or_default();
     let helm = helm.clone().unwrap_or_default();
     let k = kustomize.clone().unwrap_or_default();
@@ -453,8 +563,12 @@ pub fn render_options(app: &Application) -> RenderOptions {
                 .collect(),
             skip_crds: helm.skip_crds,
             ignore_missing_value_files: helm.ignore_missing_value_files,
-            // Set per reconcile from the destination's discovery (see `Sources::render`).
+            // Set per reconcile from the destination's discovery, and per app's sources (see
+            // `Sources::render_source`).
             capabilities: Default::default(),
+            ref_roots: Default::default(),
+            // Chart dependencies: fetched per render (moor_chart::dependencies).
+            dependencies: Default::default(),
         },
         kustomize: KustomizeOptions {
             images: k.images,
@@ -486,15 +600,15 @@ fn replica_count(v: &serde_json::Value) -> Option<i64> {
     }
 }
 
-/// Why the app's kustomize replica overrides cannot be applied, if they cannot.
-fn replica_count_errors(app: &Application) -> Option<String> {
-    let k = app.spec.source.kustomize.as_ref()?;
+/// Why the source's kustomize replica overrides cannot be applied, if they cannot.
+fn replica_count_errors(source: &Source, field: &str) -> Option<String> {
+    let k = source.kustomize.as_ref()?;
     let bad = k
         .replicas
         .iter()
         .find(|r| replica_count(&r.count).is_none())?;
     Some(format!(
-        "spec.source.kustomize.replicas: count {} of {:?} is not a whole number",
+        "{field}.kustomize.replicas: count {} of {:?} is not a whole number",
         bad.count, bad.name
     ))
 }
@@ -569,14 +683,34 @@ mod tests {
         git(&repo, &["add", "-A"]);
         git(&repo, &["commit", "-qm", "x"]);
         let url = format!("file://{}", repo.display());
-        let sources = Sources::new(RepoCache::new(t.path().join("cache")), Duration::ZERO);
+        let sources = Sources::new(
+            RepoCache::new(t.path().join("cache")),
+            t.path().join("charts"),
+            Duration::ZERO,
+        );
         let creds = Credentials::default();
         let commit = sources
             .resolve(&url, None, &creds, Duration::ZERO)
             .await
             .unwrap();
 
-        let err = sources.render(&app(&url, "bad", &[]), &commit).await;
+        let root = sources.checkout(&url, &commit).await.unwrap();
+        let refs: BTreeMap<String, PathBuf> = [("values".to_string(), root.clone())].into();
+        let render = |a: Application| {
+            let rs = ResolvedSource {
+                source: a.spec.source.clone(),
+                field: "spec.source".into(),
+                revision: commit.clone(),
+                root: root.clone(),
+                chart_digest: None,
+            };
+            let (sources, refs) = (&sources, &refs);
+            async move {
+                let caps = Default::default();
+                sources.render_source(&a, &rs, refs, &caps).await
+            }
+        };
+        let err = render(app(&url, "bad", &[])).await;
         assert!(err.is_err());
         assert!(
             sources.inflight.lock().unwrap().is_empty(),
@@ -599,8 +733,14 @@ mod tests {
                 vec!["../../x.yaml"],
                 "spec.source.helm.valueFiles entry \"../../x.yaml\" leaves the repository",
             ),
+            (
+                // A ref source's files are confined to its own checkout.
+                "chart",
+                vec!["$values/../x.yaml"],
+                "spec.source.helm.valueFiles entry \"../x.yaml\" leaves the repository",
+            ),
         ] {
-            let Err(e) = sources.render(&app(&url, path, &values), &commit).await else {
+            let Err(e) = render(app(&url, path, &values)).await else {
                 panic!("{path} rendered")
             };
             assert!(e.to_string().contains(expected), "{e}");
@@ -620,7 +760,7 @@ mod tests {
             "replicas": [{"name": "web", "count": "3"}],
         }))
         .unwrap();
-        let o = render_options(&a);
+        let o = render_options(&a, &a.spec.source);
         assert_eq!(
             o.helm.namespace.as_deref(),
             Some("rel"),
@@ -639,14 +779,18 @@ mod tests {
         assert_eq!(o.kustomize.images, ["nginx:2"]);
         assert_eq!(o.kustomize.name_prefix.as_deref(), Some("p-"));
         assert_eq!(o.kustomize.replicas[0].count, 3);
-        assert!(replica_count_errors(&a).is_none());
+        assert!(replica_count_errors(&a.spec.source, "spec.source").is_none());
         // Unknown fields are kept: the spec round-trips.
         let back = serde_json::to_value(&a.spec.source.kustomize).unwrap();
         assert_eq!(back["futureField"], 1);
 
         a.spec.source.helm = None;
-        assert_eq!(render_options(&a).helm.namespace.as_deref(), Some("d"));
+        assert_eq!(
+            render_options(&a, &a.spec.source).helm.namespace.as_deref(),
+            Some("d")
+        );
         a.spec.source.kustomize.as_mut().unwrap().replicas[0].count = json!("many");
-        assert!(replica_count_errors(&a).unwrap().contains("\"web\""));
+        let e = replica_count_errors(&a.spec.source, "spec.source").unwrap();
+        assert!(e.contains("spec.source.kustomize.replicas") && e.contains("\"web\""));
     }
 }

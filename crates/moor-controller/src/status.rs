@@ -21,7 +21,14 @@ pub fn condition(status: &mut ApplicationStatus, type_: ConditionType, message: 
     });
 }
 
-pub fn apply_comparison(status: &mut ApplicationStatus, cmp: &Comparison, commit: &str) {
+/// Sync, health and resources from a comparison at `commit` (with `spec.sources`, every
+/// source's revision joined) and, with `spec.sources`, each source's `revisions`.
+pub fn apply_comparison(
+    status: &mut ApplicationStatus,
+    cmp: &Comparison,
+    commit: &str,
+    revisions: &[String],
+) {
     let sync = if cmp.in_sync() {
         SyncStatus::Synced
     } else {
@@ -30,6 +37,7 @@ pub fn apply_comparison(status: &mut ApplicationStatus, cmp: &Comparison, commit
     status.sync = SyncStatusField {
         status: sync.to_string(),
         revision: Some(commit.to_string()),
+        revisions: revisions.to_vec(),
     };
     let health = cmp.health();
     let unhealthy: Vec<String> = cmp
@@ -76,9 +84,10 @@ pub fn apply_comparison(status: &mut ApplicationStatus, cmp: &Comparison, commit
         .collect();
 }
 
-pub fn sync_result(set: &ChangeSet, commit: &str) -> SyncResult {
+pub fn sync_result(set: &ChangeSet, commit: &str, revisions: &[String]) -> SyncResult {
     SyncResult {
         revision: commit.to_string(),
+        revisions: revisions.to_vec(),
         resources: set
             .objects
             .iter()
@@ -100,17 +109,30 @@ pub fn sync_result(set: &ChangeSet, commit: &str) -> SyncResult {
     }
 }
 
-/// Records a deployed revision; keeps `revisionHistoryLimit` entries (default 10).
-pub fn add_history(status: &mut ApplicationStatus, app: &Application, commit: &str) {
+/// Records a deployed revision (with `spec.sources`: every source's, joined, and each one in
+/// `revisions` beside the `sources`); keeps `revisionHistoryLimit` entries (default 10).
+pub fn add_history(
+    status: &mut ApplicationStatus,
+    app: &Application,
+    commit: &str,
+    revisions: &[String],
+) {
     if status.history.last().is_some_and(|h| h.revision == commit) {
         return;
     }
     let id = status.history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
+    let multi = app.is_multi_source();
     status.history.push(HistoryEntry {
         id,
         revision: commit.to_string(),
         deployed_at: now(),
-        source: Some(app.spec.source.clone()),
+        source: (!multi).then(|| app.spec.source.clone()),
+        revisions: revisions.to_vec(),
+        sources: if multi {
+            app.spec.sources.clone()
+        } else {
+            vec![]
+        },
     });
     let limit = app.spec.revision_history_limit.unwrap_or(10) as usize;
     if status.history.len() > limit {
@@ -149,10 +171,10 @@ mod tests {
         let mut app = Application::default();
         app.spec.revision_history_limit = Some(2);
         let mut st = ApplicationStatus::default();
-        add_history(&mut st, &app, "a");
-        add_history(&mut st, &app, "a");
-        add_history(&mut st, &app, "b");
-        add_history(&mut st, &app, "c");
+        add_history(&mut st, &app, "a", &[]);
+        add_history(&mut st, &app, "a", &[]);
+        add_history(&mut st, &app, "b", &[]);
+        add_history(&mut st, &app, "c", &[]);
         let revs: Vec<_> = st
             .history
             .iter()

@@ -159,12 +159,14 @@ impl Tenancy {
                 "project {name:?} does not permit Applications in namespace {app_ns}: it is not in sourceNamespaces"
             )));
         }
-        let repo = &app.spec.source.repo_url;
-        if let Err(why) = project_rules::source_repo(spec, repo) {
-            return Err(invalid(format!(
-                "project {name:?} does not permit repository {}: {why}",
-                moor_git::redact_url(repo)
-            )));
+        // Every source, `ref` sources and chart repositories included.
+        for repo in app.sources().iter().map(|s| &s.repo_url) {
+            if let Err(why) = project_rules::source_repo(spec, repo) {
+                return Err(invalid(format!(
+                    "project {name:?} does not permit repository {}: {why}",
+                    moor_git::redact_url(repo)
+                )));
+            }
         }
         let cluster = clusters
             .for_destination(&app.spec.destination)

@@ -30,6 +30,7 @@ use crate::source;
 mod operation;
 pub(crate) mod print;
 mod refresh;
+mod sources;
 mod suspend;
 mod wait;
 use operation::{refuse_if_running, request_operation, wait_for_operation};
@@ -139,6 +140,23 @@ pub async fn run(args: AppArgs) -> Result<u8> {
 
 async fn create(apps: &Apps, args: CreateArgs) -> Result<u8> {
     let ar = api_resource(&apps.group);
+    let (source, many) = match (&args.repo, &args.file) {
+        (Some(repo), _) => (
+            Source {
+                repo_url: repo.clone(),
+                target_revision: args.revision.clone(),
+                path: args.path.clone(),
+                chart: args.chart.clone(),
+                ..Source::default()
+            },
+            vec![],
+        ),
+        (None, Some(file)) => (Source::default(), sources::read_sources(file)?),
+        (None, None) => {
+            let parsed = args.sources.iter().map(|f| sources::parse_source(f));
+            (Source::default(), parsed.collect::<Result<_>>()?)
+        }
+    };
     let app = Application {
         api_version: Some(ar.api_version.clone()),
         kind: Some(ar.kind.clone()),
@@ -152,12 +170,8 @@ async fn create(apps: &Apps, args: CreateArgs) -> Result<u8> {
             project: args
                 .project
                 .or_else(|| (apps.group == ARGO_GROUP).then(|| DEFAULT_PROJECT.to_string())),
-            source: Source {
-                repo_url: args.repo,
-                target_revision: args.revision,
-                path: args.path,
-                ..Source::default()
-            },
+            source,
+            sources: many,
             destination: Destination {
                 server: match (&args.dest_server, &args.dest_name) {
                     (None, None) => Some(IN_CLUSTER.to_string()),
@@ -283,6 +297,7 @@ async fn sync(apps: &Apps, args: AppSyncArgs) -> Result<u8> {
         &args.name,
         json!({}),
         args.revision.as_deref(),
+        &[],
         args.prune,
     )
     .await?;
@@ -326,6 +341,14 @@ async fn diff(apps: &Apps, args: AppDiffArgs) -> Result<u8> {
                 .unwrap_or_default()
         ),
     };
+    if app.is_multi_source() || app.spec.source.is_chart() {
+        bail!(
+            "moor app diff renders one Git source: application {}/{} has spec.sources or a chart; \
+             its comparison is in `moor app get`",
+            apps.namespace,
+            args.name
+        );
+    }
     // Namespaced objects without a namespace go to the destination namespace, as in Argo CD.
     let namespace = dest.namespace.clone().unwrap_or_else(|| "default".into());
     if app
@@ -406,9 +429,25 @@ async fn history(apps: &Apps, args: HistoryArgs) -> Result<u8> {
         );
         return Ok(0);
     }
+    // With spec.sources: each source's revision, by its repository (chart) or ref.
+    let revision = |h: &moor_controller::crd::HistoryEntry| {
+        if h.revisions.is_empty() {
+            return h.revision.clone();
+        }
+        let named = h.revisions.iter().enumerate().map(|(i, r)| {
+            let s = h.sources.get(i);
+            let what = s.map_or(String::new(), |s| match (&s.chart, &s.ref_) {
+                (Some(c), _) => format!("{} {c}", s.repo_url),
+                (None, Some(r)) => format!("{} (ref {r})", s.repo_url),
+                _ => s.repo_url.clone(),
+            });
+            format!("{} {what}", short(r))
+        });
+        named.collect::<Vec<_>>().join("; ")
+    };
     let rows: Vec<Vec<String>> = history
         .iter()
-        .map(|h| vec![h.id.to_string(), h.deployed_at.clone(), h.revision.clone()])
+        .map(|h| vec![h.id.to_string(), h.deployed_at.clone(), revision(h)])
         .collect();
     print!("{}", table(&["ID", "DEPLOYED AT", "REVISION"], &rows));
     Ok(0)
@@ -442,8 +481,14 @@ async fn rollback(apps: &Apps, args: RollbackArgs) -> Result<u8> {
     } else {
         json!({})
     };
+    // A multi-source entry is rolled back to each source's revision (operation.sync.revisions).
+    let (revision, revisions) = if entry.revisions.is_empty() {
+        (Some(entry.revision.as_str()), &[][..])
+    } else {
+        (None, &entry.revisions[..])
+    };
     let requested =
-        request_operation(apps, &args.name, extra, Some(&entry.revision), args.prune).await?;
+        request_operation(apps, &args.name, extra, revision, revisions, args.prune).await?;
     println!(
         "rollback of application {}/{} to {} ({}) requested",
         apps.namespace,

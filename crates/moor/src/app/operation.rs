@@ -46,6 +46,7 @@ pub(super) async fn request_operation(
     name: &str,
     mut extra: serde_json::Value,
     revision: Option<&str>,
+    revisions: &[String],
     prune: bool,
 ) -> Result<Requested> {
     let id = format!(
@@ -55,7 +56,7 @@ pub(super) async fn request_operation(
     );
     extra["operation"] = json!({
         // null clears a revision left by an earlier request that was never run.
-        "sync": {"revision": revision, "prune": prune},
+        "sync": {"revision": revision, "revisions": revisions, "prune": prune},
         "initiatedBy": {"username": MANAGER, "requestID": id},
     });
     apps.patch(name, extra).await?;

@@ -39,18 +39,31 @@ pub(super) fn describe(app: &Application) -> String {
     for c in &blocking {
         field("Spec Error", c.message.clone());
     }
-    field("Repo", spec.source.repo_url.clone());
-    field(
-        "Target",
-        spec.source
-            .target_revision
-            .clone()
-            .unwrap_or_else(|| "HEAD".into()),
-    );
-    field(
-        "Path",
-        spec.source.path.clone().unwrap_or_else(|| ".".into()),
-    );
+    if spec.sources.is_empty() {
+        field("Repo", spec.source.repo_url.clone());
+        field(
+            "Target",
+            spec.source
+                .target_revision
+                .clone()
+                .unwrap_or_else(|| "HEAD".into()),
+        );
+        match &spec.source.chart {
+            Some(chart) => field("Chart", chart.clone()),
+            None => field(
+                "Path",
+                spec.source.path.clone().unwrap_or_else(|| ".".into()),
+            ),
+        }
+    }
+    for (i, s) in spec.sources.iter().enumerate() {
+        let rev = st.sync.revisions.get(i).map(|r| short(r).to_string());
+        let at = rev.map(|r| format!(" [synced {r}]")).unwrap_or_default();
+        field(
+            &format!("Source {i}"),
+            format!("{}{at}", super::sources::describe(s)),
+        );
+    }
     let d = &spec.destination;
     let cluster = d
         .server

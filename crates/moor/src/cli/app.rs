@@ -83,15 +83,30 @@ pub struct AppWaitArgs {
 #[derive(Args)]
 pub struct CreateArgs {
     pub name: String,
-    /// Git repository URL.
-    #[arg(long)]
-    pub repo: String,
-    /// Branch, tag or commit (default: the remote's HEAD).
-    #[arg(long)]
+    /// Git repository URL; with --chart a Helm repository (https://) or OCI registry
+    /// (oci://host/path).
+    #[arg(long, required_unless_present_any = ["sources", "file"], conflicts_with_all = ["sources", "file"])]
+    pub repo: Option<String>,
+    /// Branch, tag or commit (default: the remote's HEAD); with --chart the chart version or a
+    /// semver constraint (e.g. ^1.2).
+    #[arg(long, requires = "repo")]
     pub revision: Option<String>,
     /// Directory inside the repository.
-    #[arg(long)]
+    #[arg(long, requires = "repo", conflicts_with = "chart")]
     pub path: Option<String>,
+    /// A chart of the Helm repository or OCI registry --repo (instead of a Git path).
+    #[arg(long, requires = "repo")]
+    pub chart: Option<String>,
+    /// One of several sources (Argo CD's spec.sources), repeatable:
+    /// repo=URL,path=P,revision=R,chart=C,ref=NAME,name=N,values=FILE (values repeatable; a
+    /// value file $NAME/path is read from the source with ref=NAME), e.g.
+    /// `--source repo=URL,path=chart,values=$values/prod.yaml --source repo=URL2,ref=values`.
+    #[arg(long = "source", value_name = "KEY=VALUE,...", conflicts_with = "file")]
+    pub sources: Vec<String>,
+    /// A YAML file of sources (Argo CD's spec.sources): a list, or a mapping with sources or
+    /// spec.sources (an Application manifest).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
     /// API server URL of the destination cluster [default: https://kubernetes.default.svc].
     #[arg(long, conflicts_with = "dest_name")]
     pub dest_server: Option<String>,
