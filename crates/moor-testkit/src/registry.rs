@@ -16,9 +16,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
+mod charts;
 mod paging;
 mod token;
 
+pub use charts::package_chart;
 pub use paging::PagingProxy;
 use token::TokenServer;
 
