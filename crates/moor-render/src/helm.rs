@@ -21,6 +21,10 @@ use crate::{RenderError, RenderOptions, Renderer};
 /// symlinks in `templates/`, `charts/` and `.Files`, so a link leaving `opts.root`, a value file
 /// outside it, or a remote value file (unless `opts.allow_remote_value_files`) is refused before
 /// helm runs. Output past `opts.max_bytes` is refused too.
+///
+/// With `opts.helm.dependencies`, helm renders a temporary copy of the chart with them in its
+/// `charts/` (the checkout is shared and never written to); value files are still read from the
+/// checkout, and helm's messages name the chart's own directory, not the copy.
 pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderError> {
     crate::input_files(dir, opts)?;
     let root = crate::confine::root_of(dir, opts)?;
@@ -30,10 +34,26 @@ pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderE
         Some(r) => r.clone(),
         None => default_release_name(dir),
     };
+    let prepared = match h.dependencies.is_empty() {
+        true => None,
+        false => {
+            let real = dir.canonicalize().map_err(|source| RenderError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            Some(crate::helm_deps::prepare(
+                &real,
+                &root,
+                &h.dependencies,
+                opts.max_bytes,
+            )?)
+        }
+    };
+    let chart = prepared.as_ref().map_or(dir.to_path_buf(), |p| p.dir());
     let mut cmd = Command::new(bin);
     cmd.arg("template")
         .arg(&release)
-        .arg(dir)
+        .arg(&chart)
         .arg("--namespace")
         .arg(h.namespace.as_deref().unwrap_or("default"))
         .arg(if h.skip_crds {
@@ -92,7 +112,25 @@ pub fn helm_template(dir: &Path, opts: &RenderOptions) -> Result<String, RenderE
         opts.max_bytes,
     );
     drop(inline);
-    out
+    match (&prepared, out) {
+        (
+            Some(p),
+            Err(RenderError::ToolFailed {
+                command,
+                dir,
+                stderr,
+            }),
+        ) => {
+            let copy = p.dir().to_string_lossy().into_owned();
+            let stderr = stderr.replace(&copy, &dir.to_string_lossy());
+            Err(RenderError::ToolFailed {
+                command,
+                dir,
+                stderr,
+            })
+        }
+        (_, out) => out,
+    }
 }
 
 /// `--set name=value` (`--set-string` when forced) for each parameter, in order.
