@@ -6,6 +6,7 @@
 
 pub mod cluster;
 pub mod git;
+pub mod helm_repo;
 pub mod registry;
 
 pub use cluster::{
