@@ -1,9 +1,9 @@
 //! Why a source rendered no objects: the files found under its path that no renderer took.
 //!
-//! Rendering nothing is almost never what a user meant (a typo'd path, a directory of `.jsonnet`
-//! files, manifests one level too deep), and an app that renders nothing and prunes deletes
-//! everything it owns. So an empty render is an error unless the app allows empty, and the error
-//! lists what was there, each file with the reason it was not rendered.
+//! Rendering nothing is almost never what a user meant (a typo'd path, a directory of
+//! `.libsonnet` files only, manifests one level too deep), and an app that renders nothing and
+//! prunes deletes everything it owns. So an empty render is an error unless the app allows empty,
+//! and the error lists what was there, each file with the reason it was not rendered.
 
 use std::path::Path;
 
@@ -49,10 +49,10 @@ fn why_not(rel: &str, renderer: &str, opts: &RenderOptions) -> &'static str {
         return "no objects rendered";
     }
     let lower = rel.to_ascii_lowercase();
-    if lower.ends_with(".jsonnet") || lower.ends_with(".libsonnet") {
-        return "Jsonnet is not rendered";
+    if lower.ends_with(".libsonnet") {
+        return "a Jsonnet library: only imported";
     }
-    if ![".yaml", ".yml", ".json"]
+    if ![".yaml", ".yml", ".json", ".jsonnet"]
         .iter()
         .any(|ext| lower.ends_with(ext))
     {
@@ -114,7 +114,7 @@ mod tests {
     fn each_file_says_why_it_gave_nothing() {
         let tmp = tree(&[
             "README.md",
-            "app.jsonnet",
+            "app.libsonnet",
             "sub/cm.yaml",
             "empty.yaml",
             ".github/x.yaml",
@@ -122,7 +122,7 @@ mod tests {
         let listed = unrendered_files(tmp.path(), &RenderOptions::default());
         assert_eq!(
             listed,
-            "README.md (not a manifest file), app.jsonnet (Jsonnet is not rendered), \
+            "README.md (not a manifest file), app.libsonnet (a Jsonnet library: only imported), \
              empty.yaml (no objects in it), sub/cm.yaml (in a subdirectory: set directory.recurse)"
         );
     }

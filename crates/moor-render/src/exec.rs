@@ -23,6 +23,10 @@ pub(crate) const HELM: Tool = Tool {
     name: "helm",
     flag: "--helm-bin",
 };
+pub(crate) const JSONNET: Tool = Tool {
+    name: "jsonnet",
+    flag: "--jsonnet-bin",
+};
 
 /// The configured binary if given (it must exist), else `tool.name` on PATH.
 pub(crate) fn find_bin(tool: Tool, configured: Option<&Path>) -> Result<PathBuf, RenderError> {

@@ -8,10 +8,11 @@ use moor_types::{Manifest, Origin};
 use crate::parse::{Doc, Syntax, docs_to_manifests, json_docs, yaml_docs};
 use crate::{RenderError, RenderOptions, Renderer};
 
-/// Reads `.yaml`, `.yml` and `.json` files in path order (subdirectories only with
-/// `opts.recurse`), filtered by `opts.include`/`opts.exclude` globs on the path relative to the
-/// directory (`*` stays within one directory, `**` crosses them). Hidden files and directories
-/// are skipped: they hold tooling config (`.git`, `.github`, `.pre-commit-config.yaml`).
+/// Reads `.yaml`, `.yml` and `.json` files and evaluates `.jsonnet` files (see
+/// `jsonnet.rs`) in path order (subdirectories only with `opts.recurse`), filtered by
+/// `opts.include`/`opts.exclude` globs on the path relative to the directory (`*` stays within
+/// one directory, `**` crosses them). Hidden files and directories are skipped: they hold
+/// tooling config (`.git`, `.github`, `.pre-commit-config.yaml`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PlainRenderer;
 
@@ -23,23 +24,31 @@ impl Renderer for PlainRenderer {
     /// Symlinks leaving `opts.root` are refused before any file is read; reading stops once
     /// the files pass `opts.max_bytes` in all.
     fn render(&self, dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError> {
+        // Also checks every Jsonnet import before any `jsonnet` runs.
         crate::input_files(dir, opts)?;
-        let include = glob_set(&opts.include)?;
-        let exclude = glob_set(&opts.exclude)?;
-        let mut files = Vec::new();
-        collect(dir, "", opts.recurse, &mut files)?;
-        files.retain(|rel| {
-            (opts.include.is_empty() || include.is_match(rel)) && !exclude.is_match(rel)
-        });
-        files.sort();
-
         let mut out = Vec::new();
         let mut budget = opts.max_bytes;
-        for rel in files {
-            out.extend(render_file(dir, &rel, &mut budget, opts.max_bytes)?);
+        for rel in selected_files(dir, opts)? {
+            if crate::jsonnet::is_jsonnet_file(&rel) {
+                out.extend(crate::jsonnet::render_file(dir, &rel, opts, &mut budget)?);
+            } else {
+                out.extend(render_file(dir, &rel, &mut budget, opts.max_bytes)?);
+            }
         }
         Ok(out)
     }
+}
+
+/// The files of `dir` the plain renderer reads or evaluates, relative to it, sorted.
+pub(crate) fn selected_files(dir: &Path, opts: &RenderOptions) -> Result<Vec<String>, RenderError> {
+    let include = glob_set(&opts.include)?;
+    let exclude = glob_set(&opts.exclude)?;
+    let mut files = Vec::new();
+    collect(dir, "", opts.recurse, &mut files)?;
+    files
+        .retain(|rel| (opts.include.is_empty() || include.is_match(rel)) && !exclude.is_match(rel));
+    files.sort();
+    Ok(files)
 }
 
 /// Argo CD's `directory.include`/`exclude` string as globs: one glob, `{a,b}` alternatives (kept
@@ -92,7 +101,7 @@ fn glob(pattern: &str) -> Result<Glob, RenderError> {
 
 fn is_manifest_file(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    [".yaml", ".yml", ".json"]
+    [".yaml", ".yml", ".json", ".jsonnet"]
         .iter()
         .any(|ext| lower.ends_with(ext))
 }
