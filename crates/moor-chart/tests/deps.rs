@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use moor_chart::{ChartDependency, Charts, DependencyError, RepoAuth, dependencies};
 use moor_render::{HelmDependency, HelmOptions, RenderOptions};
+use moor_testkit::helm_repo::HelmRepo;
 use moor_testkit::registry::{Auth, Registry, package_chart};
 
 fn charts(dir: &Path) -> Charts {
@@ -105,6 +106,12 @@ fn render(root: &Path, deps: &[ChartDependency]) -> Vec<String> {
 
 /// `helm dependency update` of a copy of `charts/web`: the Chart.lock Helm writes for it.
 fn helm_lock(root: &Path) -> String {
+    helm_lock_with(root, None)
+}
+
+/// [`helm_lock`], with the Helm repository `(url, user, password)` added first (as
+/// `helm repo add` does before `helm dependency update` can read it).
+fn helm_lock_with(root: &Path, repo: Option<(&str, &str, &str)>) -> String {
     let scratch = tempfile::tempdir().unwrap();
     let copy = scratch.path().join("repo");
     let status = Command::new("cp")
@@ -114,19 +121,37 @@ fn helm_lock(root: &Path) -> String {
         .status()
         .unwrap();
     assert!(status.success());
-    let out = Command::new("helm")
-        .args(["dependency", "update"])
-        .arg(copy.join("charts/web"))
-        .env("HELM_CACHE_HOME", scratch.path().join("cache"))
-        .env("HELM_CONFIG_HOME", scratch.path().join("config"))
-        .env("HELM_DATA_HOME", scratch.path().join("data"))
-        .output()
-        .expect("helm on PATH");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let helm = |args: &[&str]| {
+        let out = Command::new("helm")
+            .args(args)
+            .env("HELM_CACHE_HOME", scratch.path().join("cache"))
+            .env("HELM_CONFIG_HOME", scratch.path().join("config"))
+            .env("HELM_DATA_HOME", scratch.path().join("data"))
+            .output()
+            .expect("helm on PATH");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    if let Some((url, user, password)) = repo {
+        helm(&[
+            "repo",
+            "add",
+            "deps",
+            url,
+            "--username",
+            user,
+            "--password",
+            password,
+        ]);
+    }
+    helm(&[
+        "dependency",
+        "update",
+        copy.join("charts/web").to_str().unwrap(),
+    ]);
     std::fs::read_to_string(copy.join("charts/web/Chart.lock")).unwrap()
 }
 
@@ -338,6 +363,70 @@ async fn an_oci_dependency_is_pulled_with_the_credentials_of_its_registry() {
         format!(
             "charts/web/Chart.yaml:5: dependency \"db\": chart \"db\" version \"^2\" from {url}: \
              no version matches (newest available: 1.1.0, 1.0.3, 1.0.0)"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_helm_repository_dependency_follows_its_lock_with_the_repositorys_credentials() {
+    let (user, password) = ("reader", "repo-Pa55-word");
+    let repo = HelmRepo::with_basic_auth(user, password);
+    repo.publish("db", "1.0.0");
+    let url = repo.url().to_string();
+    let (work, root) = checkout(&format!(
+        "- name: db\n  version: ^1.0.0\n  repository: {url}\n"
+    ));
+    let lock = helm_lock_with(&root, Some((&url, user, password)));
+    assert!(lock.contains("version: 1.0.0"), "{lock}");
+    repo.publish("db", "1.1.0");
+    let auth_url = url.clone();
+    let auth = move |u: &str| match u == auth_url {
+        true => RepoAuth {
+            username: Some(user.into()),
+            password: Some(password.into()),
+            ..Default::default()
+        },
+        false => RepoAuth::default(),
+    };
+
+    // Without a lock: the newest version the constraint admits.
+    let deps = deps_of(work.path(), &root, &auth).await.unwrap();
+    assert_eq!(deps[0].version, "1.1.0");
+    assert_eq!(deps[0].repository, url);
+    assert_eq!(render(&root, &deps), ["r-db=1.1.0", "r-web=1.0.0"]);
+
+    // With helm's lock: what it pinned, though a newer version matches.
+    write(&root, "charts/web/Chart.lock", &lock);
+    let deps = deps_of(work.path(), &root, &auth).await.unwrap();
+    assert_eq!(deps[0].version, "1.0.0");
+    assert_eq!(render(&root, &deps), ["r-db=1.0.0", "r-web=1.0.0"]);
+    assert!(
+        !repo.authorized_requests().is_empty(),
+        "credentials were sent"
+    );
+
+    // Without the credentials: the dependency, the repository and the refusal, no password.
+    let err = deps_of(work.path(), &root, &no_auth).await.unwrap_err();
+    let msg = moor_types::error_chain(&err);
+    assert_eq!(
+        msg,
+        format!(
+            "charts/web/Chart.yaml:5: dependency \"db\": chart \"db\" version \"1.0.0\" from {url}: \
+             {url}/index.yaml answered 401: the repository refused the credentials (check the \
+             repository Secret's username and password)"
+        )
+    );
+
+    // A chart the repository does not have.
+    let (work, root) = checkout(&format!(
+        "- name: cache\n  version: ^1\n  repository: {url}\n"
+    ));
+    let err = deps_of(work.path(), &root, &auth).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "charts/web/Chart.yaml:5: dependency \"cache\": chart \"cache\" version \"^1\" from \
+             {url}: the repository's index.yaml has no chart of that name"
         )
     );
 }
