@@ -28,6 +28,33 @@ struct Projects {
 }
 
 impl Projects {
+    /// `namespace/name` of the Applications (of this group, in every namespace the caller may
+    /// list; the project's own namespace when it may not list them all) whose spec.project is
+    /// `project`.
+    async fn users(&self, project: &str) -> Result<Vec<String>> {
+        let ar = moor_controller::crd::api_resource(&self.group);
+        let client = self.api.clone().into_client();
+        let all: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &ar);
+        let apps = match all.list(&ListParams::default()).await {
+            Ok(l) => l,
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                Api::<kube::api::DynamicObject>::namespaced_with(client, &self.namespace, &ar)
+                    .list(&ListParams::default())
+                    .await
+                    .map_err(|e| anyhow!(e).context("listing the Applications that may use it"))?
+            }
+            Err(e) => return Err(anyhow!(e).context("listing the Applications that may use it")),
+        };
+        let mut users: Vec<String> = apps
+            .items
+            .iter()
+            .filter(|a| a.data["spec"]["project"].as_str() == Some(project))
+            .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
+            .collect();
+        users.sort();
+        Ok(users)
+    }
+
     async fn get(&self, name: &str) -> Result<AppProject> {
         self.api.get(name).await.map_err(|e| self.error(e, name))
     }
@@ -314,6 +341,28 @@ fn describe(p: &AppProject) -> String {
 
 async fn delete(projects: &Projects, args: DeleteArgs) -> Result<u8> {
     let name = &args.name;
+    projects.get(name).await?;
+    // As Argo CD: a project still named by Applications stays, or the controller would refuse
+    // those apps (or, without --strict-projects, admit them under no rules) at their next
+    // reconcile.
+    let users = projects.users(name).await?;
+    if !users.is_empty() {
+        let shown: Vec<&str> = users.iter().take(5).map(String::as_str).collect();
+        let more = users.len().saturating_sub(shown.len());
+        bail!(
+            "AppProject {}/{name} is used by {} Application{}: {}{}; delete them or move them to \
+             another project first",
+            projects.namespace,
+            users.len(),
+            if users.len() == 1 { "" } else { "s" },
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+        );
+    }
     projects
         .api
         .delete(name, &DeleteParams::default())

@@ -257,6 +257,17 @@ async fn projects_are_created_listed_shown_and_deleted_with_argo_cd_field_names(
     let plain = moor_ok(&["app", "get", "plain", "-n", n], &[]).stdout;
     assert_eq!(field(&plain, "Project"), Some("default"), "{plain}");
 
+    // A project still used by an app stays (as Argo CD), naming the app.
+    let r = moor(&["project", "delete", "team-a", "-n", n], &[]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "error: AppProject {n}/team-a is used by 1 Application: {n}/web; delete them or \
+             move them to another project first"
+        )
+    );
+    moor_ok(&["app", "delete", "web", "-n", n], &[]);
     let deleted = moor_ok(&["project", "delete", "team-a", "-n", n], &[]);
     assert_eq!(
         deleted.stdout.trim(),
