@@ -81,36 +81,15 @@ impl RepoCredentials {
         }
     }
 
-    /// Credentials and TLS settings for a chart repository (Helm repository or OCI registry),
-    /// and whether its Secret says `enableOCI`: from the repository Secret whose `url` covers
-    /// `repo_url` by the rule of [`RepoCredentials::for_url`], project-scoped the same way.
-    /// OCI references (`oci://host/path`, or a plain `host/path`) are matched as
-    /// `https://host/path` on both sides. The environment's git credentials never go to a
-    /// chart repository.
-    pub async fn chart_auth_for(
-        &self,
-        repo_url: &str,
-        project: &str,
-    ) -> (moor_chart::RepoAuth, bool) {
+    /// The chart repository credentials apps of `project` may use (see [`ChartAuths`]).
+    pub async fn chart_auths(&self, project: &str) -> ChartAuths {
         let secrets: Vec<Secret> = self
             .secrets()
             .await
             .into_iter()
             .filter(|s| usable_by(s, Some(project)))
             .collect();
-        let Some(s) = choose_chart(&secrets, repo_url) else {
-            return (moor_chart::RepoAuth::default(), false);
-        };
-        let yes = |k| field(s, k).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let auth = moor_chart::RepoAuth {
-            username: field(s, "username"),
-            password: field(s, "password"),
-            ca_pem: None,
-            tls_client_cert: field(s, "tlsClientCertData"),
-            tls_client_key: field(s, "tlsClientCertKey"),
-            insecure_skip_verify: yes("insecure"),
-        };
-        (auth, yes("enableOCI"))
+        ChartAuths { secrets }
     }
 
     /// Where ssh keys and known_hosts from Secrets are written (0600).
@@ -151,6 +130,35 @@ fn choose<'a>(secrets: &'a [Secret], env: Option<usize>, repo_url: &str) -> Opti
         (_, Some(_)) => Some(Chosen::Env),
         (Some((_, s)), None) => Some(Chosen::Secret(s)),
         (None, None) => None,
+    }
+}
+
+/// The repository Secrets an app of one project may use for chart repositories, as read once:
+/// looked up without waiting (chart dependencies ask for each repository they name).
+pub struct ChartAuths {
+    secrets: Vec<Secret>,
+}
+
+impl ChartAuths {
+    /// Credentials and TLS settings for a chart repository (Helm repository or OCI registry),
+    /// and whether its Secret says `enableOCI`: from the repository Secret whose `url` covers
+    /// `repo_url` by the rule of [`RepoCredentials::for_url`]. OCI references
+    /// (`oci://host/path`, or a plain `host/path`) are matched as `https://host/path` on both
+    /// sides. The environment's git credentials never go to a chart repository.
+    pub fn for_url(&self, repo_url: &str) -> (moor_chart::RepoAuth, bool) {
+        let Some(s) = choose_chart(&self.secrets, repo_url) else {
+            return (moor_chart::RepoAuth::default(), false);
+        };
+        let yes = |k| field(s, k).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let auth = moor_chart::RepoAuth {
+            username: field(s, "username"),
+            password: field(s, "password"),
+            ca_pem: None,
+            tls_client_cert: field(s, "tlsClientCertData"),
+            tls_client_key: field(s, "tlsClientCertKey"),
+            insecure_skip_verify: yes("insecure"),
+        };
+        (auth, yes("enableOCI"))
     }
 }
 
@@ -272,7 +280,10 @@ mod tests {
             secret("plain", "registry.example.com:5000/charts"),
         ];
         let name = |url| choose_chart(&secrets, url).and_then(|s| s.metadata.name.clone());
-        assert_eq!(name("https://charts.example.com/team/").as_deref(), Some("helm"));
+        assert_eq!(
+            name("https://charts.example.com/team/").as_deref(),
+            Some("helm")
+        );
         assert_eq!(name("https://charts.example.com/other"), None);
         assert_eq!(name("https://charts.example.com.evil.net/team"), None);
         assert_eq!(

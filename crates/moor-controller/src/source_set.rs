@@ -14,6 +14,7 @@ use moor_render::HelmCapabilities;
 
 use crate::context::Shared;
 use crate::crd::{Application, Source, SyncOperation};
+use crate::repo_credentials::ChartAuths;
 use crate::sources::{Rendered, ResolvedSource, SourceError, Sources};
 
 /// Every source of an app, resolved.
@@ -130,11 +131,12 @@ pub async fn resolve(
     max_age: Duration,
 ) -> Result<Resolved, SourceError> {
     let mut out = Vec::new();
+    let auths = shared.repo_creds.chart_auths(project).await;
     for (i, source) in app.sources().iter().enumerate() {
         let revision = wanted_revision(app, i, op);
         let field = field(app, i);
-        let resolved = if source.is_chart() {
-            resolve_chart(shared, source, field, project, revision, max_age).await?
+        let mut resolved = if source.is_chart() {
+            resolve_chart(shared, source, field, &auths, revision, max_age).await?
         } else {
             let url = &source.repo_url;
             let creds = shared.credentials_for(url, project).await;
@@ -149,8 +151,13 @@ pub async fn resolve(
                 revision: commit,
                 root,
                 chart_digest: None,
+                dependencies: vec![],
             }
         };
+        let rendered = !app.is_multi_source() || source.ref_.is_none();
+        if rendered {
+            resolved.dependencies = dependencies(shared, &resolved, &auths, max_age).await?;
+        }
         out.push(resolved);
     }
     Ok(Resolved {
@@ -165,13 +172,11 @@ async fn resolve_chart(
     shared: &Shared,
     source: &Source,
     field: String,
-    project: &str,
+    auths: &ChartAuths,
     version: Option<String>,
     max_age: Duration,
 ) -> Result<ResolvedSource, SourceError> {
-    let (auth, enable_oci) = (shared.repo_creds)
-        .chart_auth_for(&source.repo_url, project)
-        .await;
+    let (auth, enable_oci) = auths.for_url(&source.repo_url);
     let req = moor_chart::ChartRequest {
         repo_url: source.repo_url.clone(),
         chart: source.chart.clone().unwrap_or_default(),
@@ -192,7 +197,44 @@ async fn resolve_chart(
         revision: pulled.version,
         root: pulled.dir,
         chart_digest: Some(pulled.digest),
+        dependencies: vec![],
     })
+}
+
+/// The dependencies (Chart.yaml, Chart.lock) of a source that is a chart, fetched into the
+/// chart cache with the project's credentials for each repository they name (`file://` ones
+/// confined to the source's checkout); none for a source that is no chart.
+async fn dependencies(
+    shared: &Shared,
+    rs: &ResolvedSource,
+    auths: &ChartAuths,
+    max_age: Duration,
+) -> Result<Vec<moor_render::HelmDependency>, SourceError> {
+    let path_field = format!("{}.path", rs.field);
+    // A path that leaves the checkout or does not exist is the render's to report.
+    let Ok(dir) = moor_render::confine(&rs.root, &rs.root, &path_field, &rs.path()) else {
+        return Ok(vec![]);
+    };
+    if !dir.join("Chart.yaml").is_file() {
+        return Ok(vec![]);
+    }
+    let auth_for = |url: &str| auths.for_url(url).0;
+    let charts = &shared.sources.charts;
+    let deps = moor_chart::dependencies(charts, &dir, &rs.root, max_age, &auth_for)
+        .await
+        .map_err(|e| SourceError::Chart {
+            field: rs.field.clone(),
+            cause: moor_types::error_chain(&e),
+        })?;
+    Ok(deps
+        .into_iter()
+        .map(|d| moor_render::HelmDependency {
+            name: d.name,
+            version: d.version,
+            digest: d.digest,
+            path: d.path,
+        })
+        .collect())
 }
 
 /// Renders every source of `resolved` that has no `ref` (with `spec.sources`; the one source

@@ -190,6 +190,8 @@ pub struct ResolvedSource {
     pub root: PathBuf,
     /// For a chart: the sha256 of its archive (part of the render cache key).
     pub chart_digest: Option<String>,
+    /// The chart's dependencies its `charts/` lacks, fetched (their digests key the render).
+    pub dependencies: Vec<moor_render::HelmDependency>,
 }
 
 impl ResolvedSource {
@@ -378,6 +380,7 @@ impl Sources {
         self.apply_policy(&mut opts);
         opts.helm.capabilities = capabilities.clone();
         opts.helm.ref_roots = refs.clone();
+        opts.helm.dependencies = rs.dependencies.clone();
         let id = rs.id();
         let err = |cause: String| SourceError::Render {
             url: redact_url(&source.repo_url),
@@ -587,7 +590,26 @@ pub fn render_options(app: &Application, source: &Source) -> RenderOptions {
             patches: k.patches,
             components: k.components,
         },
+        jsonnet: jsonnet_options(dir.jsonnet.unwrap_or_default()),
         ..RenderOptions::default()
+    }
+}
+
+/// Argo CD's `directory.jsonnet` as render options.
+fn jsonnet_options(j: crate::crd::JsonnetSource) -> moor_render::JsonnetOptions {
+    let vars = |vs: Vec<crate::crd::JsonnetVar>| {
+        (vs.into_iter())
+            .map(|v| moor_render::JsonnetVar {
+                name: v.name,
+                value: v.value,
+                code: v.code,
+            })
+            .collect()
+    };
+    moor_render::JsonnetOptions {
+        ext_vars: vars(j.ext_vars),
+        tlas: vars(j.tlas),
+        libs: j.libs,
     }
 }
 
@@ -703,6 +725,7 @@ mod tests {
                 revision: commit.clone(),
                 root: root.clone(),
                 chart_digest: None,
+                dependencies: vec![],
             };
             let (sources, refs) = (&sources, &refs);
             async move {

@@ -218,3 +218,116 @@ async fn a_value_file_naming_no_ref_source_is_a_spec_error_and_nothing_is_applie
         "an app with an unknown $ref applied its chart"
     );
 }
+
+/// The acceptance: a chart from a Helm repository behind basic auth (credentials from
+/// a repository Secret), pinned by a semver range, with a value file from a Git repository via
+/// `$values`. A values commit re-renders the app; a newly published chart version is taken at
+/// the next refresh, and status and history show the chart version as its source's revision.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chart_from_a_helm_repository_with_auth_takes_values_from_git() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "multisrc-helm").await;
+    let helm = moor_testkit::helm_repo::HelmRepo::with_basic_auth("charts", "s3cret-pw");
+    helm.publish("web", "1.0.0");
+    helm.publish("web", "2.0.0");
+    let (values_server, values_repo) =
+        git_repo("values", &[("prod.yaml", "greeting: from-git-1\n")]);
+    let values_url = values_server.file_url("values");
+    common::tenancy::apply(
+        &client,
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "helm-charts", "namespace": ns.name,
+                         "labels": {"moor.dev/secret-type": "repository"}},
+            "stringData": {"url": helm.url(), "username": "charts", "password": "s3cret-pw"},
+        }),
+    )
+    .await;
+    let ctl = Controller::start(&ns.name, &["--namespace", &ns.name]);
+    let spec = json!({
+        "sources": [
+            {"repoURL": helm.url(), "chart": "web", "targetRevision": ">=1.0.0 <2.0.0",
+             "helm": {"valueFiles": ["$values/prod.yaml"]}},
+            {"repoURL": values_url, "targetRevision": "main", "ref": "values"},
+        ],
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns.name},
+        "syncPolicy": {"automated": {"prune": true}},
+    });
+    apply_app(&client, &ns.name, "web", spec).await;
+    let at = |a: &Value, chart: &str, values: &str| {
+        a["status"]["sync"]["status"] == "Synced"
+            && a["status"]["sync"]["revisions"] == json!([chart, values])
+    };
+    let values_1 = values_repo.head();
+    wait_app(
+        &client,
+        &ns.name,
+        "web",
+        "synced at chart 1.0.0",
+        120,
+        |a| at(a, "1.0.0", &values_1),
+    )
+    .await;
+    let cm = get(&client, "v1", "ConfigMap", Some(&ns.name), "web-web")
+        .await
+        .expect("the chart's ConfigMap");
+    assert_eq!(data(&cm, "version"), "1.0.0", "the range took 2.0.0");
+    assert_eq!(data(&cm, "greeting"), "from-git-1");
+    assert!(
+        helm.authorized_requests()
+            .iter()
+            .any(|p| p == "/index.yaml"),
+        "the index was not fetched with the Secret's credentials: {:?}",
+        helm.requests()
+    );
+
+    // A values commit, announced by a webhook, re-renders the app.
+    let work = values_repo.clone_work();
+    work.write("prod.yaml", "greeting: from-git-2\n");
+    let values_2 = work.commit_and_push("new greeting");
+    assert_eq!(ctl.push(&values_url, "main", true), 202);
+    wait_app(
+        &client,
+        &ns.name,
+        "web",
+        "synced at the new values",
+        120,
+        |a| at(a, "1.0.0", &values_2),
+    )
+    .await;
+
+    // A new version in range, published: a refresh (as the next interval would) takes it.
+    helm.publish("web", "1.1.0");
+    moor_ok(&["app", "refresh", "web", "-n", &ns.name], &[]);
+    let app = wait_app(
+        &client,
+        &ns.name,
+        "web",
+        "synced at chart 1.1.0",
+        120,
+        |a| at(a, "1.1.0", &values_2),
+    )
+    .await;
+    eventually("chart 1.1.0 applied", Duration::from_secs(60), || async {
+        let cm = get(&client, "v1", "ConfigMap", Some(&ns.name), "web-web").await?;
+        (data(&cm, "version") == "1.1.0" && data(&cm, "greeting") == "from-git-2").then_some(())
+    })
+    .await;
+    let history = app["status"]["history"].as_array().unwrap();
+    let revisions: Vec<&Value> = history.iter().map(|h| &h["revisions"]).collect();
+    assert_eq!(
+        revisions,
+        [
+            &json!(["1.0.0", values_1]),
+            &json!(["1.0.0", values_2]),
+            &json!(["1.1.0", values_2])
+        ]
+    );
+    assert_eq!(history[2]["sources"][0]["chart"], "web");
+    let shown = moor_ok(&["app", "history", "web", "-n", &ns.name], &[]).stdout;
+    assert!(shown.contains("1.1.0") && shown.contains(" web"), "{shown}");
+    // The password is in no status and no log line.
+    let app = get_app(&client, &ns.name, "web").await.unwrap();
+    assert!(!app.to_string().contains("s3cret-pw"));
+    assert!(!ctl.log_text().contains("s3cret-pw"));
+}
