@@ -152,7 +152,13 @@ fn helm_lock_with(root: &Path, repo: Option<(&str, &str, &str)>) -> String {
         "update",
         copy.join("charts/web").to_str().unwrap(),
     ]);
-    std::fs::read_to_string(copy.join("charts/web/Chart.lock")).unwrap()
+    // requirements.lock for an `apiVersion: v1` chart.
+    let lock = ["Chart.lock", "requirements.lock"]
+        .map(|f| copy.join("charts/web").join(f))
+        .into_iter()
+        .find(|p| p.is_file())
+        .expect("helm wrote a lock file");
+    std::fs::read_to_string(lock).unwrap()
 }
 
 #[tokio::test]
@@ -243,6 +249,33 @@ async fn the_lock_file_pins_versions_and_a_stale_one_is_refused() {
     std::fs::remove_file(root.join("charts/web/Chart.lock")).unwrap();
     let deps = deps_of(tmp.path(), &root, &no_auth).await.unwrap();
     assert_eq!(deps[0].version, "0.1.1");
+}
+
+#[tokio::test]
+async fn an_api_v1_chart_reads_requirements_yaml_and_its_lock() {
+    let (tmp, root) = checkout("");
+    write(
+        &root,
+        "charts/web/Chart.yaml",
+        "apiVersion: v1\nname: web\nversion: 1.0.0\n",
+    );
+    write(
+        &root,
+        "charts/web/requirements.yaml",
+        &format!("dependencies:\n{LIB}"),
+    );
+    let lock = helm_lock(&root);
+    write(&root, "charts/web/requirements.lock", &lock);
+    let deps = deps_of(tmp.path(), &root, &no_auth).await.unwrap();
+    assert_eq!(deps[0].version, "0.1.0");
+    assert_eq!(render(&root, &deps), ["r-lib=0.1.0", "r-web=1.0.0"]);
+    chart(&root, "charts/lib", "lib", "0.1.1", "");
+    let err = deps_of(tmp.path(), &root, &no_auth).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "charts/web/requirements.yaml:2: dependency \"lib\" (repository \"file://../lib\") is \
+         missing: file://../lib holds version \"0.1.1\", which \"0.1.0\" does not admit"
+    );
 }
 
 #[tokio::test]
