@@ -212,6 +212,11 @@ async fn create(apps: &Apps, args: CreateArgs) -> Result<u8> {
             apps.namespace
         );
     }
+    let mut app = serde_json::to_value(&app)?;
+    // An empty --repo is sent as given, for the API server's validation to name.
+    if let Some(repo) = args.repo.as_deref().filter(|r| r.is_empty()) {
+        app["spec"]["source"]["repoURL"] = json!(repo);
+    }
     let pp = PatchParams::apply(MANAGER).force();
     apps.api
         .patch(name, &pp, &Patch::Apply(&app))
@@ -411,11 +416,29 @@ fn source_args(
         helm_values: helm.values,
         kustomize_bin,
         helm_bin,
+        jsonnet: jsonnet_args(dir.jsonnet.unwrap_or_default()),
         // A diff writes nothing: an empty render shows every object the app would lose.
         allow_empty: true,
         // Not used: `diff` picks credentials scoped to the app's repository URL.
         git: Default::default(),
         render_limits: Default::default(),
+    }
+}
+
+/// The app's `directory.jsonnet` as `moor diff` flags.
+fn jsonnet_args(j: moor_controller::crd::JsonnetSource) -> crate::cli::JsonnetArgs {
+    let pairs = |code: bool, vs: &[moor_controller::crd::JsonnetVar]| -> Vec<(String, String)> {
+        (vs.iter().filter(|v| v.code == code))
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect()
+    };
+    crate::cli::JsonnetArgs {
+        ext_var_str: pairs(false, &j.ext_vars),
+        ext_var_code: pairs(true, &j.ext_vars),
+        tla_str: pairs(false, &j.tlas),
+        tla_code: pairs(true, &j.tlas),
+        libs: j.libs,
+        jsonnet_bin: None,
     }
 }
 
