@@ -44,6 +44,23 @@ pub enum Command {
     Image(image::ImageArgs),
     /// Copy the image references of one path to another (e.g. staging to production), in one commit.
     Promote(image::PromoteArgs),
+    /// Print a shell completion script: `source <(moor completion bash)`.
+    Completion(CompletionArgs),
+    /// Write the man pages (moor.1, moor-app.1, ...) into a directory.
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+pub struct CompletionArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// Where to write them (created when missing).
+    pub dir: PathBuf,
 }
 
 #[derive(Args, Clone)]
@@ -79,6 +96,8 @@ pub struct SourceArgs {
     pub kustomize_bin: Option<PathBuf>,
     #[arg(long, env = "MOOR_HELM_BIN")]
     pub helm_bin: Option<PathBuf>,
+    #[command(flatten)]
+    pub jsonnet: JsonnetArgs,
     /// Accept a path that renders no objects (with --prune, a sync then deletes everything the
     /// app owns). Without it, an empty render is an error listing the files found.
     #[arg(long)]
@@ -87,6 +106,65 @@ pub struct SourceArgs {
     pub git: GitCredentialArgs,
     #[command(flatten)]
     pub render_limits: RenderLimitArgs,
+}
+
+/// Argo CD's `directory.jsonnet` for the `.jsonnet` files of a plain directory, with the names
+/// of Argo CD's CLI flags; each repeatable.
+#[derive(Args, Clone, Debug, Default)]
+pub struct JsonnetArgs {
+    /// A Jsonnet external variable as a string, NAME=VALUE.
+    #[arg(long = "jsonnet-ext-var-str", value_name = "NAME=VALUE", value_parser = name_value)]
+    pub ext_var_str: Vec<(String, String)>,
+    /// A Jsonnet external variable as Jsonnet code, NAME=CODE.
+    #[arg(long = "jsonnet-ext-var-code", value_name = "NAME=CODE", value_parser = name_value)]
+    pub ext_var_code: Vec<(String, String)>,
+    /// A Jsonnet top-level argument as a string, NAME=VALUE.
+    #[arg(long = "jsonnet-tla-str", value_name = "NAME=VALUE", value_parser = name_value)]
+    pub tla_str: Vec<(String, String)>,
+    /// A Jsonnet top-level argument as Jsonnet code, NAME=CODE.
+    #[arg(long = "jsonnet-tla-code", value_name = "NAME=CODE", value_parser = name_value)]
+    pub tla_code: Vec<(String, String)>,
+    /// A Jsonnet library directory, relative to the repository root.
+    #[arg(long = "jsonnet-libs", value_name = "DIR")]
+    pub libs: Vec<String>,
+    /// The jsonnet binary (go-jsonnet); `jsonnet` on PATH by default.
+    #[arg(long, env = "MOOR_JSONNET_BIN")]
+    pub jsonnet_bin: Option<PathBuf>,
+}
+
+impl JsonnetArgs {
+    /// The flags as render options.
+    pub fn options(&self) -> moor_render::JsonnetOptions {
+        fn vars(
+            pairs: &[(String, String)],
+            code: bool,
+        ) -> impl Iterator<Item = moor_render::JsonnetVar> + '_ {
+            pairs
+                .iter()
+                .map(move |(name, value)| moor_render::JsonnetVar {
+                    name: name.clone(),
+                    value: value.clone(),
+                    code,
+                })
+        }
+        moor_render::JsonnetOptions {
+            ext_vars: (vars(&self.ext_var_str, false))
+                .chain(vars(&self.ext_var_code, true))
+                .collect(),
+            tlas: (vars(&self.tla_str, false))
+                .chain(vars(&self.tla_code, true))
+                .collect(),
+            libs: self.libs.clone(),
+        }
+    }
+}
+
+/// `NAME=VALUE`, split at the first `=`; the name may not be empty.
+fn name_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
 }
 
 /// What a repository may make a render do; the same flags for the CLI and the controller.

@@ -27,6 +27,8 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
         Command::Controller(a) => controller(a).await,
         Command::Image(a) => image::run(a).await,
         Command::Promote(a) => image::promote(a).await,
+        Command::Completion(a) => completion(a),
+        Command::Man(a) => man(a),
     }
 }
 
@@ -73,6 +75,31 @@ pub(crate) fn print_diffs(diffs: &[moor_diff::ObjectDiff], color: Color) -> Resu
         writeln!(out, "{text}")?;
     }
     Ok(())
+}
+
+/// The completion script of `args.shell`, from the clap definitions (so always current).
+fn completion(args: crate::cli::CompletionArgs) -> Result<u8> {
+    use clap::CommandFactory;
+    let mut cmd = crate::cli::Cli::command();
+    // Into a buffer first: clap_complete panics on a write error, e.g. a closed pipe (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "moor", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(0),
+    }
+}
+
+/// A man page per command and subcommand (`moor-app-sync.1`), from the clap definitions;
+/// `scripts/gen-docs` writes them into docs/man and a test checks they are current.
+fn man(args: crate::cli::ManArgs) -> Result<u8> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    let cmd = crate::cli::Cli::command();
+    clap_mangen::generate_to(cmd, &args.dir)
+        .with_context(|| format!("cannot write man pages into {}", args.dir.display()))?;
+    Ok(0)
 }
 
 async fn sync(args: SyncArgs) -> Result<u8> {
