@@ -119,7 +119,13 @@ pub(crate) async fn get(
     limit: u64,
     at: &ChartRef,
 ) -> Result<Vec<u8>, ChartError> {
-    let shown = moor_git::redact_url(url.as_str());
+    // Below the repository URL the error already names, only the rest of the path is shown.
+    let full = moor_git::redact_url(url.as_str());
+    let shown = full
+        .strip_prefix(at.repo.trim_end_matches('/'))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|rest| !rest.is_empty())
+        .map_or_else(|| full.clone(), str::to_string);
     let unreachable = |e: &reqwest::Error| ChartError::Unreachable {
         at: at.clone(),
         url: shown.clone(),
