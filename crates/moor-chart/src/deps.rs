@@ -32,6 +32,12 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 const MAX_DIR_BYTES: u64 = 64 << 20;
 /// … and this many files and directories.
 const MAX_DIR_ENTRIES: usize = 50_000;
+/// A chart listing more dependencies is refused: each one is a fetch on every reconcile.
+const MAX_DEPENDENCIES: usize = 100;
+/// Entries of `charts/` looked at, and the bytes of their Chart.yaml files read, to find the
+/// vendored dependencies.
+const MAX_VENDORED: usize = 1_000;
+const MAX_VENDORED_BYTES: u64 = 16 << 20;
 
 /// A dependency to place in the chart's `charts/` before rendering.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -278,6 +284,15 @@ fn read_dependencies(
     if deps.is_empty() {
         return Ok((chart, None));
     }
+    if deps.len() > MAX_DEPENDENCIES {
+        return Err(DependencyError::Invalid {
+            file: rel(&file),
+            reason: format!(
+                "{} dependencies, more than the limit of {MAX_DEPENDENCIES}",
+                deps.len()
+            ),
+        });
+    }
     for d in &deps {
         if d.name.trim().is_empty() {
             return Err(DependencyError::Invalid {
@@ -423,7 +438,8 @@ fn vendored(charts: &Path) -> BTreeSet<String> {
     let Ok(entries) = std::fs::read_dir(charts) else {
         return names;
     };
-    for entry in entries.flatten().take(MAX_DIR_ENTRIES) {
+    let mut budget = MAX_VENDORED_BYTES;
+    for entry in entries.flatten().take(MAX_VENDORED) {
         let file = entry.file_name().to_string_lossy().into_owned();
         // Helm skips entries starting with `.` or `_`.
         if file.starts_with(['.', '_']) {
@@ -432,6 +448,11 @@ fn vendored(charts: &Path) -> BTreeSet<String> {
         let path = entry.path();
         if path.is_dir() {
             let chart_yaml = path.join("Chart.yaml");
+            let size = chart_yaml.metadata().map_or(0, |m| m.len());
+            if size > budget {
+                continue; // past the bound: taken as not there, so fetched
+            }
+            budget -= size;
             let name = read_small(&chart_yaml, &|p| p.display().to_string())
                 .ok()
                 .and_then(|t| parse::<ChartYaml>(&t, &chart_yaml, &|_| String::new()).ok())
@@ -444,8 +465,8 @@ fn vendored(charts: &Path) -> BTreeSet<String> {
     names
 }
 
-/// `name` of an archive `name-version` (the version being the part from the last `-`
-/// followed by a digit that parses as a version).
+/// `name` of an archive `name-version`: the part before the first `-` after which the rest
+/// parses as a version.
 fn archive_name(stem: &str) -> Option<String> {
     stem.match_indices('-')
         .map(|(i, _)| i)
