@@ -197,3 +197,26 @@ async fn token_auth_credentials_are_required_and_never_shown() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn tag_lists_are_fetched_once_per_max_age_until_invalidated() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    push(&reg, tmp.path(), "cached", &["1.0.0"]);
+    let charts = charts(tmp.path());
+    let url = format!("oci://{}/charts", reg.host());
+    let req = request(url.clone(), "cached", "1.x");
+    let hour = Duration::from_secs(3600);
+    assert_eq!(charts.resolve(&req, hour).await.unwrap(), "1.0.0");
+
+    // Within max_age every app sees the list fetched first; a younger max_age refetches.
+    push(&reg, tmp.path(), "cached", &["1.1.0"]);
+    assert_eq!(charts.resolve(&req, hour).await.unwrap(), "1.0.0");
+    assert_eq!(charts.resolve(&req, Duration::ZERO).await.unwrap(), "1.1.0");
+
+    // A webhook or hard refresh invalidates the repository: the next resolve refetches.
+    push(&reg, tmp.path(), "cached", &["1.2.0"]);
+    assert_eq!(charts.resolve(&req, hour).await.unwrap(), "1.1.0");
+    charts.invalidate(&url);
+    assert_eq!(charts.resolve(&req, hour).await.unwrap(), "1.2.0");
+}
