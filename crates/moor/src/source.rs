@@ -27,6 +27,8 @@ pub fn render_options(args: &SourceArgs, namespace: Option<&str>) -> RenderOptio
         },
         kustomize_bin: args.kustomize_bin.clone(),
         helm_bin: args.helm_bin.clone(),
+        jsonnet: args.jsonnet.options(),
+        jsonnet_bin: args.jsonnet.jsonnet_bin.clone(),
         timeout: args.render_limits.render_timeout,
         allow_remote_value_files: args.render_limits.allow_remote_value_files,
         allow_remote_bases: args.render_limits.allow_remote_bases,
@@ -53,6 +55,10 @@ pub async fn load_with(
     // The same rule as the controller's for spec.source.path, checked before fetching.
     moor_render::check_relative("path", &args.path)
         .with_context(|| format!("failed to load the source {}", redact_url(&args.repo)))?;
+    for lib in &args.jsonnet.libs {
+        moor_render::check_relative("--jsonnet-libs", lib)
+            .with_context(|| format!("failed to load the source {}", redact_url(&args.repo)))?;
+    }
     let source = Source::new(RepoCache::new(RepoCache::default_root()));
     let m = source
         .materialize(&args.repo, args.revision.as_deref(), &args.path, creds)
