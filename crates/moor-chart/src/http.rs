@@ -126,16 +126,17 @@ pub(crate) async fn get(
         .and_then(|rest| rest.strip_prefix('/'))
         .filter(|rest| !rest.is_empty())
         .map_or_else(|| full.clone(), str::to_string);
-    let unreachable = |e: &reqwest::Error| ChartError::Unreachable {
+    // The URL is in the error already: reqwest's copy of it goes.
+    let unreachable = |e: reqwest::Error| ChartError::Unreachable {
         at: at.clone(),
         url: shown.clone(),
-        reason: scrub(&describe(e), auth),
+        reason: scrub(&describe(&e.without_url()), auth),
     };
     let mut request = client.get(url.clone());
     if send_credentials && let Some(user) = &auth.username {
         request = request.basic_auth(user, auth.password.as_ref());
     }
-    let mut resp = request.send().await.map_err(|e| unreachable(&e))?;
+    let mut resp = request.send().await.map_err(unreachable)?;
     match resp.status() {
         s if s.is_success() => {}
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -168,7 +169,7 @@ pub(crate) async fn get(
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(&e))? {
+    while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
         if (body.len() + chunk.len()) as u64 > limit {
             return Err(too_large());
         }

@@ -335,3 +335,96 @@ fn no_chart_yaml_under(dir: &Path) -> bool {
         p.file_name() != Some("Chart.yaml".as_ref()) && (!p.is_dir() || no_chart_yaml_under(&p))
     })
 }
+
+fn tls_request(repo: &HelmRepo, auth: RepoAuth) -> ChartRequest {
+    ChartRequest {
+        repo_url: repo.url().to_string(),
+        chart: "web".into(),
+        version: Some("1.0.0".into()),
+        auth,
+        enable_oci: false,
+    }
+}
+
+#[tokio::test]
+async fn https_trusts_the_secrets_ca_or_insecure_and_refuses_an_unknown_issuer() {
+    let repo = HelmRepo::with_tls(false);
+    repo.publish("web", "1.0.0");
+    let certs = repo.tls().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let charts = charts(tmp.path(), LONG);
+
+    let err = charts
+        .resolve(&tls_request(&repo, RepoAuth::default()), LONG)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChartError::Unreachable { .. }), "{err:?}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+
+    let with_ca = RepoAuth {
+        ca_pem: Some(certs.ca_pem.clone()),
+        ..Default::default()
+    };
+    let pulled = charts
+        .pull(&tls_request(&repo, with_ca), "1.0.0")
+        .await
+        .unwrap();
+    assert!(pulled.dir.join("Chart.yaml").is_file());
+    let insecure = RepoAuth {
+        insecure_skip_verify: true,
+        ..Default::default()
+    };
+    let req = tls_request(&repo, insecure);
+    assert_eq!(charts.resolve(&req, LONG).await.unwrap(), "1.0.0");
+
+    let bad_ca = RepoAuth {
+        ca_pem: Some("not a certificate".into()),
+        ..Default::default()
+    };
+    let err = charts
+        .resolve(&tls_request(&repo, bad_ca), LONG)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChartError::InvalidTls { .. }), "{err:?}");
+    assert!(err.to_string().contains(repo.url()), "{err}");
+}
+
+#[tokio::test]
+async fn mutual_tls_sends_the_secrets_client_certificate() {
+    let repo = HelmRepo::with_tls(true);
+    repo.publish("web", "1.0.0");
+    let certs = repo.tls().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let charts = charts(tmp.path(), LONG);
+    let ca_only = RepoAuth {
+        ca_pem: Some(certs.ca_pem.clone()),
+        ..Default::default()
+    };
+    let err = charts
+        .resolve(&tls_request(&repo, ca_only.clone()), LONG)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChartError::Unreachable { .. }), "{err:?}");
+
+    let with_cert = RepoAuth {
+        tls_client_cert: Some(certs.client_cert_pem.clone()),
+        tls_client_key: Some(certs.client_key_pem.clone()),
+        ..ca_only.clone()
+    };
+    let pulled = charts
+        .pull(&tls_request(&repo, with_cert), "1.0.0")
+        .await
+        .unwrap();
+    assert!(pulled.dir.join("Chart.yaml").is_file());
+
+    let cert_only = RepoAuth {
+        tls_client_cert: Some(certs.client_cert_pem.clone()),
+        ..ca_only
+    };
+    let err = charts
+        .resolve(&tls_request(&repo, cert_only), LONG)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChartError::InvalidTls { .. }), "{err:?}");
+    assert!(!err.to_string().contains("PRIVATE KEY"), "{err}");
+}

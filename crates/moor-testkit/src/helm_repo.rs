@@ -2,6 +2,9 @@
 //! basic auth) serving a directory of what `helm package` and `helm repo index` produce.
 //! Charts are published with the real helm binary from PATH, later ones too, as a chart
 //! maintainer does. The server stops when the [`HelmRepo`] is dropped.
+//!
+//! [`HelmRepo::with_tls`] serves HTTPS instead, with a certificate of a test CA made by the
+//! openssl binary, optionally requiring a client certificate of that CA (mutual TLS).
 
 use std::convert::Infallible;
 use std::net::TcpListener;
@@ -24,6 +27,19 @@ pub struct HelmRepo {
     work: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    tls: Option<TlsCerts>,
+}
+
+/// The test CA and a client certificate it signed, PEM, for a [`HelmRepo::with_tls`].
+pub struct TlsCerts {
+    /// The CA that signed the server's and the client's certificates.
+    pub ca_pem: String,
+    /// A client certificate the server accepts when it requires one.
+    pub client_cert_pem: String,
+    /// Its private key.
+    pub client_key_pem: String,
+    server_cert_pem: String,
+    server_key_pem: String,
 }
 
 struct State {
@@ -36,15 +52,28 @@ struct State {
 impl HelmRepo {
     /// An empty repository anyone may read.
     pub fn start() -> HelmRepo {
-        HelmRepo::serve(None)
+        HelmRepo::serve(None, None)
     }
 
     /// An empty repository that answers 401 to requests without `user:password`.
     pub fn with_basic_auth(user: &str, password: &str) -> HelmRepo {
-        HelmRepo::serve(Some((user.to_string(), password.to_string())))
+        HelmRepo::serve(Some((user.to_string(), password.to_string())), None)
     }
 
-    fn serve(auth: Option<(String, String)>) -> HelmRepo {
+    /// An empty repository anyone may read over HTTPS (`https://127.0.0.1:<port>`), its
+    /// certificate signed by a test CA ([`HelmRepo::tls`]); with `require_client_cert`, only
+    /// clients presenting a certificate of that CA get an answer.
+    pub fn with_tls(require_client_cert: bool) -> HelmRepo {
+        let certs = make_certs();
+        HelmRepo::serve(None, Some((certs, require_client_cert)))
+    }
+
+    /// The certificates of a [`HelmRepo::with_tls`].
+    pub fn tls(&self) -> Option<&TlsCerts> {
+        self.tls.as_ref()
+    }
+
+    fn serve(auth: Option<(String, String)>, tls: Option<(TlsCerts, bool)>) -> HelmRepo {
         let dir = tempfile::Builder::new()
             .prefix("moor-helm-repo-")
             .tempdir()
@@ -54,7 +83,9 @@ impl HelmRepo {
             .tempdir()
             .expect("create chart work dir");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind helm repo port");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().expect("local addr"));
+        let acceptor = tls.as_ref().map(|(c, require)| acceptor(c, *require));
         let state = Arc::new(State {
             dir,
             auth,
@@ -62,13 +93,14 @@ impl HelmRepo {
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let served = state.clone();
-        let thread = std::thread::spawn(move || run(listener, served, stopped));
+        let thread = std::thread::spawn(move || run(listener, acceptor, served, stopped));
         HelmRepo {
             state,
             url,
             work,
             stop: Some(stop),
             thread: Some(thread),
+            tls: tls.map(|(c, _)| c),
         }
     }
 
@@ -168,7 +200,12 @@ impl Drop for HelmRepo {
     }
 }
 
-fn run(listener: TcpListener, state: Arc<State>, mut stop: tokio::sync::oneshot::Receiver<()>) {
+fn run(
+    listener: TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    state: Arc<State>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -187,17 +224,166 @@ fn run(listener: TcpListener, state: Arc<State>, mut stop: tokio::sync::oneshot:
                 },
             };
             let state = state.clone();
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(&req, &state)) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                match acceptor {
+                    // A failed handshake (no or a wrong client certificate) just closes.
+                    Some(acceptor) => {
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            serve_connection(tls, state).await;
+                        }
+                    }
+                    None => serve_connection(stream, state).await,
+                }
             });
         }
     });
+}
+
+async fn serve_connection<S>(io: S, state: Arc<State>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(handle(&req, &state)) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+}
+
+/// The server side of TLS: the test CA's server certificate, and with `require_client_cert`
+/// a verifier of client certificates of that CA.
+fn acceptor(certs: &TlsCerts, require_client_cert: bool) -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain = CertificateDer::pem_slice_iter(certs.server_cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("server certificate PEM");
+    let key = PrivateKeyDer::from_pem_slice(certs.server_key_pem.as_bytes()).expect("server key");
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions");
+    let builder = if require_client_cert {
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in CertificateDer::pem_slice_iter(certs.ca_pem.as_bytes()) {
+            roots.add(ca.expect("CA PEM")).expect("add CA");
+        }
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .expect("client verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder
+        .with_single_cert(chain, key)
+        .expect("server certificate and key");
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// A test CA, a server certificate for 127.0.0.1 and a client certificate, by `openssl`.
+fn make_certs() -> TlsCerts {
+    let dir = tempfile::Builder::new()
+        .prefix("moor-helm-tls-")
+        .tempdir()
+        .expect("create cert dir");
+    let d = dir.path();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=moor test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        ]
+        .concat(),
+    );
+    for (name, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth",
+        ),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ] {
+        let key = format!("{name}.key");
+        let csr = format!("{name}.csr");
+        let pem = format!("{name}.pem");
+        let extfile = format!("{name}.ext");
+        std::fs::write(
+            d.join(&extfile),
+            format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n{ext}\n"),
+        )
+        .expect("write extensions");
+        let subject = format!("/CN=moor test {name}");
+        openssl(
+            &[
+                &["req"][..],
+                &ec,
+                &["-keyout", &key, "-out", &csr, "-subj", &subject],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            &extfile,
+        ]);
+    }
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).expect("read PEM");
+    TlsCerts {
+        ca_pem: read("ca.pem"),
+        client_cert_pem: read("client.pem"),
+        client_key_pem: read("client.key"),
+        server_cert_pem: read("server.pem"),
+        server_key_pem: read("server.key"),
+    }
 }
 
 fn handle(req: &Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
