@@ -373,6 +373,50 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn an_object_two_sources_render_is_an_error_naming_both() {
+        let t = tempfile::tempdir().unwrap();
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same}\n";
+        for dir in ["a", "b"] {
+            std::fs::create_dir_all(t.path().join(dir)).unwrap();
+            std::fs::write(t.path().join(dir).join("cm.yaml"), cm).unwrap();
+        }
+        let a = app(
+            json!({"sources": [{"repoURL": "https://g/x.git", "path": "a"},
+                                       {"repoURL": "https://g/x.git", "path": "b", "name": "bee"}],
+                           "destination": {"namespace": "d"}}),
+        );
+        let resolved = Resolved {
+            sources: (a.sources().iter().enumerate())
+                .map(|(i, s)| ResolvedSource {
+                    source: s.clone(),
+                    field: field(&a, i),
+                    revision: format!("c{i}"),
+                    root: t.path().to_path_buf(),
+                    chart_digest: None,
+                    dependencies: vec![],
+                })
+                .collect(),
+            multi: true,
+        };
+        assert_eq!(resolved.revision(), "c0, c1");
+        assert_eq!(resolved.revisions(), ["c0", "c1"]);
+        let sources = Sources::new(
+            moor_git::RepoCache::new(t.path().join("cache")),
+            t.path().join("charts"),
+            Duration::ZERO,
+        );
+        let caps = HelmCapabilities::default();
+        let Err(e) = render(&sources, &a, &resolved, &caps).await else {
+            panic!("two sources rendering one object merged")
+        };
+        assert_eq!(
+            e.to_string(),
+            "ConfigMap same is rendered by both spec.sources[0] (path a of https://g/x.git at c0) \
+             and spec.sources[1] \"bee\" (path b of https://g/x.git at c1)"
+        );
+    }
+
     #[test]
     fn operations_name_revisions_per_source() {
         let a = app(
