@@ -17,6 +17,9 @@ use crate::crd::{Application, Source, SyncOperation};
 use crate::repo_credentials::ChartAuths;
 use crate::sources::{Rendered, ResolvedSource, SourceError, Sources};
 
+/// Most sources one app may have.
+pub const MAX_SOURCES: usize = 32;
+
 /// Every source of an app, resolved.
 #[derive(Clone, Debug)]
 pub struct Resolved {
@@ -77,6 +80,13 @@ pub fn wanted_revision(app: &Application, i: usize, op: Option<&SyncOperation>) 
 /// `repoURL`, a `ref` given twice, a `$name/...` value file naming no `ref` source.
 pub fn check(app: &Application) -> Result<(), String> {
     let sources = app.sources();
+    // Each source is a fetch and a checkout or pull at every reconcile.
+    if sources.len() > MAX_SOURCES {
+        return Err(format!(
+            "spec.sources has {} sources; moor takes at most {MAX_SOURCES}",
+            sources.len()
+        ));
+    }
     for (i, s) in sources.iter().enumerate() {
         if s.repo_url.trim().is_empty() {
             return Err(format!("{}.repoURL is empty", field(app, i)));
@@ -366,6 +376,9 @@ mod tests {
                                "destination": {}}),
         );
         assert!(check(&twice).unwrap_err().contains("both have ref \"v\""));
+        let many = vec![json!({"repoURL": "a"}); MAX_SOURCES + 1];
+        let many = app(json!({"sources": many, "destination": {}}));
+        assert!(check(&many).unwrap_err().contains("at most 32"));
         let empty = app(json!({"sources": [{"repoURL": ""}], "destination": {}}));
         assert_eq!(
             check(&empty).unwrap_err(),
