@@ -202,3 +202,33 @@ async fn variables_from_the_spec_a_configmap_a_secret_and_defaults_are_substitut
     home.delete(&client).await;
     dest.delete(&client).await;
 }
+
+#[test]
+fn moor_render_substitutes_given_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write(dir.path(), "app/settings.yaml", SETTINGS);
+    common::write(dir.path(), "app/script.yaml", OPTED_OUT);
+    let repo = dir.path().to_str().unwrap();
+    let args = ["render", "--repo", repo, "--path", "app"];
+    let vars = ["--substitute", "region=eu", "--substitute", "cluster=a=b"];
+    let out = common::moor_ok(&[&args[..], &vars[..]].concat(), &[]).stdout;
+    let objects = moor_render::parse_manifests(&out, "stdout").unwrap();
+    let data = |name: &str| {
+        let m = objects.iter().find(|m| m.name() == name).unwrap();
+        m.obj["data"].clone()
+    };
+    assert_eq!(data("settings")["region"], "eu");
+    assert_eq!(data("settings")["cluster"], "a=b");
+    assert_eq!(data("settings")["tier"], "gold");
+    // Set nowhere, no default: empty, so the YAML value is null (as with Flux).
+    assert_eq!(data("settings")["token"], serde_json::Value::Null);
+    assert_eq!(data("script")["run.sh"], "echo ${region} ${tier:=gold}");
+
+    let bad = common::moor(&[&args[..], &["--substitute", "a-b=1"][..]].concat(), &[]);
+    assert!(
+        bad.stderr
+            .contains("--substitute \"a-b\": a variable name is"),
+        "{}",
+        bad.stderr
+    );
+}
