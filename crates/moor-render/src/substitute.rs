@@ -28,6 +28,23 @@ pub const SUBSTITUTE_OPT_OUT: [&str; 2] = [
 /// How deep defaults may nest variable references (`${a:=${b:=${c}}}`).
 const MAX_NESTING: usize = 8;
 
+/// Why a text could not be expanded.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExpandError {
+    /// A reference that cannot be evaluated (its text, never a value).
+    #[error("{0}")]
+    Invalid(String),
+    /// The text would grow past its limit, in bytes.
+    #[error("substitution makes the text larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl From<String> for ExpandError {
+    fn from(cause: String) -> Self {
+        ExpandError::Invalid(cause)
+    }
+}
+
 /// A substitution that could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum SubstituteError {
@@ -104,11 +121,15 @@ pub fn substitute(
         let options = serde_saphyr::ser_options! { folded_wrap_chars: usize::MAX };
         let text = serde_saphyr::to_string_with_options(&m.obj, options)
             .map_err(|e| fail(e.to_string()))?;
-        let expanded = expand(&text, vars, strict).map_err(fail)?;
+        let left = usize::try_from(max_bytes.saturating_sub(total)).unwrap_or(usize::MAX);
+        let expanded = match expand(&text, vars, strict, left) {
+            Ok(e) => e,
+            Err(ExpandError::TooLarge(_)) => {
+                return Err(SubstituteError::TooLarge { limit: max_bytes });
+            }
+            Err(ExpandError::Invalid(cause)) => return Err(fail(cause)),
+        };
         total += expanded.text.len() as u64;
-        if total > max_bytes {
-            return Err(SubstituteError::TooLarge { limit: max_bytes });
-        }
         let obj = reparse(&expanded).map_err(fail)?;
         out.push(Manifest::new(obj, m.origin.clone()));
     }
@@ -165,9 +186,28 @@ pub struct Expanded {
     pub text: String,
     /// Each variable substituted, with the 1-based line of the output it went to.
     pub used: Vec<(String, usize)>,
+    /// The line `text` reached at byte `counted`: lines are counted once, not per reference.
+    line: usize,
+    counted: usize,
+    /// The most bytes `text` may grow to.
+    max_len: usize,
 }
 
 impl Expanded {
+    /// The 1-based line the text has reached.
+    fn current_line(&mut self) -> usize {
+        self.line += self.text[self.counted..].matches('\n').count();
+        self.counted = self.text.len();
+        self.line
+    }
+
+    fn check_len(&self) -> Result<(), ExpandError> {
+        if self.text.len() > self.max_len {
+            return Err(ExpandError::TooLarge(self.max_len));
+        }
+        Ok(())
+    }
+
     /// The variables substituted on `line` (all when None or none there), as `${A}, ${B}`.
     fn vars_on(&self, line: Option<usize>) -> String {
         let on_line: Vec<&str> = (self.used.iter())
@@ -191,16 +231,23 @@ impl Expanded {
 }
 
 /// Substitutes `vars` in `text` (see the module's syntax).
+/// Fails once the result passes `max_len` bytes, before it grows further (many references to a
+/// large value).
 pub fn expand(
     text: &str,
     vars: &BTreeMap<String, String>,
     strict: bool,
-) -> Result<Expanded, String> {
+    max_len: usize,
+) -> Result<Expanded, ExpandError> {
     let mut out = Expanded {
         text: String::with_capacity(text.len()),
         used: Vec::new(),
+        line: 1,
+        counted: 0,
+        max_len,
     };
     expand_into(text, vars, strict, 0, &mut out)?;
+    out.check_len()?;
     Ok(out)
 }
 
@@ -210,11 +257,11 @@ fn expand_into(
     strict: bool,
     depth: usize,
     out: &mut Expanded,
-) -> Result<(), String> {
+) -> Result<(), ExpandError> {
     if depth > MAX_NESTING {
-        return Err(format!(
+        return Err(ExpandError::Invalid(format!(
             "variable defaults nest deeper than {MAX_NESTING} levels"
-        ));
+        )));
     }
     let mut rest = text;
     while let Some(at) = rest.find('$') {
@@ -236,9 +283,10 @@ fn expand_into(
             continue;
         };
         let expr = expr?;
-        let line = 1 + out.text.matches('\n').count();
+        let line = out.current_line();
         out.used.push((expr.name.to_string(), line));
         eval(&expr, vars, strict, depth, out)?;
+        out.check_len()?;
         rest = &tail[2 + end + 1..];
     }
     out.text.push_str(rest);
@@ -372,7 +420,7 @@ fn eval(
     strict: bool,
     depth: usize,
     out: &mut Expanded,
-) -> Result<(), String> {
+) -> Result<(), ExpandError> {
     let value = vars.get(expr.name).map(String::as_str);
     if let Op::Default { text, if_empty } = expr.op {
         match value {
@@ -384,10 +432,10 @@ fn eval(
     let value = match value {
         Some(v) => v,
         None if strict => {
-            return Err(format!(
+            return Err(ExpandError::Invalid(format!(
                 "variable {} is not set and has no default",
                 expr.name
-            ));
+            )));
         }
         None => "",
     };
@@ -436,6 +484,8 @@ mod tests {
     use super::*;
     use moor_types::Origin;
     use serde_json::json;
+
+    const MAX: usize = 1 << 20;
 
     fn vars() -> BTreeMap<String, String> {
         [
@@ -501,10 +551,13 @@ mod tests {
         let mut with_ref = vars();
         with_ref.insert("ref".into(), "${name}".into());
         for (input, want) in table {
-            let got = expand(input, &vars(), false).unwrap();
+            let got = expand(input, &vars(), false, MAX).unwrap();
             assert_eq!(got.text, want, "{input}");
         }
-        assert_eq!(expand("${ref}", &with_ref, false).unwrap().text, "${name}");
+        assert_eq!(
+            expand("${ref}", &with_ref, false, MAX).unwrap().text,
+            "${name}"
+        );
     }
 
     #[test]
@@ -514,16 +567,46 @@ mod tests {
             ("${tag:x}", "unsupported substitution ${tag:x}"),
             ("${tag@Q}", "unsupported substitution ${tag@Q}"),
         ] {
-            assert_eq!(expand(input, &vars(), false).unwrap_err(), want);
+            assert_eq!(
+                expand(input, &vars(), false, MAX).unwrap_err().to_string(),
+                want
+            );
         }
-        let strict = expand("${unset}", &vars(), true).unwrap_err();
+        let strict = expand("${unset}", &vars(), true, MAX)
+            .unwrap_err()
+            .to_string();
         assert_eq!(strict, "variable unset is not set and has no default");
-        assert_eq!(expand("${unset:=d}", &vars(), true).unwrap().text, "d");
+        assert_eq!(expand("${unset:=d}", &vars(), true, MAX).unwrap().text, "d");
         let deep = "${a:=".repeat(20) + &"}".repeat(20);
         assert!(
-            expand(&deep, &vars(), false)
+            expand(&deep, &vars(), false, MAX)
                 .unwrap_err()
+                .to_string()
                 .contains("nest deeper")
+        );
+    }
+
+    #[test]
+    fn growth_is_bounded_while_expanding() {
+        let mut v = vars();
+        v.insert("big".into(), "x".repeat(1000));
+        let many = "${big}".repeat(10_000);
+        assert_eq!(
+            expand(&many, &v, false, 50_000).unwrap_err(),
+            ExpandError::TooLarge(50_000)
+        );
+        let m =
+            manifest(json!({"kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": many}}));
+        let err = substitute(&[m], &v, false, 50_000).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "substitution makes the rendered objects larger than 50000 bytes"
+        );
+        // Lines are still right after many references.
+        let e = expand("${name}\n${name}\n\n${tag}", &v, false, MAX).unwrap();
+        assert_eq!(
+            e.used,
+            [("name".into(), 1), ("name".into(), 2), ("tag".into(), 4)]
         );
     }
 
