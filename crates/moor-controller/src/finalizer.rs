@@ -106,7 +106,7 @@ pub async fn finalize(
         opts.prune = true;
         opts.deleting_app = true;
         opts.revision = None;
-        let source = delete_hook_source(app, ctx, &project).await;
+        let source = delete_hook_source(app, ctx, &project, &cluster).await;
         if let Err(e) = cluster.engine.delete(source, &opts, &|_| {}).await {
             ctx.publish(
                 app,
@@ -133,6 +133,7 @@ async fn delete_hook_source(
     app: &Application,
     ctx: &Ctx,
     project: &str,
+    cluster: &crate::clusters::Cluster,
 ) -> Vec<moor_types::Manifest> {
     // The revisions last synced, as a rollback would name them.
     let status = app.status.as_ref();
@@ -144,13 +145,19 @@ async fn delete_hook_source(
     let op = op.revision.is_some().then_some(&op);
     let sources = &ctx.shared.sources;
     let interval = ctx.shared.poll_interval;
-    let caps = moor_render::HelmCapabilities::default();
-    let rendered = match crate::source_set::resolve(&ctx.shared, app, project, op, interval).await {
-        Ok(resolved) => crate::source_set::render(sources, app, &resolved, &caps)
+    let rendered = async {
+        let resolved = crate::source_set::resolve(&ctx.shared, app, project, op, interval)
             .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
+            .map_err(|e| e.to_string())?;
+        // As a sync renders it: the destination's Helm capabilities, the app's variables.
+        let caps = crate::capabilities::for_render(cluster, &resolved).await?;
+        let rendered = crate::source_set::render(sources, app, &resolved, &caps)
+            .await
+            .map_err(|e| e.to_string())?;
+        let max_bytes = sources.policy.max_bytes;
+        crate::substitution::apply(app, &ctx.shared.home, rendered, max_bytes).await
+    }
+    .await;
     match rendered {
         Ok(r) => (*r.manifests).clone(),
         Err(e) => {
