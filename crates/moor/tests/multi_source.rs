@@ -219,6 +219,57 @@ async fn a_value_file_naming_no_ref_source_is_a_spec_error_and_nothing_is_applie
     );
 }
 
+/// A project admits an app of several sources only when it permits every repository, the
+/// values (`ref`) one included: otherwise nothing is fetched or applied.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_project_must_permit_every_source_repository() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "multisrc-proj").await;
+    let (chart_server, _chart) = git_repo("charts", &chart_files());
+    let (values_server, _values) = git_repo("values", &[("prod.yaml", "message: x\n")]);
+    let (chart_url, values_url) = (
+        chart_server.file_url("charts"),
+        values_server.file_url("values"),
+    );
+    common::tenancy::apply_project(
+        &client,
+        "moor.dev",
+        &ns.name,
+        "charts-only",
+        json!({"sourceRepos": [chart_url],
+               "destinations": [{"server": "https://kubernetes.default.svc", "namespace": ns.name}]}),
+    )
+    .await;
+    let _ctl = Controller::start(&ns.name, &["--namespace", &ns.name]);
+    let spec = json!({
+        "project": "charts-only",
+        "sources": [
+            {"repoURL": chart_url, "targetRevision": "main", "path": "chart",
+             "helm": {"valueFiles": ["$values/prod.yaml"]}},
+            {"repoURL": values_url, "targetRevision": "main", "ref": "values"},
+        ],
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns.name},
+        "syncPolicy": {"automated": {"prune": true}},
+    });
+    apply_app(&client, &ns.name, "web", spec).await;
+    let app = wait_app(&client, &ns.name, "web", "refused", 90, |a| {
+        condition(a, "InvalidSpecError").is_some()
+    })
+    .await;
+    let msg = condition(&app, "InvalidSpecError").unwrap();
+    assert!(
+        msg.contains(&format!("does not permit repository {values_url}")),
+        "{msg}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        get(&client, "v1", "ConfigMap", Some(&ns.name), "web-cfg")
+            .await
+            .is_none(),
+        "an app reading a repository its project does not permit was applied"
+    );
+}
+
 /// The acceptance: a chart from a Helm repository behind basic auth (credentials from
 /// a repository Secret), pinned by a semver range, with a value file from a Git repository via
 /// `$values`. A values commit re-renders the app; a newly published chart version is taken at
