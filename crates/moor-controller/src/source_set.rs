@@ -50,6 +50,14 @@ impl Resolved {
     }
 }
 
+/// Whether a source is rendered: all but a `ref` source of `spec.sources` with neither `path`
+/// nor `chart`, which only lends its files (Argo CD renders a `ref` source that has a path).
+pub fn renders(multi: bool, s: &Source) -> bool {
+    let only_files =
+        s.ref_.is_some() && s.path.as_deref().is_none_or(str::is_empty) && !s.is_chart();
+    !multi || !only_files
+}
+
 /// Where the spec has source `i`: `spec.source` or `spec.sources[i]`.
 pub fn field(app: &Application, i: usize) -> String {
     if app.is_multi_source() {
@@ -164,8 +172,7 @@ pub async fn resolve(
                 dependencies: vec![],
             }
         };
-        let rendered = !app.is_multi_source() || source.ref_.is_none();
-        if rendered {
+        if renders(app.is_multi_source(), source) {
             resolved.dependencies = dependencies(shared, &resolved, &auths, max_age).await?;
         }
         out.push(resolved);
@@ -264,7 +271,7 @@ pub async fn render(
         BTreeMap::new()
     };
     let rendering: Vec<&ResolvedSource> = (resolved.sources.iter())
-        .filter(|s| !resolved.multi || s.source.ref_.is_none())
+        .filter(|s| renders(resolved.multi, &s.source))
         .collect();
     let mut parts = Vec::new();
     for rs in &rendering {
@@ -428,6 +435,22 @@ mod tests {
             "ConfigMap same is rendered by both spec.sources[0] (path a of https://g/x.git at c0) \
              and spec.sources[1] \"bee\" (path b of https://g/x.git at c1)"
         );
+    }
+
+    #[test]
+    fn a_ref_source_is_rendered_only_with_a_path_or_chart() {
+        let s = |v: serde_json::Value| serde_json::from_value::<Source>(v).unwrap();
+        assert!(!renders(true, &s(json!({"repoURL": "a", "ref": "v"}))));
+        assert!(!renders(
+            true,
+            &s(json!({"repoURL": "a", "ref": "v", "path": ""}))
+        ));
+        assert!(renders(
+            true,
+            &s(json!({"repoURL": "a", "ref": "v", "path": "p"}))
+        ));
+        assert!(renders(true, &s(json!({"repoURL": "a"}))));
+        assert!(renders(false, &s(json!({"repoURL": "a", "ref": "v"}))));
     }
 
     #[test]
