@@ -29,10 +29,17 @@ pub struct Resolver {
     cache: Mutex<HashMap<GroupVersionKind, Option<Resolved>>>,
     /// The last full discovery (namespaced types, Helm capabilities) and when it was made.
     discovered: Mutex<Option<(Instant, Arc<Snapshot>)>>,
+    /// Until when a discovery may miss what a sync just changed (see `forget_discovery`).
+    unsettled_until: Mutex<Option<Instant>>,
 }
 
 /// How long a full discovery serves comparisons (a real prune always makes a fresh one).
 const NAMESPACED_TTL: Duration = Duration::from_secs(300);
+
+/// After a sync changes a CRD, how long the API server may take to serve it: discoveries made
+/// in that time serve only [`UNSETTLED_TTL`], so one made before the CRD showed is not kept.
+const UNSETTLED: Duration = Duration::from_secs(60);
+const UNSETTLED_TTL: Duration = Duration::from_secs(5);
 
 pub fn gvk_of(api_version: &str, kind: &str) -> GroupVersionKind {
     let (group, version) = match api_version.rsplit_once('/') {
@@ -92,8 +99,10 @@ impl Resolver {
         client: &Client,
         max_age: Duration,
     ) -> Result<Arc<Snapshot>, kube::Error> {
+        let unsettled = *self.unsettled_until.lock().expect("resolver lock");
         if let Some((at, snapshot)) = self.discovered.lock().expect("resolver lock").as_ref()
             && at.elapsed() < max_age
+            && (unsettled.is_none_or(|until| *at >= until) || at.elapsed() < UNSETTLED_TTL)
         {
             return Ok(snapshot.clone());
         }
@@ -105,8 +114,11 @@ impl Resolver {
     }
 
     /// Forgets the last full discovery: what the server serves changed (a CRD was applied).
+    /// A new CRD is served a little after it is written, so discoveries of the next minute are
+    /// kept only seconds.
     pub fn forget_discovery(&self) {
         *self.discovered.lock().expect("resolver lock") = None;
+        *self.unsettled_until.lock().expect("resolver lock") = Some(Instant::now() + UNSETTLED);
     }
 
     /// Forgets the kinds found missing, so kinds whose CRD was just established resolve anew.
