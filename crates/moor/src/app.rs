@@ -252,7 +252,7 @@ async fn list(apps: &Apps, args: ListArgs) -> Result<u8> {
         .map_err(|e| apps.error(e, ""))?;
     let mut items = list.items;
     items.sort_by_key(|a| a.name_any());
-    if args.output != Output::Table {
+    if args.output.structured() {
         let items: Vec<Application> = items.into_iter().map(for_output).collect();
         return print_as(&items, args.output);
     }
@@ -261,24 +261,62 @@ async fn list(apps: &Apps, args: ListArgs) -> Result<u8> {
         return Ok(0);
     }
     let now = Timestamp::now();
+    let wide = args.output == Output::Wide;
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|a| {
             let st = a.status.clone().unwrap_or_default();
-            vec![
+            let mut row = vec![
                 a.name_any(),
                 or_dash(&st.sync.status),
                 or_dash(&st.health.status),
                 st.sync.revision.as_deref().map(short).unwrap_or("-").into(),
                 age(a.metadata.creation_timestamp.as_ref(), now),
-            ]
+            ];
+            if wide {
+                row.extend(wide_columns(a));
+            }
+            row
         })
         .collect();
-    print!(
-        "{}",
-        table(&["NAME", "SYNC", "HEALTH", "REVISION", "AGE"], &rows)
-    );
+    let mut header = vec!["NAME", "SYNC", "HEALTH", "REVISION", "AGE"];
+    if wide {
+        header.extend(["PROJECT", "REPO", "PATH", "DESTINATION", "AUTO-SYNC"]);
+    }
+    print!("{}", table(&header, &rows));
     Ok(0)
+}
+
+/// `-o wide`'s columns of an app: where it comes from and goes, and whether it syncs itself.
+fn wide_columns(a: &Application) -> Vec<String> {
+    let s = &a.spec;
+    let sources = a.sources();
+    let join = |f: &dyn Fn(&moor_controller::crd::Source) -> String| {
+        or_dash(&sources.iter().map(f).collect::<Vec<_>>().join(","))
+    };
+    let d = &s.destination;
+    let cluster = d
+        .name
+        .clone()
+        .or_else(|| d.server.clone())
+        .unwrap_or_default();
+    let auto = s
+        .sync_policy
+        .as_ref()
+        .and_then(|p| p.automated.as_ref())
+        .is_some();
+    vec![
+        or_dash(s.project.as_deref().unwrap_or_default()),
+        join(&|src| src.repo_url.clone()),
+        join(&|src| {
+            src.chart
+                .clone()
+                .or_else(|| src.path.clone())
+                .unwrap_or_default()
+        }),
+        format!("{cluster},{}", d.namespace.as_deref().unwrap_or_default()),
+        if auto { "auto" } else { "manual" }.into(),
+    ]
 }
 
 async fn get(apps: &Apps, args: GetArgs) -> Result<u8> {
@@ -287,7 +325,7 @@ async fn get(apps: &Apps, args: GetArgs) -> Result<u8> {
     } else {
         apps.get(&args.name).await?
     };
-    if args.output != Output::Table {
+    if args.output.structured() {
         return print_as(&for_output(app), args.output);
     }
     print!("{}", describe(&app));
@@ -445,6 +483,9 @@ fn jsonnet_args(j: moor_controller::crd::JsonnetSource) -> crate::cli::JsonnetAr
 async fn history(apps: &Apps, args: HistoryArgs) -> Result<u8> {
     let app = apps.get(&args.name).await?;
     let history = app.status.map(|s| s.history).unwrap_or_default();
+    if args.output.structured() {
+        return print_as(&history, args.output);
+    }
     if history.is_empty() {
         eprintln!(
             "application {}/{} has no history yet",
@@ -468,11 +509,30 @@ async fn history(apps: &Apps, args: HistoryArgs) -> Result<u8> {
         });
         named.collect::<Vec<_>>().join("; ")
     };
+    let wide = args.output == Output::Wide;
     let rows: Vec<Vec<String>> = history
         .iter()
-        .map(|h| vec![h.id.to_string(), h.deployed_at.clone(), revision(h)])
+        .map(|h| {
+            let mut row = vec![h.id.to_string(), h.deployed_at.clone(), revision(h)];
+            if wide {
+                let src = h.source.as_ref().map(|s| {
+                    let at = s
+                        .chart
+                        .clone()
+                        .or_else(|| s.path.clone())
+                        .unwrap_or_default();
+                    format!("{} {at}", s.repo_url)
+                });
+                row.push(or_dash(src.as_deref().unwrap_or_default()));
+            }
+            row
+        })
         .collect();
-    print!("{}", table(&["ID", "DEPLOYED AT", "REVISION"], &rows));
+    let mut header = vec!["ID", "DEPLOYED AT", "REVISION"];
+    if wide {
+        header.push("SOURCE");
+    }
+    print!("{}", table(&header, &rows));
     Ok(0)
 }
 

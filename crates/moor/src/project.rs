@@ -188,7 +188,7 @@ async fn list(projects: &Projects, args: ListArgs) -> Result<u8> {
         .map_err(|e| projects.error(e, ""))?;
     let mut items = list.items;
     items.sort_by_key(|p| p.name_any());
-    if args.output != Output::Table {
+    if args.output.structured() {
         let items: Vec<AppProject> = items.into_iter().map(for_output).collect();
         return print_as(&items, args.output);
     }
@@ -196,6 +196,15 @@ async fn list(projects: &Projects, args: ListArgs) -> Result<u8> {
         eprintln!("no AppProjects in namespace {}", projects.namespace);
         return Ok(0);
     }
+    // Wide: every source and destination, not the first three.
+    let wide = args.output == Output::Wide;
+    let list = |items: &[String], sep: &str| {
+        if wide {
+            items.join(sep)
+        } else {
+            few(items, sep)
+        }
+    };
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|p| {
@@ -204,8 +213,8 @@ async fn list(projects: &Projects, args: ListArgs) -> Result<u8> {
             vec![
                 p.name_any(),
                 or_dash(s.description.as_deref().unwrap_or_default()),
-                or_dash(&few(&s.source_repos, ", ")),
-                or_dash(&few(&dests, "; ")),
+                or_dash(&list(&s.source_repos, ", ")),
+                or_dash(&list(&dests, "; ")),
             ]
         })
         .collect();
@@ -253,7 +262,7 @@ fn group_kind(gk: &GroupKind) -> String {
 
 async fn get(projects: &Projects, args: GetArgs) -> Result<u8> {
     let project = projects.get(&args.name).await?;
-    if args.output != Output::Table {
+    if args.output.structured() {
         return print_as(&for_output(project), args.output);
     }
     print!("{}", describe(&project));

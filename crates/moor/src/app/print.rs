@@ -251,7 +251,7 @@ pub(crate) fn print_as<T: Serialize>(value: &T, output: Output) -> Result<u8> {
     match output {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
         Output::Yaml => out.write_all(serde_saphyr::to_string(value)?.as_bytes())?,
-        Output::Table => unreachable!("tables are printed by each command"),
+        Output::Table | Output::Wide => unreachable!("tables are printed by each command"),
     }
     Ok(0)
 }

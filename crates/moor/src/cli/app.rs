@@ -203,6 +203,9 @@ pub struct AppDiffArgs {
 #[derive(Args)]
 pub struct HistoryArgs {
     pub name: String,
+    /// wide adds the source of each revision; json and yaml print the history entries.
+    #[arg(short, long, default_value = "table")]
+    pub output: Output,
 }
 
 #[derive(Args)]
@@ -234,9 +237,21 @@ pub struct DeleteArgs {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Output {
+    /// Columns for a terminal.
     Table,
+    /// The table with more columns (sources, destinations in full).
+    Wide,
+    /// The objects as JSON.
     Json,
+    /// The objects as YAML.
     Yaml,
+}
+
+impl Output {
+    /// JSON or YAML: the objects themselves rather than a table.
+    pub fn structured(self) -> bool {
+        matches!(self, Output::Json | Output::Yaml)
+    }
 }
 
 #[derive(Args)]
