@@ -253,7 +253,7 @@ async fn regression_a_path_without_manifests_is_an_error_listing_the_files() {
     let tmp = tempfile::tempdir().unwrap();
     write(
         tmp.path(),
-        "jsonnet/main.jsonnet",
+        "jsonnet/lib.libsonnet",
         "{ kind: 'ConfigMap' }\n",
     );
     write(tmp.path(), "jsonnet/README.md", "# jsonnet\n");
@@ -272,7 +272,7 @@ async fn regression_a_path_without_manifests_is_an_error_listing_the_files() {
         assert!(r.stderr.contains("renders no objects"), "{}", r.stderr);
         assert!(
             r.stderr.contains(
-                "README.md (not a manifest file), main.jsonnet (Jsonnet is not rendered)"
+                "README.md (not a manifest file), lib.libsonnet (a Jsonnet library: only imported)"
             ),
             "{}",
             r.stderr
@@ -323,7 +323,7 @@ async fn regression_a_path_without_manifests_is_an_error_listing_the_files() {
             has_condition(
                 a,
                 "ComparisonError",
-                "main.jsonnet (Jsonnet is not rendered)",
+                "lib.libsonnet (a Jsonnet library: only imported)",
             )
         },
     )
