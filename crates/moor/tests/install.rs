@@ -65,6 +65,14 @@ async fn install_makes_the_controller_available_changes_nothing_twice_switches_r
                "destination": {"server": "https://kubernetes.default.svc", "namespace": n}}),
     )
     .await;
+    // -o wide: where the app comes from and goes, and whether it syncs itself.
+    let wide = ok(n, &["app", "list", "-o", "wide"]).stdout;
+    assert!(wide.starts_with("NAME") && wide.contains("REPO"), "{wide}");
+    let row = wide.lines().find(|l| l.starts_with("survivor")).unwrap();
+    assert!(
+        row.contains("https://example.invalid/r.git") && row.contains("manual"),
+        "{wide}"
+    );
     let image = "registry.invalid/moor:test-1";
     let base = [
         "install",
