@@ -59,6 +59,8 @@ pub struct Ctx {
     pub ar: ApiResource,
     pub store: Store<Application>,
     pub shared: Arc<Shared>,
+    /// With `--shards auto`: which apps this replica may reconcile now.
+    pub shards: Option<Arc<crate::shard::Shards>>,
 }
 
 impl Shared {

@@ -96,6 +96,32 @@ pub(crate) use dynamic_resource;
 
 dynamic_resource!(Application);
 
+/// Variables substituted in the rendered objects (Flux's `postBuild`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostBuild {
+    /// Variables by name; they override those of `substitute_from`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub substitute: std::collections::BTreeMap<String, String>,
+    /// ConfigMaps and Secrets in the Application's namespace whose data are variables; a later
+    /// one overrides an earlier one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub substitute_from: Vec<SubstituteReference>,
+}
+
+/// A ConfigMap or Secret holding variables.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubstituteReference {
+    /// `ConfigMap` or `Secret`.
+    pub kind: String,
+    /// Its name, in the Application's namespace.
+    pub name: String,
+    /// A missing one is skipped rather than stopping the app.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+}
+
 /// What the user asks for, in Argo CD's field names.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,8 +134,15 @@ pub struct ApplicationSpec {
     /// and writes are made as (used when the project's `destinationServiceAccounts` names none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
-    /// Where the manifests come from.
+    /// Where the manifests come from (one source). Unset when `sources` is given; read both
+    /// through [`Application::sources`].
+    #[serde(default, skip_serializing_if = "Source::is_unset")]
     pub source: Source,
+    /// Argo CD 2.6+'s multiple sources: each non-`ref` source is rendered and the manifests
+    /// merged; `ref` sources only lend files (`$ref/path` Helm value files). When non-empty,
+    /// `source` is not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
     /// The cluster and default namespace they go to.
     pub destination: Destination,
     /// Automated sync, sync options and retries; None: sync only when asked.
@@ -135,6 +168,9 @@ pub struct ApplicationSpec {
     /// deletion still cascades). Setting it back to false reconciles at once.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspend: bool,
+    /// moor's extension (Flux's `postBuild`): variables substituted in the rendered objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_build: Option<PostBuild>,
     /// Fields of the stored spec that moor does not implement, found when the Application is
     /// read (the typed fields above drop them); never written back.
     #[serde(skip)]
@@ -145,12 +181,24 @@ pub struct ApplicationSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Source {
-    /// The Git repository (https, ssh, scp-like or file URL).
-    #[serde(rename = "repoURL")]
+    /// The Git repository (https, ssh, scp-like or file URL), or with `chart` a Helm
+    /// repository (`https://…`) or OCI registry (`oci://host/path`).
+    #[serde(rename = "repoURL", default)]
     pub repo_url: String,
-    /// Branch, tag or commit to follow; the default branch when unset or `HEAD`.
+    /// Branch, tag or commit to follow; the default branch when unset or `HEAD`. With
+    /// `chart`: the chart version or a semver constraint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_revision: Option<String>,
+    /// A chart of the Helm repository or OCI registry `repoURL` (instead of a Git path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<String>,
+    /// In `spec.sources`: the name other sources' Helm `valueFiles` use as `$name/path` to
+    /// read this source's files; a source with a `ref` is not rendered itself.
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub ref_: Option<String>,
+    /// In `spec.sources`: a name for the source, shown in errors and status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The app's directory in the repository; the root when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -178,6 +226,37 @@ pub struct DirectorySource {
     /// Glob (or comma-separated / `{a,b}` globs) of files to leave out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude: Option<String>,
+    /// How `.jsonnet` files are evaluated (Argo CD's `directory.jsonnet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonnet: Option<JsonnetSource>,
+}
+
+/// Argo CD's `directory.jsonnet`: external variables, top-level arguments and library paths.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonnetSource {
+    /// External variables (`std.extVar`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ext_vars: Vec<JsonnetVar>,
+    /// Top-level arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tlas: Vec<JsonnetVar>,
+    /// Library directories, relative to the repository root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libs: Vec<String>,
+}
+
+/// One Jsonnet external variable or top-level argument.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JsonnetVar {
+    /// Its name.
+    pub name: String,
+    /// A string, or Jsonnet code when `code`.
+    #[serde(default)]
+    pub value: String,
+    /// `value` is Jsonnet code.
+    #[serde(default)]
+    pub code: bool,
 }
 
 /// Options of `helm template` for a chart.
@@ -282,6 +361,18 @@ pub struct KustomizeReplica {
     /// Replicas to set (Argo CD accepts a number or a numeric string).
     #[serde(default)]
     pub count: serde_json::Value,
+}
+
+impl Source {
+    /// Nothing set: `spec.source` of an app that uses `spec.sources`.
+    pub fn is_unset(&self) -> bool {
+        *self == Source::default()
+    }
+
+    /// A chart from a Helm repository or OCI registry rather than a Git path.
+    pub fn is_chart(&self) -> bool {
+        self.chart.as_deref().is_some_and(|c| !c.is_empty())
+    }
 }
 
 impl KustomizeSource {
@@ -416,6 +507,10 @@ pub struct SyncOperation {
     /// Commit to sync (rollback); default: spec.source.targetRevision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// With `spec.sources`: the revision of each source, in order (rollback); default: each
+    /// source's targetRevision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
     /// Prune in this sync; the sync policy's setting when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<bool>,
@@ -457,9 +552,13 @@ pub struct SyncStatusField {
     /// A [`moor_types::SyncStatus`] (a string: other controllers may write other words).
     #[serde(default)]
     pub status: String,
-    /// The commit compared against.
+    /// The commit compared against (with `spec.sources`, every source's revision joined by
+    /// `, `, as moor compares them as one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// With `spec.sources`: the revision of each source, in order (Argo CD's field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
 }
 
 /// A health status and why.
@@ -544,9 +643,12 @@ fn is_zero(n: &i64) -> bool {
 /// What one sync did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncResult {
-    /// The commit synced.
+    /// The commit synced (with `spec.sources`: every source's, joined by `, `).
     #[serde(default)]
     pub revision: String,
+    /// With `spec.sources`: the revision of each source, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
     /// One result per object the sync touched or skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceResult>,
@@ -594,6 +696,12 @@ pub struct HistoryEntry {
     /// The source as it was then, so a rollback renders the same thing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// With `spec.sources`: the revision of each source, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
+    /// With `spec.sources`: the sources as they were then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
 }
 
 impl Application {
@@ -610,6 +718,20 @@ impl Application {
         } else {
             format!("{ns}_{name}")
         }
+    }
+
+    /// The app's sources: `spec.sources` when given, else the one `spec.source`.
+    pub fn sources(&self) -> &[Source] {
+        if self.spec.sources.is_empty() {
+            std::slice::from_ref(&self.spec.source)
+        } else {
+            &self.spec.sources
+        }
+    }
+
+    /// Whether the app uses `spec.sources` (revisions are then recorded per source).
+    pub fn is_multi_source(&self) -> bool {
+        !self.spec.sources.is_empty()
     }
 
     /// The refresh annotations present on the app (moor's and Argo CD's).

@@ -310,7 +310,7 @@ async fn renew(mut elector: Elector, mut renewed: Instant, name: String, metrics
 }
 
 /// SIGTERM and SIGINT, as one stream of their names.
-fn stop_signals() -> mpsc::UnboundedReceiver<&'static str> {
+pub(crate) fn stop_signals() -> mpsc::UnboundedReceiver<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};
     let (tx, rx) = mpsc::unbounded_channel();
     for (kind, what) in [
@@ -389,7 +389,7 @@ async fn route_pushes(
 /// Sets the refresh annotation on every app the push concerns (the same match as the leader's
 /// dispatch): the leader's watch of Applications sees it, fetches afresh and removes it. It stays
 /// on the app if the leader is gone, so the next leader's first reconcile serves it.
-async fn mark_for_refresh(t: &PushTargets, push: &PushEvent) {
+pub(crate) async fn mark_for_refresh(t: &PushTargets, push: &PushEvent) {
     let urls: Vec<String> = push.repo_urls.iter().map(|u| normalize_url(u)).collect();
     let token = format!("webhook-{}", Timestamp::now().as_nanosecond());
     for g in &t.groups {

@@ -12,6 +12,7 @@
 
 mod automation;
 mod backoff;
+mod capabilities;
 mod cluster_config;
 mod clusters;
 mod context;
@@ -28,10 +29,14 @@ mod poll;
 pub mod project;
 mod project_rules;
 mod reconcile;
+mod render_cache;
 mod repo_credentials;
 mod retry;
+mod shard;
+mod source_set;
 mod sources;
 mod status;
+mod substitution;
 mod tenancy;
 pub mod unsupported;
 mod watches;
@@ -57,6 +62,7 @@ pub use gc::GcOptions;
 pub use leader::{DEFAULT_LEASE_NAME, LeaderElection, default_identity};
 pub use poll::DEFAULT_MIN_POLL_INTERVAL;
 pub use repo_credentials::REPO_SECRET_LABEL;
+pub use shard::{ShardBy, Sharding};
 pub use sources::{DEFAULT_RENDER_CACHE_BYTES, RenderPolicy};
 
 use crate::context::{Ctx, Shared};
@@ -124,6 +130,8 @@ pub struct ControllerOptions {
     pub require_impersonation: bool,
     /// Reconcile only while holding this Lease (`--leader-elect`), so replicas can run side by side.
     pub leader_election: Option<LeaderElection>,
+    /// Split the apps between replicas (`--shards auto`) instead of electing one leader.
+    pub sharding: Option<Sharding>,
 }
 
 /// Builds a client for a cluster config, with `moor_cluster_api_requests_total` counting.
@@ -199,11 +207,26 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         .await;
     }
     metrics.set_leader(true);
+    let shards = opts
+        .sharding
+        .clone()
+        .map(|cfg| Arc::new(shard::Shards::new(cfg)));
+    if let Some(shards) = &shards {
+        // Every replica takes webhooks: the refresh annotation reaches the app's owner, which
+        // may be another replica (the local dispatch below serves the ones owned here).
+        let targets = leader::PushTargets {
+            home: home.clone(),
+            groups: groups.clone(),
+            app_namespace: opts.app_namespace.clone(),
+        };
+        push_rx = shard_pushes(push_rx, targets, shards.clone());
+    }
 
     let (app_tx, app_rx) = mpsc::unbounded_channel::<AppKey>();
     let m = metrics.clone();
     let mut sources = sources::Sources::new(
         RepoCache::new(opts.cache_root.join("repos")),
+        opts.cache_root.join("charts"),
         opts.poll_interval,
     );
     sources.on_fetch = Box::new(move |repo, secs| m.observe_git_fetch(repo, secs));
@@ -268,9 +291,10 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
             ar: ar.clone(),
             store,
             shared: shared.clone(),
+            shards: shards.clone(),
         });
         let ctl = ctl
-            .run(reconcile::reconcile, reconcile::error_policy, ctx)
+            .run(reconcile_owned, reconcile::error_policy, ctx)
             .for_each(|r| {
                 if let Err(e) = r {
                     tracing::debug!("reconcile: {}", moor_types::error_chain(&e));
@@ -278,6 +302,17 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
                 future::ready(())
             });
         loops.push(ctl);
+    }
+
+    if let Some(shards) = &shards {
+        spawn_shards(
+            &home,
+            &opts.namespace,
+            shards,
+            &metrics,
+            &stores,
+            &trigger_txs,
+        );
     }
 
     gc::spawn(
@@ -334,6 +369,80 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     });
     future::join_all(loops).await;
     Ok(())
+}
+
+/// One app's reconcile, when it is this replica's to do: with `--shards auto`, only the apps
+/// it owns (and counted as running while they run, so a hand-over waits for them).
+async fn reconcile_owned(
+    app: Arc<Application>,
+    ctx: Arc<Ctx>,
+) -> Result<kube::runtime::controller::Action, context::ReconcileError> {
+    let Some(shards) = ctx.shards.clone() else {
+        return reconcile::reconcile(app, ctx).await;
+    };
+    let Some(_running) = shards.begin(&app) else {
+        // Another replica's; if it comes here later, the hand-over triggers it.
+        return Ok(kube::runtime::controller::Action::await_change());
+    };
+    reconcile::reconcile(app, ctx).await
+}
+
+/// Starts the membership loop of `--shards auto`: when a view is agreed, every app this replica
+/// now owns is reconciled at once (gained apps would otherwise wait for their next event).
+fn spawn_shards(
+    home: &Client,
+    namespace: &str,
+    shards: &Arc<shard::Shards>,
+    metrics: &Arc<Metrics>,
+    stores: &[reflector::Store<Application>],
+    txs: &[(
+        kube::core::ApiResource,
+        mpsc::UnboundedSender<ObjectRef<Application>>,
+    )],
+) {
+    let (s1, st1, tx1) = (shards.clone(), stores.to_vec(), txs.to_vec());
+    let on_agreed = Box::new(move || {
+        for (store, (ar, tx)) in st1.iter().zip(&tx1) {
+            for app in store.state().iter().filter(|a| s1.owns(a)) {
+                let (ns, name) = (
+                    app.metadata.namespace.clone().unwrap_or_default(),
+                    app.metadata.name.clone().unwrap_or_default(),
+                );
+                let _ = tx.send(ObjectRef::new_with(&name, ar.clone()).within(&ns));
+            }
+        }
+    });
+    let (s2, st2) = (shards.clone(), stores.to_vec());
+    let owned = Box::new(move || {
+        st2.iter()
+            .map(|s| s.state().iter().filter(|a| s2.owns(a)).count())
+            .sum()
+    });
+    tokio::spawn(shard::run(
+        home.clone(),
+        namespace.to_string(),
+        shards.clone(),
+        metrics.clone(),
+        on_agreed,
+        owned,
+    ));
+}
+
+/// `--shards auto`: a push received here marks its apps for refresh (their owners see the
+/// annotation, wherever they run) and goes on to the local dispatch for the apps owned here.
+fn shard_pushes(
+    mut rx: mpsc::UnboundedReceiver<PushEvent>,
+    targets: leader::PushTargets,
+    _shards: Arc<shard::Shards>,
+) -> mpsc::UnboundedReceiver<PushEvent> {
+    let (tx, out) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(push) = rx.recv().await {
+            leader::mark_for_refresh(&targets, &push).await;
+            let _ = tx.send(push);
+        }
+    });
+    out
 }
 
 /// Serves webhooks, probes and metrics: all on the webhook address, or metrics (and probes) on
@@ -436,13 +545,14 @@ async fn dispatch_pushes(
         }
         for (store, (ar, tx)) in stores.iter().zip(&txs) {
             for app in store.state() {
-                let src = &app.spec.source;
-                if !urls.contains(&normalize_url(&src.repo_url))
-                    || !revision_matches(src.target_revision.as_deref(), &push)
-                {
+                // Any of the app's sources: a push to its values repo refreshes it too.
+                let pushed = source_set::pushed_sources(&app, &urls, &push);
+                if pushed.is_empty() {
                     continue;
                 }
-                shared.sources.invalidate(&src.repo_url);
+                for url in pushed {
+                    shared.sources.invalidate(url);
+                }
                 let (ns, name) = (
                     app.metadata.namespace.clone().unwrap_or_default(),
                     app.metadata.name.clone().unwrap_or_default(),

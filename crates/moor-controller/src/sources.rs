@@ -174,8 +174,13 @@ type OnFetch = dyn Fn(&str, f64) + Send + Sync;
 
 struct RepoState {
     last_fetch: Option<Instant>,
-    /// Set by a webhook: the next use fetches whatever the interval says.
-    stale: bool,
+    /// Bumped by each webhook (invalidation): a resolve that arrived after bump `n` fetches
+    /// unless a fetch that started after it (`fetched >= n`) has succeeded since.
+    wanted: u64,
+    /// `wanted` as it was when the last successful fetch started. Under a storm of pushes,
+    /// every reconcile waiting on the repository's lock is served by the next fetch that
+    /// starts after it arrived, instead of fetching once each.
+    fetched: u64,
     /// The credentials of the last successful fetch: an app resolving with others fetches
     /// afresh, so the cache never serves a repository to an app whose own credentials (e.g.
     /// another project's) could not read it.
@@ -190,6 +195,11 @@ pub struct Sources {
     interval: Duration,
     repos: Mutex<HashMap<String, RepoState>>,
     renders: Mutex<RenderCache>,
+    /// Renders that failed, by key, and when: served as they failed for [`FAILED_RENDER_TTL`],
+    /// so an app that cannot render (a broken kustomization, a renderer running into its
+    /// timeout) costs nothing on reconciles a webhook storm or a retry triggers, and healthy
+    /// apps keep the workers and the CPU.
+    failed: Mutex<HashMap<String, (Instant, String)>>,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Digest of an app's render inputs per (commit, repo#path): computed once per commit.
     digests: Mutex<HashMap<(String, String), String>>,
@@ -200,6 +210,11 @@ pub struct Sources {
     /// Limits and permissions of every render.
     pub policy: RenderPolicy,
 }
+
+/// How long a failed render is answered from its failure: inputs that did not change fail
+/// again (a new commit or option is another key), and a failure that depends on time (a
+/// timeout under load, a remote base) is retried at most this often.
+pub(crate) const FAILED_RENDER_TTL: Duration = Duration::from_secs(30);
 
 /// Bound on the entries of the render and digest caches.
 pub(crate) const RENDER_CACHE_MAX: usize = 4096;
@@ -214,6 +229,7 @@ impl Sources {
             interval,
             repos: Mutex::new(HashMap::new()),
             renders: Mutex::new(RenderCache::default()),
+            failed: Mutex::new(HashMap::new()),
             inflight: Mutex::new(HashMap::new()),
             digests: Mutex::new(HashMap::new()),
             on_fetch: Box::new(|_, _| {}),
@@ -228,7 +244,7 @@ impl Sources {
         self.charts.invalidate(url);
         let key = normalize_url(url);
         if let Some(st) = self.repos.lock().expect("repos lock").get_mut(&key) {
-            st.stale = true;
+            st.wanted += 1;
         }
     }
 
@@ -241,25 +257,27 @@ impl Sources {
         max_age: Duration,
     ) -> Result<String, SourceError> {
         let key = normalize_url(url);
-        let lock = {
+        let (lock, arrived) = {
             let mut repos = self.repos.lock().expect("repos lock");
             let st = repos.entry(key.clone()).or_insert_with(|| RepoState {
                 last_fetch: None,
-                stale: true,
+                wanted: 1,
+                fetched: 0,
                 fetched_with: None,
                 lock: Arc::new(tokio::sync::Mutex::new(())),
             });
-            st.lock.clone()
+            (st.lock.clone(), st.wanted)
         };
         let _guard = lock.lock().await;
-        let due = {
+        let (due, generation) = {
             let repos = self.repos.lock().expect("repos lock");
             let st = &repos[&key];
-            st.stale
+            let due = st.fetched < arrived
                 || st.fetched_with.as_ref() != Some(creds)
                 || st
                     .last_fetch
-                    .is_none_or(|t| t.elapsed() >= max_age.min(self.interval))
+                    .is_none_or(|t| t.elapsed() >= max_age.min(self.interval));
+            (due, st.wanted)
         };
         if due {
             let start = Instant::now();
@@ -270,7 +288,7 @@ impl Sources {
                     let mut repos = self.repos.lock().expect("repos lock");
                     let st = repos.get_mut(&key).expect("entry made above");
                     st.last_fetch = Some(Instant::now());
-                    st.stale = false;
+                    st.fetched = st.fetched.max(generation);
                     st.fetched_with = Some(creds.clone());
                 }
                 Err(e) => {
@@ -363,6 +381,10 @@ impl Sources {
         if moor_render::kustomization_file(&dir).is_none() {
             opts.kustomize = Default::default();
         }
+        // And Jsonnet options a plain directory's.
+        if moor_render::renderer_for(&dir).name() != "plain" {
+            opts.jsonnet = Default::default();
+        }
         if let Some(e) = replica_count_errors(source, &rs.field) {
             return Err(err(e));
         }
@@ -414,6 +436,15 @@ impl Sources {
         if let Some(hit) = cached(&key) {
             return Ok(done(hit));
         }
+        let failed = |key: &str| {
+            let f = self.failed.lock().expect("failed lock");
+            f.get(key)
+                .filter(|(at, _)| at.elapsed() < FAILED_RENDER_TTL)
+                .map(|(_, cause)| cause.clone())
+        };
+        if let Some(cause) = failed(&key) {
+            return Err(err(cause));
+        }
         // One render per key at a time: apps sharing a source wait for the first one's result.
         let flight = self
             .inflight
@@ -431,6 +462,9 @@ impl Sources {
         if let Some(hit) = cached(&key) {
             return Ok(done(hit));
         }
+        if let Some(cause) = failed(&key) {
+            return Err(err(cause));
+        }
         (self.on_render)(&id);
         if let Some(v) = source.kustomize.as_ref().and_then(|k| k.version.as_ref()) {
             tracing::warn!(app = %app.app_id(crate::crd::MOOR_GROUP), version = %v,
@@ -442,7 +476,17 @@ impl Sources {
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| moor_types::error_chain(&e)))
-                .map_err(err)?;
+                .map_err(|cause| {
+                    let mut f = self.failed.lock().expect("failed lock");
+                    if f.len() >= RENDER_CACHE_MAX {
+                        f.retain(|_, (at, _)| at.elapsed() < FAILED_RENDER_TTL);
+                        if f.len() >= RENDER_CACHE_MAX {
+                            f.clear();
+                        }
+                    }
+                    f.insert(key.clone(), (Instant::now(), cause.clone()));
+                    err(cause)
+                })?;
         let size = moor_render::estimated_size(&rendered);
         let manifests = Arc::new(rendered);
         let max = self.policy.cache_bytes;

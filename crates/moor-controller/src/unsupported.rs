@@ -69,9 +69,18 @@ const SPEC: &[(&str, Field)] = &[
     ("revisionHistoryLimit", Done),
     ("pollInterval", Done),
     ("suspend", Done),
-    ("sources", Changes("multiple sources")),
+    ("postBuild", Object(POST_BUILD)),
+    ("sources", Items(SOURCE)),
     ("sourceHydrator", Changes("source hydration")),
     ("info", Ignored("information for Argo CD's UI")),
+];
+
+const POST_BUILD: &[(&str, Field)] = &[
+    ("substitute", Done),
+    (
+        "substituteFrom",
+        Items(&[("kind", Done), ("name", Done), ("optional", Done)]),
+    ),
 ];
 
 const SOURCE: &[(&str, Field)] = &[
@@ -81,17 +90,25 @@ const SOURCE: &[(&str, Field)] = &[
     ("directory", Object(DIRECTORY)),
     ("kustomize", Object(KUSTOMIZE)),
     ("helm", Object(HELM)),
-    ("chart", Changes("charts from Helm repositories")),
+    ("chart", Done),
     ("plugin", Changes("config management plugins")),
-    ("ref", Changes("references between sources")),
-    ("name", Ignored("a source's name")),
+    ("ref", Done),
+    ("name", Done),
 ];
 
 const DIRECTORY: &[(&str, Field)] = &[
     ("recurse", Done),
     ("include", Done),
     ("exclude", Done),
-    ("jsonnet", Changes("Jsonnet")),
+    ("jsonnet", Object(JSONNET)),
+];
+
+const JSONNET_VAR: &[(&str, Field)] = &[("name", Done), ("value", Done), ("code", Done)];
+
+const JSONNET: &[(&str, Field)] = &[
+    ("extVars", Items(JSONNET_VAR)),
+    ("tlas", Items(JSONNET_VAR)),
+    ("libs", Done),
 ];
 
 const KUSTOMIZE: &[(&str, Field)] = &[
@@ -187,8 +204,8 @@ const OPERATION_SYNC: &[(&str, Field)] = &[
     ("resources", Changes("a sync of some resources only")),
     ("syncOptions", Changes("sync options of one sync")),
     ("source", Changes("a sync of another source")),
-    ("sources", Changes("multiple sources")),
-    ("revisions", Changes("revisions of multiple sources")),
+    ("sources", Changes("a sync of other sources")),
+    ("revisions", Done),
     ("manifests", Changes("a sync of given manifests")),
     (
         "autoHealAttemptsCount",
@@ -369,7 +386,10 @@ mod tests {
         let spec = json!({
             "project": "default",
             "source": {"repoURL": "https://example.com/r.git", "targetRevision": "HEAD",
-                       "path": "app", "directory": {"recurse": true, "include": "*.yaml"},
+                       "path": "app", "directory": {"recurse": true, "include": "*.yaml",
+                           "jsonnet": {"extVars": [{"name": "e", "value": "v", "code": false}],
+                                       "tlas": [{"name": "t", "value": "1", "code": true}],
+                                       "libs": ["vendor"]}},
                        "kustomize": {"images": ["nginx:1.27"], "namePrefix": "p-",
                                      "patches": [{"patch": "x", "unknownInside": 1}]},
                        "helm": {"valueFiles": ["v.yaml"], "valuesObject": {"a": 1},
@@ -384,6 +404,8 @@ mod tests {
             "healthCheckExprs": [{"apiVersion": "v1", "kind": "X", "current": "true"}],
             "revisionHistoryLimit": 3, "pollInterval": "30s", "suspend": false,
             "sources": [], "info": null,
+            "postBuild": {"substitute": {"a": "b"},
+                          "substituteFrom": [{"kind": "Secret", "name": "s", "optional": true}]},
         });
         assert_eq!(paths(spec), vec![]);
     }
@@ -392,10 +414,11 @@ mod tests {
     fn fields_that_change_what_is_applied_are_named_by_path() {
         let spec = json!({
             "source": {"repoURL": "r", "plugin": {}, "chart": "nginx", "ref": "values",
-                       "directory": {"jsonnet": {"libs": ["l"]}},
+                       "directory": {"jsonnet": {"libs": ["l"], "tlas": [{"name": "t", "x": 1}]}},
                        "helm": {"fileParameters": [{"name": "a", "path": "f"}]},
                        "kustomize": {"forceCommonLabels": true}},
-            "sources": [{"repoURL": "r"}],
+            "sources": [{"repoURL": "r", "chart": "c", "ref": "v", "name": "n"},
+                        {"repoURL": "r", "plugin": {}}],
             "syncPolicy": {"automated": {"enabled": false},
                            "managedNamespaceMetadata": {"labels": {"a": "b"}}},
             "ignoreDifferences": [{"kind": "A"}, {"kind": "B", "jqPathExpressions": [".x"]}],
@@ -407,13 +430,11 @@ mod tests {
         let expected: Vec<(String, Effect)> = [
             "spec.destination.cluster",
             "spec.ignoreDifferences[1].jqPathExpressions",
-            "spec.source.chart",
-            "spec.source.directory.jsonnet",
+            "spec.source.directory.jsonnet.tlas[0].x",
             "spec.source.helm.fileParameters",
             "spec.source.kustomize.forceCommonLabels",
             "spec.source.plugin",
-            "spec.source.ref",
-            "spec.sources",
+            "spec.sources[1].plugin",
             "spec.syncPolicy.automated.enabled",
             "spec.syncPolicy.managedNamespaceMetadata",
             "spec.syncpolicy",
@@ -438,7 +459,6 @@ mod tests {
             "spec.info",
             "spec.source.helm.version",
             "spec.source.kustomize.version",
-            "spec.source.name",
             "spec.syncPolicy.retry.refresh",
         ]
         .into_iter()

@@ -158,10 +158,27 @@ pub fn input_files(
             walk.path(&c)?;
         }
     }
+    if crate::renderer_for(&dir).name() == "plain" {
+        // Jsonnet imports, checked (see jsonnet.rs) and counted wherever they are.
+        let files = crate::plain::selected_files(&dir, opts)?;
+        for f in crate::jsonnet::imported_files(&dir, opts, &files)? {
+            walk.path(&f)?;
+        }
+    }
     if crate::renderer_for(&dir).name() == "helm" {
         for f in &opts.helm.value_files {
-            if let Some(path) = value_file(&root, &dir, f, opts)? {
-                walk.path(&path)?;
+            match value_file(&root, &dir, f, opts)? {
+                // In another source's checkout, confined to it by `value_file`: keyed as
+                // written, since it has no path in this one.
+                Some(path) if ref_value_file(f, opts).is_some() => {
+                    if let Ok(real) = path.canonicalize()
+                        && real.is_file()
+                    {
+                        walk.files.insert(f.clone(), real);
+                    }
+                }
+                Some(path) => walk.path(&path)?,
+                None => {}
             }
         }
     }
@@ -195,7 +212,16 @@ pub(crate) fn value_file(
             Err(RenderError::RemoteValueFile { url: redacted(f) })
         };
     }
+    if let Some((ref_root, rest)) = ref_value_file(f, opts) {
+        return confine(ref_root, ref_root, "helm valueFiles entry", rest).map(Some);
+    }
     confine(root, dir, "helm valueFiles entry", f).map(Some)
+}
+
+/// `$name/path` naming a ref source of `opts.helm.ref_roots`: its checkout and the path in it.
+fn ref_value_file<'a>(f: &'a str, opts: &'a RenderOptions) -> Option<(&'a Path, &'a str)> {
+    let (name, rest) = f.strip_prefix('$')?.split_once('/')?;
+    Some((opts.helm.ref_roots.get(name)?.as_path(), rest))
 }
 
 impl Walk<'_> {

@@ -1,4 +1,4 @@
-//! Renderers (plain YAML, Kustomize, Helm) behind one trait, with a cache key.
+//! Renderers (plain YAML and Jsonnet, Kustomize, Helm) behind one trait, with a cache key.
 //!
 //! [`render`] turns a directory checked out from Git into [`Manifest`]s, picking the renderer
 //! from the directory's content (see [`renderer_for`]). Objects are only checked to be mappings:
@@ -12,10 +12,14 @@ mod empty;
 mod error;
 mod exec;
 mod helm;
+mod helm_deps;
+mod jsonnet;
+mod jsonnet_lex;
 mod kustomize;
 mod kustomize_overlay;
 mod parse;
 mod plain;
+mod substitute;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,10 +31,14 @@ pub use confine::{check_relative, confine, input_files};
 pub use empty::unrendered_files;
 pub use error::RenderError;
 pub use helm::{HelmRenderer, helm_template};
+pub use jsonnet::{JsonnetOptions, JsonnetVar};
 pub use kustomize::{KustomizeRenderer, kustomization_file, kustomize_build};
 pub use kustomize_overlay::{KustomizeOptions, Replica};
 pub use parse::parse_manifests;
 pub use plain::{PlainRenderer, split_globs};
+pub use substitute::{
+    SUBSTITUTE_OPT_OUT, SubstituteError, opted_out, substitute, valid_var_name,
+};
 
 /// Default limit on one render, external tools included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
@@ -63,6 +71,27 @@ pub struct HelmOptions {
     /// The destination cluster's version and API groups, so `.Capabilities` checks render as
     /// on that cluster rather than as on Helm's built-in defaults.
     pub capabilities: HelmCapabilities,
+    /// Charts to place in the chart's `charts/` (its `Chart.yaml` dependencies not vendored
+    /// there): the chart is then rendered from a temporary copy, never written to in place.
+    pub dependencies: Vec<HelmDependency>,
+    /// Argo CD's `ref` sources: a value file `$name/path` whose `name` is a key here is read
+    /// from that checkout (confined to it) instead of the chart's. Keyed in the cache by path:
+    /// a checkout's path names its commit.
+    pub ref_roots: std::collections::BTreeMap<String, PathBuf>,
+}
+
+/// A chart dependency fetched for a render (see [`HelmOptions::dependencies`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HelmDependency {
+    /// The dependency's chart name.
+    pub name: String,
+    /// Its exact version.
+    pub version: String,
+    /// sha256 hex of its content (the archive, or the files of a `file://` directory): the
+    /// render cache key holds it, as the path alone says nothing of what is there.
+    pub digest: String,
+    /// An extracted chart directory or a chart archive (`.tgz`).
+    pub path: PathBuf,
 }
 
 /// What `helm template` is told of the destination cluster (`--kube-version`, `--api-versions`).
@@ -103,6 +132,10 @@ pub struct RenderOptions {
     pub kustomize_bin: Option<PathBuf>,
     /// The helm binary; `helm` on PATH when unset.
     pub helm_bin: Option<PathBuf>,
+    /// Plain directories: ext vars, top-level arguments and libraries of `.jsonnet` files.
+    pub jsonnet: JsonnetOptions,
+    /// The jsonnet binary (go-jsonnet); `jsonnet` on PATH when unset.
+    pub jsonnet_bin: Option<PathBuf>,
     /// Limit on an external tool's run; it is killed past it.
     pub timeout: Duration,
     /// The checkout the directory is in: nothing outside it is read (symlinks, value files,
@@ -128,6 +161,8 @@ impl Default for RenderOptions {
             kustomize: KustomizeOptions::default(),
             kustomize_bin: None,
             helm_bin: None,
+            jsonnet: JsonnetOptions::default(),
+            jsonnet_bin: None,
             timeout: DEFAULT_TIMEOUT,
             root: None,
             allow_remote_value_files: false,
@@ -231,7 +266,7 @@ pub fn cache_key(commit: &str, path: &str, opts: &RenderOptions) -> String {
     hex::encode(h.finalize())
 }
 
-/// The Helm and Kustomize options not hashed one by one in [`cache_key`], as one JSON value.
+/// The Helm, Kustomize and Jsonnet options not hashed one by one in [`cache_key`], as one JSON value.
 fn override_options(opts: &RenderOptions) -> serde_json::Value {
     let (h, k) = (&opts.helm, &opts.kustomize);
     let params: Vec<_> = h
@@ -239,11 +274,19 @@ fn override_options(opts: &RenderOptions) -> serde_json::Value {
         .iter()
         .map(|p| serde_json::json!([p.name, p.value, p.force_string]))
         .collect();
+    let deps: Vec<_> = (h.dependencies.iter())
+        .map(|d| serde_json::json!([d.name, d.version, d.digest]))
+        .collect();
     let replicas: Vec<_> = k
         .replicas
         .iter()
         .map(|r| serde_json::json!([r.name, r.count]))
         .collect();
+    let vars = |vs: &[JsonnetVar]| -> Vec<serde_json::Value> {
+        (vs.iter())
+            .map(|v| serde_json::json!([v.name, v.value, v.code]))
+            .collect()
+    };
     serde_json::json!({
         "helm": {
             "valuesObject": h.values_object,
@@ -252,6 +295,8 @@ fn override_options(opts: &RenderOptions) -> serde_json::Value {
             "ignoreMissingValueFiles": h.ignore_missing_value_files,
             "kubeVersion": h.capabilities.kube_version,
             "apiVersions": h.capabilities.api_versions,
+            "dependencies": deps,
+            "refRoots": h.ref_roots,
         },
         "kustomize": {
             "images": k.images,
@@ -263,6 +308,11 @@ fn override_options(opts: &RenderOptions) -> serde_json::Value {
             "replicas": replicas,
             "patches": k.patches,
             "components": k.components,
+        },
+        "jsonnet": {
+            "extVars": vars(&opts.jsonnet.ext_vars),
+            "tlas": vars(&opts.jsonnet.tlas),
+            "libs": opts.jsonnet.libs,
         },
     })
 }
@@ -286,6 +336,15 @@ mod tests {
     fn render_of_a_missing_dir_is_an_error() {
         let err = render(Path::new("/nonexistent/app"), &RenderOptions::default()).unwrap_err();
         assert_eq!(err.to_string(), "/nonexistent/app is not a directory");
+    }
+
+    fn dependency(digest: &str) -> HelmDependency {
+        HelmDependency {
+            name: "db".into(),
+            version: "1.0.0".into(),
+            digest: digest.into(),
+            path: "/cache/db".into(),
+        }
     }
 
     #[test]
@@ -336,6 +395,8 @@ mod tests {
             |o| o.helm.ignore_missing_value_files = true,
             |o| o.helm.capabilities.kube_version = Some("v1.30.0".into()),
             |o| o.helm.capabilities.api_versions = vec!["example.com/v1".into()],
+            |o| o.helm.dependencies = vec![dependency("aa")],
+            |o| o.helm.dependencies = vec![dependency("ab")],
             |o| o.kustomize.images = vec!["nginx:2".into()],
             |o| o.kustomize.name_prefix = Some("p-".into()),
             |o| o.kustomize.name_suffix = Some("p-".into()),
@@ -350,6 +411,28 @@ mod tests {
             },
             |o| o.kustomize.patches = vec![serde_json::json!({"patch": "x"})],
             |o| o.kustomize.components = vec!["../c".into()],
+            |o| o.jsonnet.libs = vec!["vendor".into()],
+            |o| {
+                o.jsonnet.ext_vars = vec![JsonnetVar {
+                    name: "a".into(),
+                    value: "1".into(),
+                    code: false,
+                }]
+            },
+            |o| {
+                o.jsonnet.ext_vars = vec![JsonnetVar {
+                    name: "a".into(),
+                    value: "1".into(),
+                    code: true,
+                }]
+            },
+            |o| {
+                o.jsonnet.tlas = vec![JsonnetVar {
+                    name: "a".into(),
+                    value: "1".into(),
+                    code: false,
+                }]
+            },
         ];
         for f in variants {
             let mut o = base.clone();

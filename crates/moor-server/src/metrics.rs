@@ -77,6 +77,8 @@ pub struct Metrics {
     api_requests: Family<ApiLabels, Counter>,
     renders: Family<RepoLabels, Counter>,
     leader: Gauge,
+    shard_members: Gauge,
+    shard_apps: Gauge,
 }
 
 impl Default for Metrics {
@@ -98,6 +100,8 @@ impl Metrics {
         let api_requests = Family::<ApiLabels, Counter>::default();
         let renders = Family::<RepoLabels, Counter>::default();
         let leader = Gauge::default();
+        let shard_members = Gauge::default();
+        let shard_apps = Gauge::default();
 
         // Counters get their `_total` suffix from the encoder.
         registry.register(
@@ -136,6 +140,16 @@ impl Metrics {
             "1 while this replica reconciles (holds the leader Lease, or runs without leader election)",
             leader.clone(),
         );
+        registry.register(
+            "moor_shard_members",
+            "Replicas sharing the apps (--shards auto) as this replica sees them; 0 when not sharded",
+            shard_members.clone(),
+        );
+        registry.register(
+            "moor_shard_apps",
+            "Applications this replica owns and may reconcile (--shards auto)",
+            shard_apps.clone(),
+        );
 
         Self {
             registry,
@@ -147,7 +161,15 @@ impl Metrics {
             api_requests,
             renders,
             leader,
+            shard_members,
+            shard_apps,
         }
+    }
+
+    /// `--shards auto`: the live replicas this one sees, and how many apps it owns.
+    pub fn set_shard(&self, members: usize, apps: usize) {
+        self.shard_members.set(members as i64);
+        self.shard_apps.set(apps as i64);
     }
 
     /// Whether this replica reconciles: `moor_leader` 1 or 0.
@@ -295,6 +317,8 @@ mod tests {
             "# TYPE moor_git_fetch_duration_seconds histogram",
             "# TYPE moor_cluster_api_requests counter",
             "# TYPE moor_leader gauge",
+            "# TYPE moor_shard_members gauge",
+            "# TYPE moor_shard_apps gauge",
         ] {
             assert!(out.contains(name), "missing {name:?} in\n{out}");
         }

@@ -7,13 +7,26 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod app;
 pub mod image;
+pub mod install;
 pub mod project;
+
+/// The exit codes of every command (shown by `moor --help` and in moor(1)).
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; `diff` and `app diff`: no differences; `app wait`: the state was reached
+  1  `diff`, `app diff`: the cluster differs from Git; `app wait`: timed out
+  2  error: invalid arguments, cluster, Git or render failure, a refused or failed sync, an
+     operation that failed or timed out (`app sync --wait`, `app rollback --wait`,
+     `app delete --wait`), a sync that failed during `app wait`
+
+Environment: KUBECONFIG, MOOR_LOG (log filter), NO_COLOR (no colour with --color auto).";
 
 #[derive(Parser)]
 #[command(
     name = "moor",
     version,
-    about = "GitOps engine: render, diff and sync Git into Kubernetes"
+    about = "GitOps engine: render, diff and sync Git into Kubernetes",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     /// More log output (-v info, -vv debug); MOOR_LOG overrides.
@@ -44,11 +57,26 @@ pub enum Command {
     Image(image::ImageArgs),
     /// Copy the image references of one path to another (e.g. staging to production), in one commit.
     Promote(image::PromoteArgs),
+    /// Install the controller, its CRDs and RBAC (deploy/) into the cluster, or upgrade them.
+    Install(install::InstallArgs),
+    /// Remove what `moor install` installed (the CRDs, and so every Application, only with --crds).
+    Uninstall(install::UninstallArgs),
+    /// Print the client's version and the installed controller's.
+    Version(install::VersionArgs),
     /// Print a shell completion script: `source <(moor completion bash)`.
     Completion(CompletionArgs),
     /// Write the man pages (moor.1, moor-app.1, ...) into a directory.
     #[command(hide = true)]
     Man(ManArgs),
+}
+
+/// What `--shards auto` splits apps by.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ShardByArg {
+    /// Each Application on its own.
+    App,
+    /// All apps of one destination cluster on one replica.
+    Cluster,
 }
 
 #[derive(Args)]
@@ -221,6 +249,10 @@ pub struct ClusterArgs {
 pub struct RenderArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Substitute `${NAME}` in the rendered objects, as an Application's
+    /// `spec.postBuild.substitute` does (Flux's syntax); repeatable.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = name_value)]
+    pub substitute: Vec<(String, String)>,
 }
 
 #[derive(Args)]
@@ -375,8 +407,17 @@ pub struct ControllerArgs {
     pub render_cache_bytes: usize,
     /// Reconcile only while holding a Lease in --namespace, so several replicas can run: the
     /// others serve probes, metrics and webhooks (pushes are passed on to the leader).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shards")]
     pub leader_elect: bool,
+    /// `auto`: replicas split the apps between them through per-replica Leases in --namespace
+    /// (the --leader-election-* timings), each reconciling its own share; a replica that joins
+    /// or dies moves only its share, handed over once the previous owner stopped.
+    #[arg(long, value_parser = ["auto"])]
+    pub shards: Option<String>,
+    /// With --shards: split by app (namespace/name), or by destination cluster (every app of a
+    /// cluster on one replica).
+    #[arg(long, value_enum, default_value = "app", requires = "shards")]
+    pub shard_by: ShardByArg,
     /// Name of the leader election Lease.
     #[arg(long, default_value = moor_controller::DEFAULT_LEASE_NAME)]
     pub leader_election_id: String,

@@ -27,6 +27,9 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
         Command::Controller(a) => controller(a).await,
         Command::Image(a) => image::run(a).await,
         Command::Promote(a) => image::promote(a).await,
+        Command::Install(a) => crate::install::install(a).await,
+        Command::Uninstall(a) => crate::install::uninstall(a).await,
+        Command::Version(a) => crate::install::version(a).await,
         Command::Completion(a) => completion(a),
         Command::Man(a) => man(a),
     }
@@ -35,6 +38,17 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
 async fn render(args: RenderArgs) -> Result<u8> {
     let loaded = source::load(&args.source, None).await?;
     let mut manifests = loaded.manifests;
+    if !args.substitute.is_empty() {
+        let vars: std::collections::BTreeMap<String, String> =
+            args.substitute.iter().cloned().collect();
+        if let Some(bad) = vars.keys().find(|k| !moor_render::valid_var_name(k)) {
+            anyhow::bail!(
+                "--substitute {bad:?}: a variable name is letters, digits and `_`, not starting with a digit"
+            );
+        }
+        let limit = args.source.render_limits.max_render_bytes as u64;
+        manifests = moor_render::substitute(&manifests, &vars, false, limit)?;
+    }
     manifests.sort_by(ApplyOrder::cmp_manifests);
     let mut out = std::io::stdout().lock();
     out.write_all(output::yaml_stream(&manifests)?.as_bytes())?;
@@ -58,13 +72,22 @@ async fn diff(args: DiffArgs) -> Result<u8> {
     Ok(if diffs.is_empty() { 0 } else { 1 })
 }
 
-/// The unified diffs, coloured when asked or when stdout is a terminal.
-pub(crate) fn print_diffs(diffs: &[moor_diff::ObjectDiff], color: Color) -> Result<()> {
-    let color = match color {
+/// Whether to colour stdout: `always`/`never` as asked; `auto` when stdout is a terminal and
+/// NO_COLOR (https://no-color.org) is unset or empty.
+pub(crate) fn use_color(color: Color) -> bool {
+    match color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal(),
-    };
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// The unified diffs, coloured when asked or when stdout is a terminal (see [`use_color`]).
+pub(crate) fn print_diffs(diffs: &[moor_diff::ObjectDiff], color: Color) -> Result<()> {
+    let color = use_color(color);
     let mut out = std::io::stdout().lock();
     for d in diffs {
         let text = if color {
@@ -192,13 +215,14 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
     // Settings first: a refused one fails at once, before any cluster is looked for.
     let min_poll = min_poll_interval(args.min_poll_interval)?;
     moor_controller::check_poll_interval(args.poll_interval, min_poll)?;
-    let leader_election = args.leader_elect.then(|| moor_controller::LeaderElection {
-        lease_name: args.leader_election_id.clone(),
-        identity: moor_controller::default_identity(),
-        lease_duration: args.leader_election_lease_duration,
-        renew_deadline: args.leader_election_renew_deadline,
-        retry_period: args.leader_election_retry_period,
-    });
+    let leader_election =
+        (args.leader_elect || args.shards.is_some()).then(|| moor_controller::LeaderElection {
+            lease_name: args.leader_election_id.clone(),
+            identity: moor_controller::default_identity(),
+            lease_duration: args.leader_election_lease_duration,
+            renew_deadline: args.leader_election_renew_deadline,
+            retry_period: args.leader_election_retry_period,
+        });
     if let Some(le) = &leader_election {
         le.check().map_err(anyhow::Error::msg)?;
     }
@@ -250,7 +274,19 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
         allowed_exec_commands: args.allow_exec_command,
         strict_projects: args.strict_projects,
         require_impersonation: args.require_impersonation,
-        leader_election,
+        // The same timings rule the shard Leases; they were checked above.
+        leader_election: leader_election.filter(|_| args.leader_elect),
+        sharding: args.shards.as_ref().map(|_| moor_controller::Sharding {
+            group: args.leader_election_id.clone(),
+            identity: moor_controller::default_identity(),
+            lease_duration: args.leader_election_lease_duration,
+            renew_deadline: args.leader_election_renew_deadline,
+            retry_period: args.leader_election_retry_period,
+            by: match args.shard_by {
+                crate::cli::ShardByArg::App => moor_controller::ShardBy::App,
+                crate::cli::ShardByArg::Cluster => moor_controller::ShardBy::Cluster,
+            },
+        }),
         render: moor_controller::RenderPolicy {
             allow_remote_value_files: args.render_limits.allow_remote_value_files,
             allow_remote_bases: args.render_limits.allow_remote_bases,

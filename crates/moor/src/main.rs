@@ -3,6 +3,7 @@
 mod app;
 mod cli;
 mod commands;
+mod install;
 mod kubeconfig;
 mod namespace;
 mod output;
@@ -45,8 +46,12 @@ fn init_logging(verbose: u8, format: cli::LogFormat) {
     };
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("MOOR_LOG").unwrap_or_else(|_| default.into());
+    // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+    let ansi = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         cli::LogFormat::Json => fmt.json().init(),

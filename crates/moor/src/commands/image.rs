@@ -2,7 +2,7 @@
 //! manifests in Git, as one commit, pushed with retries when the branch moves meanwhile.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use anyhow::{Result, bail};
 use moor_git::redact_url;
@@ -146,7 +146,7 @@ fn report(opts: &PushOptions, out: &PushOutcome, unchanged: &str) -> Result<u8> 
         return Ok(0);
     }
     if opts.dry_run {
-        let color = stdout.is_terminal();
+        let color = super::use_color(crate::cli::Color::Auto);
         for f in &out.files {
             let diff = unified_diff(f);
             let diff = if color {
