@@ -89,7 +89,6 @@ pub async fn install(args: InstallArgs) -> Result<u8> {
     opts.dry_run = args.dry_run;
     opts.wait = args.wait && !args.dry_run;
     opts.timeout = args.timeout;
-    opts.revision = Some(settings.image.clone());
     let show = args.output == OutputFormat::Table && std::io::stderr().is_terminal();
     let set = Engine::new(client.clone())
         .sync(objects, &opts, &progress(show))
