@@ -34,6 +34,9 @@ _moor() {
             moor,image)
                 cmd="moor__subcmd__image"
                 ;;
+            moor,install)
+                cmd="moor__subcmd__install"
+                ;;
             moor,man)
                 cmd="moor__subcmd__man"
                 ;;
@@ -48,6 +51,12 @@ _moor() {
                 ;;
             moor,sync)
                 cmd="moor__subcmd__sync"
+                ;;
+            moor,uninstall)
+                cmd="moor__subcmd__uninstall"
+                ;;
+            moor,version)
+                cmd="moor__subcmd__version"
                 ;;
             moor__subcmd__app,create)
                 cmd="moor__subcmd__app__subcmd__create"
@@ -145,6 +154,9 @@ _moor() {
             moor__subcmd__help,image)
                 cmd="moor__subcmd__help__subcmd__image"
                 ;;
+            moor__subcmd__help,install)
+                cmd="moor__subcmd__help__subcmd__install"
+                ;;
             moor__subcmd__help,man)
                 cmd="moor__subcmd__help__subcmd__man"
                 ;;
@@ -159,6 +171,12 @@ _moor() {
                 ;;
             moor__subcmd__help,sync)
                 cmd="moor__subcmd__help__subcmd__sync"
+                ;;
+            moor__subcmd__help,uninstall)
+                cmd="moor__subcmd__help__subcmd__uninstall"
+                ;;
+            moor__subcmd__help,version)
+                cmd="moor__subcmd__help__subcmd__version"
                 ;;
             moor__subcmd__help__subcmd__app,create)
                 cmd="moor__subcmd__help__subcmd__app__subcmd__create"
@@ -260,7 +278,7 @@ _moor() {
 
     case "${cmd}" in
         moor)
-            opts="-v -h -V --verbose --log-format --help --version render diff sync app project controller image promote completion man help"
+            opts="-v -h -V --verbose --log-format --help --version render diff sync app project controller image promote install uninstall version completion man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,11 +535,11 @@ _moor() {
             fi
             case "${prev}" in
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -752,12 +770,20 @@ _moor() {
             return 0
             ;;
         moor__subcmd__app__subcmd__history)
-            opts="-n -v -h --kubeconfig --context --namespace --group --verbose --log-format --help"
+            opts="-o -n -v -h --output --kubeconfig --context --namespace --group --verbose --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -797,11 +823,11 @@ _moor() {
             fi
             case "${prev}" in
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -847,11 +873,11 @@ _moor() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -1114,7 +1140,7 @@ _moor() {
             return 0
             ;;
         moor__subcmd__controller)
-            opts="-v -h --kubeconfig --context --namespace --app-namespace --poll-interval --min-poll-interval --webhook-addr --metrics-addr --webhook-max-body --webhook-max-in-flight --github-secret --gitlab-token --webhook-token --argocd-compat --concurrency --cache-dir --cache-gc-interval --cache-gc-min-idle --no-adopt --allow-exec-command --strict-projects --require-impersonation --allow-remote-value-files --allow-remote-bases --render-timeout --max-render-bytes --max-render-objects --render-cache-bytes --leader-elect --leader-election-id --leader-election-lease-duration --leader-election-renew-deadline --leader-election-retry-period --verbose --log-format --help"
+            opts="-v -h --kubeconfig --context --namespace --app-namespace --poll-interval --min-poll-interval --webhook-addr --metrics-addr --webhook-max-body --webhook-max-in-flight --github-secret --gitlab-token --webhook-token --argocd-compat --concurrency --cache-dir --cache-gc-interval --cache-gc-min-idle --no-adopt --allow-exec-command --strict-projects --require-impersonation --allow-remote-value-files --allow-remote-bases --render-timeout --max-render-bytes --max-render-objects --render-cache-bytes --leader-elect --shards --shard-by --leader-election-id --leader-election-lease-duration --leader-election-renew-deadline --leader-election-retry-period --verbose --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1206,6 +1232,14 @@ _moor() {
                     ;;
                 --render-cache-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shards)
+                    COMPREPLY=($(compgen -W "auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --shard-by)
+                    COMPREPLY=($(compgen -W "app cluster" -- "${cur}"))
                     return 0
                     ;;
                 --leader-election-id)
@@ -1370,7 +1404,7 @@ _moor() {
             return 0
             ;;
         moor__subcmd__help)
-            opts="render diff sync app project controller image promote completion man help"
+            opts="render diff sync app project controller image promote install uninstall version completion man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1649,6 +1683,20 @@ _moor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        moor__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         moor__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1775,6 +1823,34 @@ _moor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        moor__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        moor__subcmd__help__subcmd__version)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         moor__subcmd__image)
             opts="-v -h --verbose --log-format --help set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1888,6 +1964,72 @@ _moor() {
                     ;;
                 --policy)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        moor__subcmd__install)
+            opts="-n -o -v -h --kubeconfig --context --namespace --dry-run --version --image --rbac --replicas --skip-crds --wait --timeout --output --verbose --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rbac)
+                    COMPREPLY=($(compgen -W "full impersonation" -- "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -2089,11 +2231,11 @@ _moor() {
             fi
             case "${prev}" in
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -2219,11 +2361,11 @@ _moor() {
             fi
             case "${prev}" in
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -2324,7 +2466,7 @@ _moor() {
             return 0
             ;;
         moor__subcmd__render)
-            opts="-v -h --repo --revision --path --recurse --include --exclude --helm-release-name --helm-values-file --helm-values --kustomize-bin --helm-bin --jsonnet-ext-var-str --jsonnet-ext-var-code --jsonnet-tla-str --jsonnet-tla-code --jsonnet-libs --jsonnet-bin --allow-empty --git-username --git-password --ssh-key --known-hosts --allow-remote-value-files --allow-remote-bases --render-timeout --max-render-bytes --max-render-objects --verbose --log-format --help"
+            opts="-v -h --repo --revision --path --recurse --include --exclude --helm-release-name --helm-values-file --helm-values --kustomize-bin --helm-bin --jsonnet-ext-var-str --jsonnet-ext-var-code --jsonnet-tla-str --jsonnet-tla-code --jsonnet-libs --jsonnet-bin --allow-empty --git-username --git-password --ssh-key --known-hosts --allow-remote-value-files --allow-remote-bases --render-timeout --max-render-bytes --max-render-objects --substitute --verbose --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2419,6 +2561,10 @@ _moor() {
                     return 0
                     ;;
                 --max-render-objects)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --substitute)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2570,6 +2716,90 @@ _moor() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        moor__subcmd__uninstall)
+            opts="-n -o -v -h --kubeconfig --context --namespace --crds --force --dry-run --timeout --output --verbose --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        moor__subcmd__version)
+            opts="-n -v -h --kubeconfig --context --namespace --client --timeout --verbose --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --log-format)

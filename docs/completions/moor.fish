@@ -37,6 +37,9 @@ complete -c moor -n "__fish_moor_needs_command" -f -a "project" -d 'Manage AppPr
 complete -c moor -n "__fish_moor_needs_command" -f -a "controller" -d 'Run the Application controller (out of cluster with a kubeconfig, or in cluster)'
 complete -c moor -n "__fish_moor_needs_command" -f -a "image" -d 'Write new image references into the manifests in Git (the CI deploy step)'
 complete -c moor -n "__fish_moor_needs_command" -f -a "promote" -d 'Copy the image references of one path to another (e.g. staging to production), in one commit'
+complete -c moor -n "__fish_moor_needs_command" -f -a "install" -d 'Install the controller, its CRDs and RBAC (deploy/) into the cluster, or upgrade them'
+complete -c moor -n "__fish_moor_needs_command" -f -a "uninstall" -d 'Remove what `moor install` installed (the CRDs, and so every Application, only with --crds)'
+complete -c moor -n "__fish_moor_needs_command" -f -a "version" -d 'Print the client\'s version and the installed controller\'s'
 complete -c moor -n "__fish_moor_needs_command" -f -a "completion" -d 'Print a shell completion script: `source <(moor completion bash)`'
 complete -c moor -n "__fish_moor_needs_command" -f -a "man" -d 'Write the man pages (moor.1, moor-app.1, ...) into a directory'
 complete -c moor -n "__fish_moor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -63,6 +66,7 @@ complete -c moor -n "__fish_moor_using_subcommand render" -l known-hosts -d 'kno
 complete -c moor -n "__fish_moor_using_subcommand render" -l render-timeout -d 'A renderer (kustomize, helm) running longer is killed' -r
 complete -c moor -n "__fish_moor_using_subcommand render" -l max-render-bytes -d 'Largest render: manifest files read or renderer output (e.g. 64MiB)' -r
 complete -c moor -n "__fish_moor_using_subcommand render" -l max-render-objects -d 'Most objects one source may render' -r
+complete -c moor -n "__fish_moor_using_subcommand render" -l substitute -d 'Substitute `${NAME}` in the rendered objects, as an Application\'s `spec.postBuild.substitute` does (Flux\'s syntax); repeatable' -r
 complete -c moor -n "__fish_moor_using_subcommand render" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand render" -l recurse -d 'Read plain directories recursively'
@@ -202,9 +206,10 @@ complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcomman
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from create" -l upsert -d 'Update the Application if it exists (server-side apply), instead of failing'
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
-complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from list" -s o -l output -r -f -a "table\t''
-json\t''
-yaml\t''"
+complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from list" -s o -l output -r -f -a "table\t'Columns for a terminal'
+wide\t'The table with more columns (sources, destinations in full)'
+json\t'The objects as JSON'
+yaml\t'The objects as YAML'"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from list" -l context -d 'The kubeconfig context to use' -r
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Namespace of the Application (default: the context\'s namespace)' -r
@@ -213,10 +218,11 @@ argoproj.io\t''"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from list" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
-complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from get" -s o -l output -r -f -a "table\t''
-json\t''
-yaml\t''"
+complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from get" -s o -l output -r -f -a "table\t'Columns for a terminal'
+wide\t'The table with more columns (sources, destinations in full)'
+json\t'The objects as JSON'
+yaml\t'The objects as YAML'"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from get" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from get" -l context -d 'The kubeconfig context to use' -r
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from get" -s n -l namespace -d 'Namespace of the Application (default: the context\'s namespace)' -r
@@ -226,11 +232,12 @@ complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcomman
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from get" -l refresh -d 'Ask the controller to fetch the source afresh and compare first (as `moor app refresh`)'
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from get" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
-complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -l timeout -d 'How long to wait for the controller to refresh, e.g. 30s or 2m' -r
-complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -s o -l output -r -f -a "table\t''
-json\t''
-yaml\t''"
+complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -s o -l output -r -f -a "table\t'Columns for a terminal'
+wide\t'The table with more columns (sources, destinations in full)'
+json\t'The objects as JSON'
+yaml\t'The objects as YAML'"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -l context -d 'The kubeconfig context to use' -r
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -s n -l namespace -d 'Namespace of the Application (default: the context\'s namespace)' -r
@@ -239,7 +246,7 @@ argoproj.io\t''"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
-complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -s h -l help -d 'Print help'
+complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from refresh" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from sync" -l revision -d 'Commit, branch or tag to sync (default: the app\'s target revision)' -r
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from sync" -l timeout -d 'Bound on --wait, e.g. 90s or 5m' -r
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from sync" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
@@ -269,6 +276,10 @@ complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcomman
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
+complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from history" -s o -l output -d 'wide adds the source of each revision; json and yaml print the history entries' -r -f -a "table\t'Columns for a terminal'
+wide\t'The table with more columns (sources, destinations in full)'
+json\t'The objects as JSON'
+yaml\t'The objects as YAML'"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from history" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from history" -l context -d 'The kubeconfig context to use' -r
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from history" -s n -l namespace -d 'Namespace of the Application (default: the context\'s namespace)' -r
@@ -277,7 +288,7 @@ argoproj.io\t''"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from history" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from history" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
-complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help'
+complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from rollback" -l timeout -d 'Bound on --wait, e.g. 90s or 5m' -r
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from rollback" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
 complete -c moor -n "__fish_moor_using_subcommand app; and __fish_seen_subcommand_from rollback" -l context -d 'The kubeconfig context to use' -r
@@ -380,9 +391,10 @@ json\t''"
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from create" -l upsert -d 'Replace the rules of the project if it exists (server-side apply), instead of failing'
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
-complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from list" -s o -l output -r -f -a "table\t''
-json\t''
-yaml\t''"
+complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from list" -s o -l output -r -f -a "table\t'Columns for a terminal'
+wide\t'The table with more columns (sources, destinations in full)'
+json\t'The objects as JSON'
+yaml\t'The objects as YAML'"
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from list" -l context -d 'The kubeconfig context to use' -r
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Namespace of the projects: the controller\'s (its --namespace), where it reads them' -r
@@ -391,10 +403,11 @@ argoproj.io\t''"
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from list" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
-complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from get" -s o -l output -r -f -a "table\t''
-json\t''
-yaml\t''"
+complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from get" -s o -l output -r -f -a "table\t'Columns for a terminal'
+wide\t'The table with more columns (sources, destinations in full)'
+json\t'The objects as JSON'
+yaml\t'The objects as YAML'"
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from get" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from get" -l context -d 'The kubeconfig context to use' -r
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from get" -s n -l namespace -d 'Namespace of the projects: the controller\'s (its --namespace), where it reads them' -r
@@ -403,7 +416,7 @@ argoproj.io\t''"
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from get" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from get" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
-complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from delete" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from delete" -l context -d 'The kubeconfig context to use' -r
 complete -c moor -n "__fish_moor_using_subcommand project; and __fish_seen_subcommand_from delete" -s n -l namespace -d 'Namespace of the projects: the controller\'s (its --namespace), where it reads them' -r
@@ -440,6 +453,9 @@ complete -c moor -n "__fish_moor_using_subcommand controller" -l render-timeout 
 complete -c moor -n "__fish_moor_using_subcommand controller" -l max-render-bytes -d 'Largest render: manifest files read or renderer output (e.g. 64MiB)' -r
 complete -c moor -n "__fish_moor_using_subcommand controller" -l max-render-objects -d 'Most objects one source may render' -r
 complete -c moor -n "__fish_moor_using_subcommand controller" -l render-cache-bytes -d 'Bound of the render cache in memory (estimated), e.g. 256MiB' -r
+complete -c moor -n "__fish_moor_using_subcommand controller" -l shards -d '`auto`: replicas split the apps between them through per-replica Leases in --namespace (the --leader-election-* timings), each reconciling its own share; a replica that joins or dies moves only its share, handed over once the previous owner stopped' -r -f -a "auto\t''"
+complete -c moor -n "__fish_moor_using_subcommand controller" -l shard-by -d 'With --shards: split by app (namespace/name), or by destination cluster (every app of a cluster on one replica)' -r -f -a "app\t'Each Application on its own'
+cluster\t'All apps of one destination cluster on one replica'"
 complete -c moor -n "__fish_moor_using_subcommand controller" -l leader-election-id -d 'Name of the leader election Lease' -r
 complete -c moor -n "__fish_moor_using_subcommand controller" -l leader-election-lease-duration -d 'How long followers wait after the leader\'s last renewal before taking over' -r
 complete -c moor -n "__fish_moor_using_subcommand controller" -l leader-election-renew-deadline -d 'How long the leader retries renewing before it gives up (and exits, to be restarted)' -r
@@ -454,7 +470,7 @@ complete -c moor -n "__fish_moor_using_subcommand controller" -l allow-remote-va
 complete -c moor -n "__fish_moor_using_subcommand controller" -l allow-remote-bases -d 'Let kustomize fetch remote bases and charts (https://, git::, github.com/...); off by default, as Flux\'s --no-remote-bases'
 complete -c moor -n "__fish_moor_using_subcommand controller" -l leader-elect -d 'Reconcile only while holding a Lease in --namespace, so several replicas can run: the others serve probes, metrics and webhooks (pushes are passed on to the leader)'
 complete -c moor -n "__fish_moor_using_subcommand controller" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
-complete -c moor -n "__fish_moor_using_subcommand controller" -s h -l help -d 'Print help'
+complete -c moor -n "__fish_moor_using_subcommand controller" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c moor -n "__fish_moor_using_subcommand image; and not __fish_seen_subcommand_from set help" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand image; and not __fish_seen_subcommand_from set help" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
@@ -497,6 +513,47 @@ json\t''"
 complete -c moor -n "__fish_moor_using_subcommand promote" -l dry-run -d 'Print the diff; commit and push nothing'
 complete -c moor -n "__fish_moor_using_subcommand promote" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
 complete -c moor -n "__fish_moor_using_subcommand promote" -s h -l help -d 'Print help'
+complete -c moor -n "__fish_moor_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
+complete -c moor -n "__fish_moor_using_subcommand install" -l context -d 'The kubeconfig context to use' -r
+complete -c moor -n "__fish_moor_using_subcommand install" -s n -l namespace -d 'The controller\'s namespace. Another than moor-system also names the cluster-wide RBAC objects after it (moor-controller-NS), so two installs never share them' -r
+complete -c moor -n "__fish_moor_using_subcommand install" -l version -d 'The moor version to run: the image ghcr.io/moor-dev/moor:VERSION (default: this client\'s version)' -r
+complete -c moor -n "__fish_moor_using_subcommand install" -l image -d 'The controller image, e.g. registry.local/moor:1.2.0 (instead of --version)' -r
+complete -c moor -n "__fish_moor_using_subcommand install" -l rbac -d 'full: the controller may write any kind (deploy/rbac); impersonation: every app write is made as a service account its project names (deploy/impersonation)' -r -f -a "full\t''
+impersonation\t''"
+complete -c moor -n "__fish_moor_using_subcommand install" -l replicas -d 'Controller replicas (one leads, the others stand by; default: deploy/\'s 2)' -r
+complete -c moor -n "__fish_moor_using_subcommand install" -l wait -d 'Wait until the controller Deployment is Available (--wait=false: return after applying)' -r -f -a "true\t''
+false\t''"
+complete -c moor -n "__fish_moor_using_subcommand install" -l timeout -d 'Bound on the wait, e.g. 90s or 5m' -r
+complete -c moor -n "__fish_moor_using_subcommand install" -s o -l output -r -f -a "table\t''
+json\t''"
+complete -c moor -n "__fish_moor_using_subcommand install" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
+json\t''"
+complete -c moor -n "__fish_moor_using_subcommand install" -l dry-run -d 'Server-side dry run: print what would change, write nothing'
+complete -c moor -n "__fish_moor_using_subcommand install" -l skip-crds -d 'Leave the CustomResourceDefinitions out (someone else manages them, e.g. Argo CD\'s)'
+complete -c moor -n "__fish_moor_using_subcommand install" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
+complete -c moor -n "__fish_moor_using_subcommand install" -s h -l help -d 'Print help'
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -l context -d 'The kubeconfig context to use' -r
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -s n -l namespace -d 'The controller\'s namespace. Another than moor-system also names the cluster-wide RBAC objects after it (moor-controller-NS), so two installs never share them' -r
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -l timeout -d 'Bound on every wait, e.g. 90s or 5m' -r
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -s o -l output -r -f -a "table\t''
+json\t''"
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
+json\t''"
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -l crds -d 'Delete the CustomResourceDefinitions and the namespace too, and with them every Application, AppProject and image automation object of the cluster'
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -l force -d 'With --crds: go on although Applications exist (their finalizers are removed first, so the objects they manage stay in the cluster)'
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -l dry-run -d 'Server-side dry run: print what would be deleted, delete nothing'
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
+complete -c moor -n "__fish_moor_using_subcommand uninstall" -s h -l help -d 'Print help'
+complete -c moor -n "__fish_moor_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)' -r -F
+complete -c moor -n "__fish_moor_using_subcommand version" -l context -d 'The kubeconfig context to use' -r
+complete -c moor -n "__fish_moor_using_subcommand version" -s n -l namespace -d 'The controller\'s namespace. Another than moor-system also names the cluster-wide RBAC objects after it (moor-controller-NS), so two installs never share them' -r
+complete -c moor -n "__fish_moor_using_subcommand version" -l timeout -d 'How long to try reaching the cluster' -r
+complete -c moor -n "__fish_moor_using_subcommand version" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
+json\t''"
+complete -c moor -n "__fish_moor_using_subcommand version" -l client -d 'Only the client\'s version; no cluster is contacted'
+complete -c moor -n "__fish_moor_using_subcommand version" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
+complete -c moor -n "__fish_moor_using_subcommand version" -s h -l help -d 'Print help'
 complete -c moor -n "__fish_moor_using_subcommand completion" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand completion" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
@@ -505,17 +562,20 @@ complete -c moor -n "__fish_moor_using_subcommand man" -l log-format -d 'Log for
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand man" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'
 complete -c moor -n "__fish_moor_using_subcommand man" -s h -l help -d 'Print help'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "render" -d 'Print the rendered objects as one YAML stream, in apply order'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "diff" -d 'Show how the cluster differs from Git. Exit 0: in sync; 1: differences; >1: error'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "sync" -d 'Make the cluster match Git: validate, dry-run, apply what drifted, prune, wait'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "app" -d 'Manage Applications, the objects the controller syncs from Git'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "project" -d 'Manage AppProjects: which repositories, destinations and kinds an Application may use'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "controller" -d 'Run the Application controller (out of cluster with a kubeconfig, or in cluster)'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "image" -d 'Write new image references into the manifests in Git (the CI deploy step)'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "promote" -d 'Copy the image references of one path to another (e.g. staging to production), in one commit'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "completion" -d 'Print a shell completion script: `source <(moor completion bash)`'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "man" -d 'Write the man pages (moor.1, moor-app.1, ...) into a directory'
-complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote completion man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "render" -d 'Print the rendered objects as one YAML stream, in apply order'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "diff" -d 'Show how the cluster differs from Git. Exit 0: in sync; 1: differences; >1: error'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "sync" -d 'Make the cluster match Git: validate, dry-run, apply what drifted, prune, wait'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "app" -d 'Manage Applications, the objects the controller syncs from Git'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "project" -d 'Manage AppProjects: which repositories, destinations and kinds an Application may use'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "controller" -d 'Run the Application controller (out of cluster with a kubeconfig, or in cluster)'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "image" -d 'Write new image references into the manifests in Git (the CI deploy step)'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "promote" -d 'Copy the image references of one path to another (e.g. staging to production), in one commit'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "install" -d 'Install the controller, its CRDs and RBAC (deploy/) into the cluster, or upgrade them'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "uninstall" -d 'Remove what `moor install` installed (the CRDs, and so every Application, only with --crds)'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "version" -d 'Print the client\'s version and the installed controller\'s'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "completion" -d 'Print a shell completion script: `source <(moor completion bash)`'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "man" -d 'Write the man pages (moor.1, moor-app.1, ...) into a directory'
+complete -c moor -n "__fish_moor_using_subcommand help; and not __fish_seen_subcommand_from render diff sync app project controller image promote install uninstall version completion man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c moor -n "__fish_moor_using_subcommand help; and __fish_seen_subcommand_from app" -f -a "create" -d 'Create an Application (or update it with --upsert)'
 complete -c moor -n "__fish_moor_using_subcommand help; and __fish_seen_subcommand_from app" -f -a "list" -d 'List the Applications of the namespace'
 complete -c moor -n "__fish_moor_using_subcommand help; and __fish_seen_subcommand_from app" -f -a "get" -d 'Show an Application: source, destination, sync, health and its objects'
