@@ -80,6 +80,15 @@ pub struct AppProjectSpec {
     pub destination_service_accounts: Vec<DestinationServiceAccount>,
 }
 
+impl AppProjectSpec {
+    /// Whether an Application in `app_namespace` may use this project, which lives in
+    /// `project_namespace` (the controller's): that namespace always, others only when
+    /// `sourceNamespaces` matches (Argo CD's apps in any namespace).
+    pub fn admits_app_namespace(&self, app_namespace: &str, project_namespace: &str) -> bool {
+        crate::project_rules::app_namespace(self, app_namespace, project_namespace)
+    }
+}
+
 /// One permitted destination: a cluster (by `server` URL or `name`) and a namespace, all globs;
 /// a leading `!` makes the entry deny what it matches.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -31,7 +31,7 @@ impl Projects {
     /// `namespace/name` of the Applications (of this group, in every namespace the caller may
     /// list; the project's own namespace when it may not list them all) whose spec.project is
     /// `project`.
-    async fn users(&self, project: &str) -> Result<Vec<String>> {
+    async fn users(&self, project: &str, spec: &AppProjectSpec) -> Result<Vec<String>> {
         let ar = moor_controller::crd::api_resource(&self.group);
         let client = self.api.clone().into_client();
         let all: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &ar);
@@ -49,6 +49,11 @@ impl Projects {
             .items
             .iter()
             .filter(|a| a.data["spec"]["project"].as_str() == Some(project))
+            // Only the apps that can reach this project: an app in a namespace the project does
+            // not admit names another controller's project of the same name.
+            .filter(|a| {
+                spec.admits_app_namespace(&a.namespace().unwrap_or_default(), &self.namespace)
+            })
             .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
             .collect();
         users.sort();
@@ -350,11 +355,11 @@ fn describe(p: &AppProject) -> String {
 
 async fn delete(projects: &Projects, args: DeleteArgs) -> Result<u8> {
     let name = &args.name;
-    projects.get(name).await?;
+    let found = projects.get(name).await?;
     // As Argo CD: a project still named by Applications stays, or the controller would refuse
     // those apps (or, without --strict-projects, admit them under no rules) at their next
     // reconcile.
-    let users = projects.users(name).await?;
+    let users = projects.users(name, &found.spec).await?;
     if !users.is_empty() {
         let shown: Vec<&str> = users.iter().take(5).map(String::as_str).collect();
         let more = users.len().saturating_sub(shown.len());
