@@ -61,6 +61,8 @@ pub struct Ctx {
     pub shared: Arc<Shared>,
     /// With `--shards auto`: which apps this replica may reconcile now.
     pub shards: Option<Arc<crate::shard::Shards>>,
+    /// The group's explicit triggers: a running reconcile holds its app's back.
+    pub triggers: crate::triggers::Sender<kube::runtime::reflector::ObjectRef<Application>>,
 }
 
 impl Shared {

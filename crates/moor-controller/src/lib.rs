@@ -38,6 +38,7 @@ mod sources;
 mod status;
 mod substitution;
 mod tenancy;
+mod triggers;
 pub mod unsupported;
 mod watches;
 
@@ -68,6 +69,9 @@ pub use sources::{DEFAULT_RENDER_CACHE_BYTES, RenderPolicy};
 use crate::context::{Ctx, Shared};
 use crate::crd::{ARGO_GROUP, Application, MOOR_GROUP, api_resource};
 use crate::watches::{AppKey, Watches};
+
+/// How far ahead of now a trigger is scheduled (see the Controller's config in [`run`]).
+const TRIGGER_DEBOUNCE: Duration = Duration::from_millis(10);
 
 /// Why the controller cannot start or keep running.
 #[derive(Debug, thiserror::Error)]
@@ -278,13 +282,22 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
     for g in &groups {
         let ar = api_resource(g);
         let api = apps_api(&ar);
-        let (tx, rx) = mpsc::unbounded_channel::<ObjectRef<Application>>();
-        trigger_txs.push((ar.clone(), tx));
+        let (tx, rx) = triggers::queue::<ObjectRef<Application>>();
+        trigger_txs.push((ar.clone(), tx.clone()));
         // Status-only updates retrigger too; reconcile writes status only when it changed, so
         // that settles after one extra pass.
         let ctl = Controller::new_with(api, watcher::Config::default(), ar.clone())
-            .with_config(controller::Config::default().concurrency(opts.concurrency))
-            .reconcile_on(tokio_stream(rx));
+            .with_config(
+                controller::Config::default()
+                    .concurrency(opts.concurrency)
+                    // Not to delay anything: kube-runtime's queue hands out entries scheduled
+                    // for a time already past last in, first out, so under a storm of triggers
+                    // for some apps an older trigger of another app waits for the storm to end.
+                    // Scheduled a little ahead, every trigger goes into the timer wheel, which
+                    // hands them out in time order.
+                    .debounce(TRIGGER_DEBOUNCE),
+            )
+            .reconcile_on(rx);
         let store = ctl.store();
         stores.push(store.clone());
         let ctx = Arc::new(Ctx {
@@ -292,6 +305,7 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
             store,
             shared: shared.clone(),
             shards: shards.clone(),
+            triggers: tx.clone(),
         });
         let ctl = ctl
             .run(reconcile_owned, reconcile::error_policy, ctx)
@@ -377,14 +391,28 @@ async fn reconcile_owned(
     app: Arc<Application>,
     ctx: Arc<Ctx>,
 ) -> Result<kube::runtime::controller::Action, context::ReconcileError> {
-    let Some(shards) = ctx.shards.clone() else {
-        return reconcile::reconcile(app, ctx).await;
+    let _running = match ctx.shards.clone() {
+        None => None,
+        Some(shards) => match shards.begin_owned(&app) {
+            Some(r) => Some(r),
+            // Another replica's; if it comes here later, the hand-over triggers it.
+            None => return Ok(kube::runtime::controller::Action::await_change()),
+        },
     };
-    let Some(_running) = shards.begin(&app) else {
-        // Another replica's; if it comes here later, the hand-over triggers it.
-        return Ok(kube::runtime::controller::Action::await_change());
-    };
-    reconcile::reconcile(app, ctx).await
+    // The same reference the dispatchers queue, so a trigger sent meanwhile is recognised.
+    let _busy = ctx.triggers.running(
+        ObjectRef::new_with(
+            app.metadata.name.as_deref().unwrap_or_default(),
+            ctx.ar.clone(),
+        )
+        .within(app.metadata.namespace.as_deref().unwrap_or_default()),
+    );
+    let started = std::time::Instant::now();
+    let id = app.app_id(&ctx.ar.group);
+    tracing::debug!(app = %id, "reconcile started");
+    let result = reconcile::reconcile(app, ctx).await;
+    tracing::debug!(app = %id, took = ?started.elapsed(), "reconcile done");
+    result
 }
 
 /// Starts the membership loop of `--shards auto`: when a view is agreed, every app this replica
@@ -397,7 +425,7 @@ fn spawn_shards(
     stores: &[reflector::Store<Application>],
     txs: &[(
         kube::core::ApiResource,
-        mpsc::UnboundedSender<ObjectRef<Application>>,
+        triggers::Sender<ObjectRef<Application>>,
     )],
 ) {
     let (s1, st1, tx1) = (shards.clone(), stores.to_vec(), txs.to_vec());
@@ -482,17 +510,11 @@ async fn listen(opts: &ControllerOptions, state: ServerState) -> Result<(), Cont
     Ok(())
 }
 
-fn tokio_stream<T: Send + 'static>(
-    mut rx: mpsc::UnboundedReceiver<T>,
-) -> impl futures::Stream<Item = T> + Send {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
 async fn dispatch_app_events(
     mut rx: mpsc::UnboundedReceiver<AppKey>,
     txs: Vec<(
         kube::core::ApiResource,
-        mpsc::UnboundedSender<ObjectRef<Application>>,
+        triggers::Sender<ObjectRef<Application>>,
     )>,
 ) {
     while let Some(key) = rx.recv().await {
@@ -508,7 +530,7 @@ async fn dispatch_project_changes(
     stores: Vec<reflector::Store<Application>>,
     txs: Vec<(
         kube::core::ApiResource,
-        mpsc::UnboundedSender<ObjectRef<Application>>,
+        triggers::Sender<ObjectRef<Application>>,
     )>,
 ) {
     while let Some(project) = rx.recv().await {
@@ -528,41 +550,80 @@ async fn dispatch_project_changes(
     }
 }
 
-/// A verified push refreshes every app whose normalised repoURL and revision match.
+/// A verified push refreshes every app whose normalised repoURL and revision match, each app at
+/// most once per [`PUSH_MIN_GAP`]: pushes within the gap are folded into one trailing refresh
+/// (their repositories are marked stale at once, so that refresh fetches what they pushed). A
+/// webhook storm thus costs a bounded number of reconciles per app, and healthy apps keep the
+/// workers.
 async fn dispatch_pushes(
     mut rx: mpsc::UnboundedReceiver<PushEvent>,
     stores: Vec<reflector::Store<Application>>,
     txs: Vec<(
         kube::core::ApiResource,
-        mpsc::UnboundedSender<ObjectRef<Application>>,
+        triggers::Sender<ObjectRef<Application>>,
     )>,
     shared: Arc<Shared>,
 ) {
-    while let Some(push) = rx.recv().await {
-        let urls: Vec<String> = push.repo_urls.iter().map(|u| normalize_url(u)).collect();
-        for u in &push.repo_urls {
-            shared.sources.invalidate(u);
-        }
-        for (store, (ar, tx)) in stores.iter().zip(&txs) {
-            for app in store.state() {
-                // Any of the app's sources: a push to its values repo refreshes it too.
-                let pushed = source_set::pushed_sources(&app, &urls, &push);
-                if pushed.is_empty() {
-                    continue;
+    use std::collections::{HashMap, HashSet};
+    use std::time::Instant;
+    // Per (group index, app): when a push last triggered it, and the ones waiting for the gap.
+    let mut last: HashMap<(usize, ObjectRef<Application>), Instant> = HashMap::new();
+    let mut deferred: HashSet<(usize, ObjectRef<Application>)> = HashSet::new();
+    let mut tick = tokio::time::interval(PUSH_MIN_GAP / 4);
+    loop {
+        tokio::select! {
+            push = rx.recv() => {
+                let Some(push) = push else { return };
+                let urls: Vec<String> = push.repo_urls.iter().map(|u| normalize_url(u)).collect();
+                for u in &push.repo_urls {
+                    shared.sources.invalidate(u);
                 }
-                for url in pushed {
-                    shared.sources.invalidate(url);
+                for (g, (store, (ar, _))) in stores.iter().zip(&txs).enumerate() {
+                    for app in store.state() {
+                        // Any of the app's sources: a push to its values repo refreshes it too.
+                        let pushed = source_set::pushed_sources(&app, &urls, &push);
+                        if pushed.is_empty() {
+                            continue;
+                        }
+                        for url in pushed {
+                            shared.sources.invalidate(url);
+                        }
+                        let r = ObjectRef::new_with(
+                            app.metadata.name.as_deref().unwrap_or_default(),
+                            ar.clone(),
+                        )
+                        .within(app.metadata.namespace.as_deref().unwrap_or_default());
+                        deferred.insert((g, r));
+                    }
                 }
-                let (ns, name) = (
-                    app.metadata.namespace.clone().unwrap_or_default(),
-                    app.metadata.name.clone().unwrap_or_default(),
-                );
-                tracing::info!("webhook push refreshes {ns}/{name}");
-                let _ = tx.send(ObjectRef::new_with(&name, ar.clone()).within(&ns));
             }
+            _ = tick.tick() => {}
+        }
+        // Every waiting app whose gap has passed is triggered now.
+        deferred.retain(|(g, r)| {
+            if last
+                .get(&(*g, r.clone()))
+                .is_some_and(|t| t.elapsed() < PUSH_MIN_GAP)
+            {
+                return true;
+            }
+            tracing::info!(
+                "webhook push refreshes {}/{}",
+                r.namespace.as_deref().unwrap_or_default(),
+                r.name
+            );
+            let _ = txs[*g].1.send(r.clone());
+            last.insert((*g, r.clone()), Instant::now());
+            false
+        });
+        if last.len() > 4 * deferred.len() + 10_000 {
+            last.retain(|_, t| t.elapsed() < PUSH_MIN_GAP);
         }
     }
 }
+
+/// The shortest time between two refreshes of one app by webhook pushes.
+const PUSH_MIN_GAP: Duration = Duration::from_secs(1);
 
 /// HEAD (or no revision) follows the default branch, which a push event does not name: any
 /// branch push refreshes it. Otherwise the branch, tag or commit must be the pushed one.

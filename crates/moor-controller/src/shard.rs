@@ -131,25 +131,30 @@ pub struct Shards {
     state: Mutex<State>,
 }
 
-/// A running reconcile, counted until dropped.
-pub struct Running<'a> {
-    shards: &'a Shards,
+/// A running reconcile holding its [`Shards`], counted until dropped.
+pub struct RunningOwned {
+    shards: Arc<Shards>,
     key: String,
 }
 
-impl Drop for Running<'_> {
+impl Drop for RunningOwned {
     fn drop(&mut self) {
-        let mut st = self.shards.state.lock().expect("shard lock");
-        if let Some(n) = st.running.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                st.running.remove(&self.key);
-            }
-        }
+        self.shards.finish(&self.key);
     }
 }
 
 impl Shards {
+    /// One reconcile of `key` is over.
+    fn finish(&self, key: &str) {
+        let mut st = self.state.lock().expect("shard lock");
+        if let Some(n) = st.running.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                st.running.remove(key);
+            }
+        }
+    }
+
     /// No view yet: nothing is reconciled until the first look at the member Leases.
     pub fn new(cfg: Sharding) -> Shards {
         Shards {
@@ -168,15 +173,19 @@ impl Shards {
     }
 
     /// Starts a reconcile of `app` when it is this replica's now; the returned guard counts it
-    /// as running until dropped. None: another replica's (or not yet handed over).
-    pub fn begin(&self, app: &Application) -> Option<Running<'_>> {
+    /// as running until dropped (a hand-over of its app waits for it). None: another
+    /// replica's, or not yet handed over.
+    pub fn begin_owned(self: &Arc<Self>, app: &Application) -> Option<RunningOwned> {
         let key = shard_key(app, self.cfg.by);
         let mut st = self.state.lock().expect("shard lock");
         if !self.mine(&st, &key) {
             return None;
         }
         *st.running.entry(key.clone()).or_default() += 1;
-        Some(Running { shards: self, key })
+        Some(RunningOwned {
+            shards: self.clone(),
+            key,
+        })
     }
 
     /// Whether `app` is this replica's now.

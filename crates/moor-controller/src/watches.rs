@@ -72,6 +72,7 @@ impl Watches {
                 match ev {
                     Ok(Event::Apply(obj)) | Ok(Event::Delete(obj)) => {
                         if let Some(app) = owner(&obj) {
+                            tracing::debug!(app = %app.name, namespace = %app.namespace, object = %obj.metadata.name.as_deref().unwrap_or_default(), "owned object changed");
                             let _ = tx.send(app);
                         }
                     }
