@@ -36,9 +36,7 @@ pub use kustomize::{KustomizeRenderer, kustomization_file, kustomize_build};
 pub use kustomize_overlay::{KustomizeOptions, Replica};
 pub use parse::parse_manifests;
 pub use plain::{PlainRenderer, split_globs};
-pub use substitute::{
-    SUBSTITUTE_OPT_OUT, SubstituteError, opted_out, substitute, valid_var_name,
-};
+pub use substitute::{SUBSTITUTE_OPT_OUT, SubstituteError, opted_out, substitute, valid_var_name};
 
 /// Default limit on one render, external tools included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
