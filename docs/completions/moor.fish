@@ -457,7 +457,7 @@ complete -c moor -n "__fish_moor_using_subcommand controller" -l shards -d '`aut
 complete -c moor -n "__fish_moor_using_subcommand controller" -l shard-by -d 'With --shards: split by app (namespace/name), or by destination cluster (every app of a cluster on one replica)' -r -f -a "app\t'Each Application on its own'
 cluster\t'All apps of one destination cluster on one replica'"
 complete -c moor -n "__fish_moor_using_subcommand controller" -l leader-election-id -d 'Name of the leader election Lease' -r
-complete -c moor -n "__fish_moor_using_subcommand controller" -l leader-election-lease-duration -d 'How long followers wait after the leader\'s last renewal before taking over' -r
+complete -c moor -n "__fish_moor_using_subcommand controller" -l leader-election-lease-duration -d 'How long followers wait after the leader\'s last renewal before taking over. 10s (client-go: 15s) so a dead leader is replaced within 15 s: a follower needs the lease duration plus a retry period (BENCHMARKS.md, failover)' -r
 complete -c moor -n "__fish_moor_using_subcommand controller" -l leader-election-renew-deadline -d 'How long the leader retries renewing before it gives up (and exits, to be restarted)' -r
 complete -c moor -n "__fish_moor_using_subcommand controller" -l leader-election-retry-period -d 'How often candidates try to take the Lease and the leader renews it' -r
 complete -c moor -n "__fish_moor_using_subcommand controller" -l log-format -d 'Log format: text or json' -r -f -a "text\t''

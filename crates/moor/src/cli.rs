@@ -421,11 +421,13 @@ pub struct ControllerArgs {
     /// Name of the leader election Lease.
     #[arg(long, default_value = moor_controller::DEFAULT_LEASE_NAME)]
     pub leader_election_id: String,
-    /// How long followers wait after the leader's last renewal before taking over.
-    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    /// How long followers wait after the leader's last renewal before taking over. 10s (client-go:
+    /// 15s) so a dead leader is replaced within 15 s: a follower needs the lease duration plus a
+    /// retry period (BENCHMARKS.md, failover).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub leader_election_lease_duration: Duration,
     /// How long the leader retries renewing before it gives up (and exits, to be restarted).
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "7s", value_parser = humantime::parse_duration)]
     pub leader_election_renew_deadline: Duration,
     /// How often candidates try to take the Lease and the leader renews it.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
