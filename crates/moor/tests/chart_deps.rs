@@ -9,14 +9,14 @@
 
 mod common;
 
-use common::apps::{apply_app, get_app, spec, synced_healthy, wait_app};
+use common::apps::{apply_app, conditions, get_app, spec, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::{get, git_repo};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use moor_testkit::helm_repo::HelmRepo;
 use moor_testkit::{TestNamespace, client, unique_name};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const USER: &str = "deps-reader";
 
@@ -61,19 +61,6 @@ async fn repo_secret(client: &kube::Client, ns: &str, url: &str, password: &str)
 async fn version_of(client: &kube::Client, ns: &str, name: &str) -> Option<String> {
     let cm = get(client, "v1", "ConfigMap", Some(ns), name).await?;
     cm["data"]["version"].as_str().map(str::to_string)
-}
-
-/// Every condition message of the app, joined.
-fn conditions(a: &Value) -> String {
-    a["status"]["conditions"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c["message"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::apps::{apply_app, get_app, synced_healthy, wait_app};
+use common::apps::{apply_app, conditions, get_app, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::get;
 use k8s_openapi::api::core::v1::Secret;
@@ -64,19 +64,6 @@ fn history(a: &Value) -> Vec<String> {
             h.iter()
                 .filter_map(|e| e["revision"].as_str().map(str::to_string))
                 .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Every condition message of the app, joined.
-fn conditions(a: &Value) -> String {
-    a["status"]["conditions"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c["message"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
         })
         .unwrap_or_default()
 }

@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use common::apps::{apply_app, get_app, synced_healthy, wait_app};
+use common::apps::{apply_app, conditions, get_app, synced_healthy, wait_app};
 use common::controller::Controller;
 use common::get;
 use k8s_openapi::api::core::v1::Secret;
@@ -45,19 +45,6 @@ async fn chart_data(client: &kube::Client, ns: &str, name: &str, key: &str) -> O
 
 fn synced_at(a: &Value, version: &str) -> bool {
     synced_healthy(a) && a["status"]["sync"]["revision"] == version
-}
-
-/// Every condition message of the app, joined.
-fn conditions(a: &Value) -> String {
-    a["status"]["conditions"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c["message"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -70,3 +70,16 @@ pub fn synced_healthy(a: &Value) -> bool {
 pub fn synced_at(a: &Value, commit: &str) -> bool {
     a["status"]["sync"]["status"] == "Synced" && a["status"]["sync"]["revision"] == commit
 }
+
+/// Every condition message of the app, joined by newlines.
+pub fn conditions(a: &Value) -> String {
+    a["status"]["conditions"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c["message"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
