@@ -616,19 +616,25 @@ async fn deploy_manifests_install_the_controller() {
     let client = client().await;
     common::controller::ensure_crds();
     let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
-    moor_ok(
-        &[
-            "sync",
-            "--repo",
-            deploy.to_str().unwrap(),
-            "--app",
-            "moor-install",
-            "--wait",
-            "--timeout",
-            "90s",
-        ],
-        &[],
-    );
+    // The controller and its RBAC; the CRDs (installed above) stay out, so this sync does not
+    // take them into an app of its own (install.rs installs them with `moor install` later).
+    for part in ["controller", "rbac"] {
+        moor_ok(
+            &[
+                "sync",
+                "--repo",
+                deploy.to_str().unwrap(),
+                "--path",
+                part,
+                "--app",
+                &format!("moor-install-{part}"),
+                "--wait",
+                "--timeout",
+                "90s",
+            ],
+            &[],
+        );
+    }
     let d = get(
         &client,
         "apps/v1",
