@@ -54,6 +54,13 @@ pub(super) async fn request_operation(
         std::process::id(),
         Timestamp::now().as_nanosecond()
     );
+    // null (not an empty list) for a single-source app: the controller clears the operation it
+    // ran by a patch that tests the operation is still what it read, as it reads it.
+    let revisions = if revisions.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(revisions)
+    };
     extra["operation"] = json!({
         // null clears a revision left by an earlier request that was never run.
         "sync": {"revision": revision, "revisions": revisions, "prune": prune},
