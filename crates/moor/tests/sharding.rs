@@ -46,16 +46,7 @@ fn metric(ctl: &Controller, name: &str) -> Option<String> {
 
 /// The apps a replica has reconciled (its reconcile duration series).
 fn reconciled(ctl: &Controller) -> BTreeSet<String> {
-    let Some((_, body)) = ctl.get("/metrics") else {
-        return BTreeSet::new();
-    };
-    body.lines()
-        .filter_map(|l| l.strip_prefix("moor_app_reconcile_duration_seconds_count{"))
-        .filter_map(|l| {
-            let name = l.split("name=\"").nth(1)?.split('"').next()?;
-            Some(name.to_string())
-        })
-        .collect()
+    counts(ctl).into_keys().collect()
 }
 
 /// How many times a replica reconciled each app.
