@@ -9,6 +9,8 @@ mod namespace;
 mod output;
 mod project;
 mod source;
+#[allow(dead_code)] // Until the UI routes are wired (temporary).
+mod ui;
 
 use std::process::ExitCode;
 

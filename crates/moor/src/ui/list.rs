@@ -1,0 +1,1 @@
+//! Placeholder: written by the UI back-end work (see ../ui.rs).
