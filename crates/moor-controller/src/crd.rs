@@ -559,6 +559,28 @@ pub struct SyncStatusField {
     /// With `spec.sources`: the revision of each source, in order (Argo CD's field).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revisions: Vec<String>,
+    /// Author, time and subject of `revision` (of the first Git source with `spec.sources`),
+    /// for lists that show the commit message next to the SHA.
+    #[serde(
+        default,
+        rename = "revisionMetadata",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub revision_metadata: Option<RevisionMetadata>,
+}
+
+/// Who made a commit, when, and its subject line (Argo CD's `RevisionMetadata` fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RevisionMetadata {
+    /// `Name <email>` of the commit's author.
+    #[serde(default)]
+    pub author: String,
+    /// When it was authored (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// The commit message's first line, at most 200 characters.
+    #[serde(default)]
+    pub message: String,
 }
 
 /// A health status and why.
@@ -702,6 +724,13 @@ pub struct HistoryEntry {
     /// With `spec.sources`: the sources as they were then.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Source>,
+    /// Author, time and subject of `revision` (of the first Git source with `spec.sources`).
+    #[serde(
+        default,
+        rename = "revisionMetadata",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub revision_metadata: Option<RevisionMetadata>,
 }
 
 impl Application {

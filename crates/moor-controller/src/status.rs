@@ -34,10 +34,15 @@ pub fn apply_comparison(
     } else {
         SyncStatus::OutOfSync
     };
+    // The commit's metadata is looked up once per revision; it stays while the revision does.
+    let revision_metadata = (status.sync.revision.as_deref() == Some(commit))
+        .then(|| status.sync.revision_metadata.take())
+        .flatten();
     status.sync = SyncStatusField {
         status: sync.to_string(),
         revision: Some(commit.to_string()),
         revisions: revisions.to_vec(),
+        revision_metadata,
     };
     let health = cmp.health();
     let unhealthy: Vec<String> = cmp
@@ -133,6 +138,7 @@ pub fn add_history(
         } else {
             vec![]
         },
+        revision_metadata: None,
     });
     let limit = app.spec.revision_history_limit.unwrap_or(10) as usize;
     if status.history.len() > limit {
