@@ -31,6 +31,11 @@ function el(tag, attrs, ...kids) {
   return e;
 }
 
+// replaceChildren that skips null/false children as el() does (the DOM would print "null").
+function put(node, ...kids) {
+  node.replaceChildren(...kids.flat(Infinity).filter((c) => c != null && c !== false));
+}
+
 const ICONS = {
   check: '<circle cx="12" cy="12" r="9"/><path d="M8 12.5l2.5 2.5L16 9.5"/>',
   oos: '<path d="M19.5 12a7.5 7.5 0 0 1-13.2 4.9M4.5 12a7.5 7.5 0 0 1 13.2-4.9"/><path d="M18 3.5v3.8h-3.8M6 20.5v-3.8h3.8"/>',
@@ -185,7 +190,7 @@ function liveState(text, cls) {
   const l = document.getElementById('live');
   l.hidden = false;
   l.className = 'live ' + cls;
-  l.replaceChildren(icon('dot'), el('span', { text }));
+  put(l, icon('dot'), el('span', { text }));
 }
 
 function startLive() {
@@ -257,7 +262,7 @@ async function route() {
     } catch (e) {
       if (gen !== routeGen) return;
       if (e.status === 401) return;
-      main().replaceChildren(errorBox('Cannot load the UI', e.message));
+      put(main(), errorBox('Cannot load the UI', e.message));
       return;
     }
     if (gen !== routeGen) return;
@@ -272,7 +277,7 @@ function showUser() {
   const who = document.getElementById('who');
   const out = document.getElementById('logout');
   if (!me) { who.replaceChildren(); out.hidden = true; return; }
-  who.replaceChildren(
+  put(who, 
     el('span', { class: 'mode', text: me.mode === 'local' ? 'local' : 'server' }),
     el('span', { class: 'user', text: me.user || '' }),
   );
@@ -314,11 +319,11 @@ function loginPage(params) {
       token.focus();
     }
   });
-  main().replaceChildren(el('div', { class: 'login-wrap' }, form));
+  put(main(), el('div', { class: 'login-wrap' }, form));
   // In local mode the kubeconfig identity is used: say so instead of asking.
   api('/me', { noLoginRedirect: true }).then((m) => {
     if (m && m.mode === 'local') {
-      main().replaceChildren(el('div', { class: 'login-wrap' }, el('div', { class: 'login-card' },
+      put(main(), el('div', { class: 'login-wrap' }, el('div', { class: 'login-card' },
         el('h1', { text: 'No login needed' }),
         el('p', { text: 'moor ui runs locally with your kubeconfig\'s identity.' }),
         el('a', { href: '#/', class: 'btn btn-primary', text: 'Open applications' }))));
@@ -442,7 +447,7 @@ function appsPage(gen, params) {
     const want = [...new Set([...set, ...(current ? [current] : [])])].sort();
     const have = [...sel.options].slice(1).map((o) => o.value);
     if (want.join('\n') !== have.join('\n')) {
-      sel.replaceChildren(el('option', { value: '', text: 'All' }), want.map((v) => el('option', { value: v, text: v })));
+      put(sel, el('option', { value: '', text: 'All' }), want.map((v) => el('option', { value: v, text: v })));
     }
     sel.value = current;
   };
@@ -490,7 +495,7 @@ function appsPage(gen, params) {
     if (tr && !window.getSelection().toString()) location.hash = tr.querySelector('a.app-link').getAttribute('href');
   });
 
-  main().replaceChildren(
+  put(main(), 
     el('div', { class: 'page-head' }, el('h1', { text: 'Applications' }), summary),
     countsBar, filters, errorSlot,
     el('div', { class: 'table-wrap' }, table), empty, pager);
@@ -509,21 +514,21 @@ function appsPage(gen, params) {
   const fillRow = (tr, a) => {
     const c = tr.children;
     c[0].children[1].textContent = a.namespace + (a.group !== 'moor.dev' ? ' · ' + a.group : '');
-    c[1].replaceChildren(syncStatus(a.sync));
+    put(c[1], syncStatus(a.sync));
     const h = [healthStatus(a.health, a.healthMessage ? { title: a.healthMessage } : null)];
     if (a.suspended) h.push(el('span', { class: 'tag', text: 'suspended' }));
-    c[2].replaceChildren(...h);
-    c[3].replaceChildren(
+    put(c[2], ...h);
+    put(c[3], 
       a.shortRevision ? el('code', { class: 'sha', title: a.revision || '', text: a.shortRevision }) : el('span', { class: 'muted', text: '—' }),
       a.message ? el('span', { class: 'msg', title: a.message + (a.author ? ' — ' + a.author : ''), text: a.message }) : null);
     c[4].textContent = a.project || '';
     const d = a.destination || {};
-    c[5].replaceChildren(el('span', { class: 'dest-cluster', text: a.cluster || d.name || d.server || '' }), el('span', { class: 'sub', text: d.namespace || '' }));
+    put(c[5], el('span', { class: 'dest-cluster', text: a.cluster || d.name || d.server || '' }), el('span', { class: 'sub', text: d.namespace || '' }));
     const last = [timeEl(a.lastSyncedAt)];
     if (a.operation && a.operation.phase) {
       last.push(status(phaseLook(a.operation.phase), a.operation.phase === 'Running' ? 'Syncing' : a.operation.phase, a.operation.message ? { title: a.operation.message } : null));
     }
-    c[6].replaceChildren(...last);
+    put(c[6], ...last);
     tr.dataset.rv = a.resourceVersion || '';
   };
 
@@ -571,7 +576,7 @@ function appsPage(gen, params) {
     const filtered = ['sync', 'health', 'project', 'namespace', 'cluster', 'label', 'search'].some((k) => st[k]);
     empty.hidden = items.length > 0;
     table.hidden = items.length === 0;
-    empty.replaceChildren(icon('info'), el('span', {
+    put(empty, icon('info'), el('span', {
       text: (counts.total || 0) > 0 && filtered ? 'No applications match these filters.' : (total === 0 && st.offset > 0 ? 'No applications on this page.' : 'No applications yet. Create one with `moor app create`.'),
     }));
     summary.textContent = filtered ? `${total} of ${counts.total ?? total} applications` : `${total} applications`;
@@ -597,7 +602,7 @@ function appsPage(gen, params) {
       render(r);
     } catch (e) {
       if (my !== seq || gen !== routeGen || e.status === 401) return;
-      errorSlot.replaceChildren(errorBox('Cannot list applications', e.message));
+      put(errorSlot, errorBox('Cannot list applications', e.message));
     }
   };
   const reload = throttle(load, 300);
@@ -629,7 +634,7 @@ function appPage(gen, group, ns, name, params) {
   const treePanel = el('div', { id: 'panel-tree', role: 'tabpanel', 'aria-labelledby': 'tab-tree', class: 'tree-layout' });
   const histPanel = el('div', { id: 'panel-history', role: 'tabpanel', 'aria-labelledby': 'tab-history' });
 
-  main().replaceChildren(
+  put(main(), 
     el('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, el('a', { href: '#/', text: 'Applications' }), el('span', { 'aria-hidden': 'true', text: ' / ' }), el('span', { text: ns + ' / ' + name })),
     banner, head, actions, resultEl, conditions, operation, tabs, treePanel, histPanel);
 
@@ -672,7 +677,8 @@ function appPage(gen, group, ns, name, params) {
       sm.operation && sm.operation.phase ? [el('span', { class: 'badge-label', text: 'Operation' }), status(phaseLook(sm.operation.phase), sm.operation.phase)] : null);
     const meta = el('dl', { class: 'meta' });
     const row = (k, ...v) => meta.append(el('div', {}, el('dt', { text: k }), el('dd', {}, ...v)));
-    row('Revision', sm.shortRevision ? el('code', { class: 'sha', title: sm.revision || '', text: sm.shortRevision }) : el('span', { class: 'muted', text: '—' }),
+    const wideRow = (k, ...v) => meta.append(el('div', { class: 'wide' }, el('dt', { text: k }), el('dd', {}, ...v)));
+    wideRow('Revision', sm.shortRevision ? el('code', { class: 'sha', title: sm.revision || '', text: sm.shortRevision }) : el('span', { class: 'muted', text: '—' }),
       sm.message ? el('span', { class: 'msg-full', text: ' ' + sm.message }) : null,
       sm.author ? el('span', { class: 'muted', text: ' — ' + sm.author }) : null);
     row('Project', sm.project || 'default');
@@ -680,14 +686,14 @@ function appPage(gen, group, ns, name, params) {
     if (src.repoURL) row('Source', el('span', { class: 'mono', text: src.repoURL + (src.path ? ' · ' + src.path : '') + (src.chart ? ' · chart ' + src.chart : '') + (src.targetRevision ? ' @ ' + src.targetRevision : '') }));
     if (Array.isArray(spec.sources) && spec.sources.length > 1) row('Sources', spec.sources.length + ' sources');
     row('Last sync', timeEl(sm.lastSyncedAt));
-    if (sm.healthMessage && sm.health !== 'Healthy') row('Health message', el('span', { class: 'pre', text: sm.healthMessage }));
-    head.replaceChildren(el('div', { class: 'title-row' }, el('h1', { text: name }), el('span', { class: 'muted', text: ns + (group !== 'moor.dev' ? ' · ' + group : '') })), badges, meta);
+    if (sm.healthMessage && sm.health !== 'Healthy') wideRow('Health message', el('span', { class: 'pre', text: sm.healthMessage }));
+    put(head, el('div', { class: 'title-row' }, el('h1', { text: name }), el('span', { class: 'muted', text: ns + (group !== 'moor.dev' ? ' · ' + group : '') })), badges, meta);
 
     // Actions only for who may patch the Application; the server refuses the rest anyway.
     actions.hidden = !app.canPatch;
     if (app.canPatch) {
       const mk = (testid, ic, text, fn, cls) => { const b = el('button', { type: 'button', class: 'btn ' + (cls || ''), 'data-testid': testid }, icon(ic), el('span', { text })); b.addEventListener('click', fn); return b; };
-      actions.replaceChildren(
+      put(actions, 
         mk('btn-sync', 'sync', 'Sync', openSync, 'btn-primary'),
         mk('btn-refresh', 'refresh', 'Refresh', () => simpleAction('refresh', 'Refresh', 'Re-read the source and compare it with the cluster now?')),
         sm.suspended
@@ -697,7 +703,7 @@ function appPage(gen, group, ns, name, params) {
 
     const conds = app.conditions || [];
     conditions.hidden = conds.length === 0;
-    conditions.replaceChildren(
+    put(conditions, 
       el('h2', {}, icon('alert'), el('span', { text: conds.length === 1 ? '1 condition' : conds.length + ' conditions' })),
       el('ul', {}, conds.map((c) => el('li', {},
         el('strong', { text: c.type || 'Condition' }), ' ', c.lastTransitionTime ? timeEl(c.lastTransitionTime) : null,
@@ -744,18 +750,18 @@ function appPage(gen, group, ns, name, params) {
           el('td', {}, status(look(r), r.hookPhase || r.status || '')),
           el('td', { class: 'pre', text: r.message || '' })))))));
     }
-    operation.replaceChildren(det);
+    put(operation, det);
   };
 
   // ----- actions -----
 
   const showResult = (ok, text) => {
     resultEl.className = 'action-result ' + (ok ? 'ok' : 'bad');
-    resultEl.replaceChildren(icon(ok ? 'check' : 'alert'), el('span', { text }));
+    put(resultEl, icon(ok ? 'check' : 'alert'), el('span', { text }));
   };
   const runAction = async (verb, label, body) => {
     resultEl.className = 'action-result';
-    resultEl.replaceChildren(icon('spin', 'spin'), el('span', { text: label + '…' }));
+    put(resultEl, icon('spin', 'spin'), el('span', { text: label + '…' }));
     try {
       const r = await api(base + '/' + verb, { body });
       if (!alive()) return;
@@ -816,7 +822,7 @@ function appPage(gen, group, ns, name, params) {
 
   const renderTree = () => {
     const nodes = s.nodes || [];
-    if (!nodes.length) { treeBox.replaceChildren(el('p', { class: 'muted', text: 'No objects.' })); return; }
+    if (!nodes.length) { put(treeBox, el('p', { class: 'muted', text: 'No objects.' })); return; }
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const kids = new Map();
     const roots = [];
@@ -858,7 +864,7 @@ function appPage(gen, group, ns, name, params) {
       focusNode(li.dataset.id);
       openNode(li.dataset.id);
     });
-    treeBox.replaceChildren(tree);
+    put(treeBox, tree);
     if (hadFocus) { const f = tree.querySelector('li[tabindex="0"]'); if (f) f.focus({ preventScroll: true }); }
   };
   const visibleItems = () => [...treeBox.querySelectorAll('li[role=treeitem]')];
@@ -967,7 +973,7 @@ function appPage(gen, group, ns, name, params) {
     else if (s.panelTab === 'live') body = d.live ? el('pre', { class: 'yaml', 'data-testid': 'live-panel', text: d.live }) : el('p', { class: 'muted', 'data-testid': 'live-panel', text: 'Not in the cluster.' });
     else if (s.panelTab === 'diff') body = diffView(d);
     else body = eventsView(d.events || []);
-    panel.replaceChildren(
+    put(panel, 
       el('div', { class: 'panel-head' }, kindBadge(n.kind), el('h2', { text: n.name }), close),
       el('div', { class: 'panel-sub' },
         el('span', { class: 'muted', text: [n.kind, n.namespace].filter(Boolean).join(' · ') }),
@@ -1009,25 +1015,25 @@ function appPage(gen, group, ns, name, params) {
     const idx = (id) => entries.findIndex((e) => String(e.id) === id);
     // Newest first: the entry further down the list is the older, the "from" side.
     const [a, b] = [...s.picked].sort((x, y) => idx(y) - idx(x));
-    compareOut.replaceChildren(el('p', { class: 'muted', text: 'Loading diff…' }));
+    put(compareOut, el('p', { class: 'muted', text: 'Loading diff…' }));
     try {
       const r = await api(base + '/history/diff?' + new URLSearchParams({ from: a, to: b }).toString());
       if (!alive()) return;
-      compareOut.replaceChildren(el('h3', { text: `Changes from #${a} to #${b}` }),
+      put(compareOut, el('h3', { text: `Changes from #${a} to #${b}` }),
         r && r.diff ? diffPre(r.diff, 'history-diff') : el('pre', { class: 'diff', 'data-testid': 'history-diff', text: 'The two revisions render the same manifests.' }));
     } catch (e) {
       if (!alive()) return;
-      compareOut.replaceChildren(errorBox('Cannot compare #' + a + ' and #' + b, e.message));
+      put(compareOut, errorBox('Cannot compare #' + a + ' and #' + b, e.message));
     }
   });
   const renderHistory = () => {
     const entries = s.history || [];
     s.picked = s.picked.filter((id) => entries.some((e) => String(e.id) === id));
     updateCompare();
-    if (!entries.length) { histBox.replaceChildren(el('p', { class: 'muted', text: 'Nothing deployed yet.' })); return; }
+    if (!entries.length) { put(histBox, el('p', { class: 'muted', text: 'Nothing deployed yet.' })); return; }
     const canPatch = s.app && s.app.canPatch;
     const current = s.app && s.app.summary && s.app.summary.revision;
-    histBox.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'history' },
+    put(histBox, el('div', { class: 'table-wrap' }, el('table', { class: 'history' },
       el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, el('span', { class: 'sr-only', text: 'Compare' })),
         ['ID', 'Revision', 'Author', 'Message', 'Deployed', 'Result'].map((h) => el('th', { scope: 'col', text: h })),
         canPatch ? el('th', { scope: 'col' }, el('span', { class: 'sr-only', text: 'Actions' })) : null)),
@@ -1088,9 +1094,9 @@ function appPage(gen, group, ns, name, params) {
     } catch (e) {
       if (!alive() || e.status === 401) return;
       if (e.status === 404) {
-        head.replaceChildren(errorBox('Application not found', `${ns}/${name} does not exist or you may not see it.`));
+        put(head, errorBox('Application not found', `${ns}/${name} does not exist or you may not see it.`));
         actions.hidden = true;
-      } else banner.replaceChildren(errorBox('Cannot load the application', e.message));
+      } else put(banner, errorBox('Cannot load the application', e.message));
     }
   };
   const loadTree = async () => {
@@ -1104,7 +1110,7 @@ function appPage(gen, group, ns, name, params) {
       }
     } catch (e) {
       if (!alive() || e.status === 401) return;
-      treeBox.replaceChildren(errorBox('Cannot load the resource tree', e.message));
+      put(treeBox, errorBox('Cannot load the resource tree', e.message));
     }
   };
   const loadHistory = async () => {
@@ -1115,7 +1121,7 @@ function appPage(gen, group, ns, name, params) {
       renderHistory();
     } catch (e) {
       if (!alive() || e.status === 401) return;
-      histBox.replaceChildren(errorBox('Cannot load the history', e.message));
+      put(histBox, errorBox('Cannot load the history', e.message));
     }
   };
   const refresh = throttle(async () => {
@@ -1129,7 +1135,7 @@ function appPage(gen, group, ns, name, params) {
     if (!data || data.group !== group || data.namespace !== ns || data.name !== name) return;
     if (type === 'delete') {
       s.deleted = true;
-      banner.replaceChildren(errorBox('Deleted', 'This application was deleted.'));
+      put(banner, errorBox('Deleted', 'This application was deleted.'));
       return;
     }
     refresh();
