@@ -53,6 +53,8 @@ pub enum Command {
     Project(project::ProjectArgs),
     /// Run the Application controller (out of cluster with a kubeconfig, or in cluster).
     Controller(ControllerArgs),
+    /// Serve the web UI on 127.0.0.1 with your kubeconfig's identity (prints its address).
+    Ui(UiArgs),
     /// Write new image references into the manifests in Git (the CI deploy step).
     Image(image::ImageArgs),
     /// Copy the image references of one path to another (e.g. staging to production), in one commit.
@@ -77,6 +79,19 @@ pub enum ShardByArg {
     App,
     /// All apps of one destination cluster on one replica.
     Cluster,
+}
+
+#[derive(Args)]
+pub struct UiArgs {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8081)]
+    pub port: u16,
+    /// Path to the kubeconfig file (default: KUBECONFIG, ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 #[derive(Args)]
@@ -353,6 +368,10 @@ pub struct ControllerArgs {
     /// then serves no metrics.
     #[arg(long)]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Address for the web UI and its JSON API, e.g. 0.0.0.0:8443: callers authenticate with
+    /// bearer tokens and Kubernetes RBAC decides what they see and do (docs/ui-api.md).
+    #[arg(long)]
+    pub ui_addr: Option<std::net::SocketAddr>,
     /// Largest webhook body read (e.g. 1MiB); larger ones get 413 before any signature check.
     #[arg(long, default_value = "1MiB", value_parser = moor_server::parse_byte_size)]
     pub webhook_max_body: usize,

@@ -25,6 +25,7 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8> {
         Command::App(a) => app::run(a).await,
         Command::Project(a) => crate::project::run(a).await,
         Command::Controller(a) => controller(a).await,
+        Command::Ui(a) => crate::ui::server::run_local(a).await,
         Command::Image(a) => image::run(a).await,
         Command::Promote(a) => image::promote(a).await,
         Command::Install(a) => crate::install::install(a).await,
@@ -239,6 +240,17 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
             .map(Into::into)
             .unwrap_or_else(|| "/tmp/moor".into())
     });
+    // Bound before the controller starts, so a taken address fails at once.
+    let ui = match args.ui_addr {
+        Some(addr) => {
+            let mode = crate::ui::auth::Mode::Server;
+            let ns = args.app_namespace.clone();
+            let (bound, serve) = crate::ui::server::start(mode, config.clone(), addr, ns).await?;
+            tracing::info!("serving the web UI on http://{bound}/");
+            Some(serve)
+        }
+        None => None,
+    };
     let opts = moor_controller::ControllerOptions {
         namespace: args.namespace,
         app_namespace: args.app_namespace,
@@ -296,7 +308,15 @@ async fn controller(args: ControllerArgs) -> Result<u8> {
             cache_bytes: args.render_cache_bytes,
         },
     };
-    moor_controller::run(config, opts).await?;
+    match ui {
+        // Either ending ends the process: a controller without its UI, or the reverse, would
+        // look alive while half of it is gone.
+        Some(serve) => tokio::select! {
+            r = moor_controller::run(config, opts) => r?,
+            r = serve => r?,
+        },
+        None => moor_controller::run(config, opts).await?,
+    }
     Ok(0)
 }
 

@@ -9,7 +9,6 @@ mod namespace;
 mod output;
 mod project;
 mod source;
-#[allow(dead_code)] // Until the UI routes are wired (temporary).
 mod ui;
 
 use std::process::ExitCode;

@@ -15,7 +15,7 @@ use super::print::operation_line;
 use super::{Apps, MANAGER};
 
 /// Argo CD refuses a new operation while one runs; so does moor.
-pub(super) fn refuse_if_running(app: &Application) -> Result<()> {
+pub(crate) fn refuse_if_running(app: &Application) -> Result<()> {
     let running = app
         .status
         .as_ref()
@@ -33,7 +33,7 @@ pub(super) fn refuse_if_running(app: &Application) -> Result<()> {
 }
 
 /// What identifies the operation a command requested, to recognise it in status.operationState.
-pub(super) struct Requested {
+pub(crate) struct Requested {
     /// Written into `initiatedBy.requestID` and copied by the controller into the operation it
     /// records: the only sure way to tell our operation from another one (an automated sync or
     /// an earlier request) of the same second, as startedAt has whole seconds.
@@ -44,11 +44,48 @@ pub(super) struct Requested {
 pub(super) async fn request_operation(
     apps: &Apps,
     name: &str,
-    mut extra: serde_json::Value,
+    extra: serde_json::Value,
     revision: Option<&str>,
     revisions: &[String],
     prune: bool,
 ) -> Result<Requested> {
+    let sync = SyncRequest {
+        revision,
+        revisions,
+        prune,
+        ..SyncRequest::default()
+    };
+    write_operation(&apps.api, name, MANAGER, MANAGER, extra, &sync)
+        .await
+        .map_err(|e| apps.error(e, name))
+}
+
+/// What a sync or rollback asks the controller for (`operation.sync`).
+#[derive(Default)]
+pub(crate) struct SyncRequest<'a> {
+    /// The revision of a single-source app; None: its target revision.
+    pub revision: Option<&'a str>,
+    /// Each source's revision of a multi-source app (rollback).
+    pub revisions: &'a [String],
+    /// Prune in this sync.
+    pub prune: bool,
+    /// Validate and dry-run only.
+    pub dry_run: bool,
+    /// Only these objects (`{group, kind, namespace, name}`); empty: the whole app.
+    pub resources: Vec<serde_json::Value>,
+}
+
+/// Writes `operation` (and `extra`, e.g. a spec change) in one merge patch through `api`, by
+/// field manager `manager`, naming `username` as its initiator: `moor app` and the web UI (which
+/// passes an Api built from the caller's own credentials) request operations the same way.
+pub(crate) async fn write_operation(
+    api: &kube::Api<Application>,
+    name: &str,
+    manager: &str,
+    username: &str,
+    mut extra: serde_json::Value,
+    sync: &SyncRequest<'_>,
+) -> Result<Requested, kube::Error> {
     let id = format!(
         "{}-{}",
         std::process::id(),
@@ -56,18 +93,81 @@ pub(super) async fn request_operation(
     );
     // null (not an empty list) for a single-source app: the controller clears the operation it
     // ran by a patch that tests the operation is still what it read, as it reads it.
-    let revisions = if revisions.is_empty() {
+    let revisions = if sync.revisions.is_empty() {
         serde_json::Value::Null
     } else {
-        json!(revisions)
+        json!(sync.revisions)
+    };
+    // null, not false or [], for the defaults: a merge patch then also clears what an earlier
+    // request that was never run left there, and the operation reads back as it was written.
+    let dry_run = if sync.dry_run {
+        json!(true)
+    } else {
+        json!(null)
+    };
+    let resources = if sync.resources.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(sync.resources)
     };
     extra["operation"] = json!({
         // null clears a revision left by an earlier request that was never run.
-        "sync": {"revision": revision, "revisions": revisions, "prune": prune},
-        "initiatedBy": {"username": MANAGER, "requestID": id},
+        "sync": {"revision": sync.revision, "revisions": revisions, "prune": sync.prune,
+                 "dryRun": dry_run, "resources": resources},
+        "initiatedBy": {"username": username, "requestID": id},
     });
-    apps.patch(name, extra).await?;
+    let pp = kube::api::PatchParams {
+        field_manager: Some(manager.to_string()),
+        ..Default::default()
+    };
+    api.patch(name, &pp, &kube::api::Patch::Merge(&extra))
+        .await?;
     Ok(Requested { id })
+}
+
+/// What a rollback to history entry `id` of `app` writes: the entry's revision(s), and auto-sync
+/// turned off (in `extra`) when it is on, since it would undo the rollback at once (Argo CD turns
+/// it off too). Errors name the valid ids.
+pub(crate) struct Rollback {
+    /// The spec change to write with the operation.
+    pub extra: serde_json::Value,
+    /// Whether auto-sync is being turned off.
+    pub auto_sync_off: bool,
+    /// The entry's revision (single source).
+    pub revision: Option<String>,
+    /// Each source's revision (multi-source entry).
+    pub revisions: Vec<String>,
+}
+
+/// The [`Rollback`] of `app` to its history entry `id`.
+pub(crate) fn rollback_to(app: &Application, id: i64) -> Result<Rollback> {
+    let history = app.status.as_ref().map(|s| &s.history[..]).unwrap_or(&[]);
+    let Some(entry) = history.iter().find(|h| h.id == id) else {
+        let ids: Vec<String> = history.iter().map(|h| h.id.to_string()).collect();
+        bail!(
+            "application {}/{} has no history entry {id}; {}",
+            app.namespace().unwrap_or_default(),
+            app.name_any(),
+            if ids.is_empty() {
+                "it has no history yet".to_string()
+            } else {
+                format!("valid ids: {}", ids.join(", "))
+            }
+        );
+    };
+    let auto_sync_off = app.automated().is_some();
+    let extra = if auto_sync_off {
+        json!({"spec": {"syncPolicy": {"automated": null}}})
+    } else {
+        json!({})
+    };
+    // A multi-source entry is rolled back to each source's revision (operation.sync.revisions).
+    Ok(Rollback {
+        extra,
+        auto_sync_off,
+        revision: entry.revisions.is_empty().then(|| entry.revision.clone()),
+        revisions: entry.revisions.clone(),
+    })
 }
 
 /// Polls until the requested operation has finished. 0: Succeeded; 2: Failed, Error or timeout.
