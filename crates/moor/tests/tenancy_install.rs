@@ -64,6 +64,8 @@ async fn the_controller_installed_in_impersonation_mode_has_only_the_rbac_it_doc
         "events [create patch update]",
         "events.events.k8s.io [create patch update]",
         "serviceaccounts [impersonate]",
+        "subjectaccessreviews.authorization.k8s.io [create]",
+        "tokenreviews.authentication.k8s.io [create]",
     ];
     let expect = |extra: &[&str]| -> std::collections::BTreeSet<String> {
         common.iter().chain(extra).map(|s| s.to_string()).collect()
