@@ -1,13 +1,218 @@
 //! An app's sources rendered at a revision, for the diff panels: the same loading as
-//! `moor app diff`, cached briefly so clicking through nodes renders once.
+//! `moor app diff` ([`crate::app::render`]), cached briefly so clicking through nodes renders
+//! once.
+//!
+//! Credentials: only what `moor app diff` uses, the `MOOR_GIT_*` environment scoped to the URLs
+//! in `MOOR_GIT_CREDENTIALS_URL`. The controller's repository Secrets are not read here, so a
+//! private repository renders in the UI only when the UI's process has such scoped credentials.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kube::ResourceExt;
+use moor_controller::crd::{Application, Source};
+use moor_types::Manifest;
+use tokio::sync::{OnceCell, Semaphore};
+
+/// How long a render serves: long enough for a user clicking through an app's nodes, short
+/// enough that a branch's new commit shows within a minute.
+const TTL: Duration = Duration::from_secs(60);
+/// A failed render is retried sooner: the cause (a network error, a missing commit) may pass.
+const FAILED_TTL: Duration = Duration::from_secs(5);
+/// Renders kept at once; each holds one app's manifests, so this bounds the memory.
+const MAX_ENTRIES: usize = 32;
+/// Renders running at once: each is a fetch and a helm/kustomize process, and any reader of an
+/// app can ask for one.
+const MAX_RUNNING: usize = 4;
+
+/// One source rendered.
+#[derive(Debug)]
+pub(crate) struct Rendered {
+    /// The objects, as `moor app diff` renders them.
+    pub manifests: Vec<Manifest>,
+    /// The commit rendered.
+    pub revision: Option<String>,
+}
+
+/// The result of one render; the error is the whole message, once.
+type Outcome = Result<Arc<Rendered>, String>;
+
+/// (app uid, revision asked for, source as JSON, destination namespace): everything a render
+/// depends on, so two apps or two sources never share an entry.
+type Key = (String, String, String, String);
+
+struct Slot {
+    created: Instant,
+    cell: Arc<OnceCell<Outcome>>,
+}
 
 /// Recent renders, keyed by app, source and revision.
-#[derive(Default)]
-pub(crate) struct Renders {}
+pub(crate) struct Renders {
+    slots: Mutex<HashMap<Key, Slot>>,
+    running: Semaphore,
+}
+
+impl Default for Renders {
+    fn default() -> Self {
+        Renders {
+            slots: Mutex::new(HashMap::new()),
+            running: Semaphore::new(MAX_RUNNING),
+        }
+    }
+}
 
 impl Renders {
     /// An empty cache.
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    /// `source` of `app` rendered at `revision` (a commit, branch or tag; None: the source's
+    /// own targetRevision). Concurrent asks for one key wait for one render.
+    pub(crate) async fn render(
+        &self,
+        app: &Application,
+        source: &Source,
+        revision: Option<&str>,
+    ) -> Outcome {
+        check_remote(&source.repo_url)?;
+        let mut source = source.clone();
+        if let Some(r) = revision.filter(|r| !r.is_empty()) {
+            source.target_revision = Some(r.to_string());
+        }
+        let key: Key = (
+            app.uid().unwrap_or_else(|| app.name_any()),
+            source.target_revision.clone().unwrap_or_default(),
+            serde_json::to_string(&source).unwrap_or_default(),
+            app.spec.destination.namespace.clone().unwrap_or_default(),
+        );
+        let cell = self.slot(key);
+        let out = cell
+            .get_or_init(|| async {
+                let _permit = self.running.acquire().await;
+                crate::app::render(app, &source, None, None)
+                    .await
+                    .map(|l| {
+                        Arc::new(Rendered {
+                            manifests: l.manifests,
+                            revision: l.revision,
+                        })
+                    })
+                    .map_err(|e| moor_types::error_chain(e.as_ref()))
+            })
+            .await;
+        out.clone()
+    }
+
+    /// The cell for `key`, a fresh one when there is none or it expired; drops expired
+    /// entries, then the oldest, to stay within [`MAX_ENTRIES`].
+    fn slot(&self, key: Key) -> Arc<OnceCell<Outcome>> {
+        let now = Instant::now();
+        let mut slots = self.slots.lock().expect("render cache lock");
+        slots.retain(|_, s| !expired(s, now));
+        if let Some(s) = slots.get(&key) {
+            return s.cell.clone();
+        }
+        while slots.len() >= MAX_ENTRIES {
+            let Some(oldest) =
+                (slots.iter().min_by_key(|(_, s)| s.created)).map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            slots.remove(&oldest);
+        }
+        let cell = Arc::new(OnceCell::new());
+        slots.insert(
+            key,
+            Slot {
+                created: now,
+                cell: cell.clone(),
+            },
+        );
+        cell
+    }
+}
+
+fn expired(s: &Slot, now: Instant) -> bool {
+    let ttl = match s.cell.get() {
+        Some(Err(_)) => FAILED_TTL,
+        _ => TTL,
+    };
+    now.duration_since(s.created) > ttl
+}
+
+/// The UI renders only remote repositories: an Application's repoURL naming a local directory
+/// (or `file://`) would make the UI's process read its own files and show them in a diff.
+fn check_remote(repo: &str) -> Result<(), String> {
+    let repo = repo.trim();
+    let url_scheme = repo
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+'));
+    let remote = match url_scheme {
+        Some(s) => s != "file",
+        // scp syntax: host:path, where the host part holds no slash.
+        None => repo
+            .split_once(':')
+            .is_some_and(|(host, _)| !host.is_empty() && !host.contains('/')),
+    };
+    if remote {
+        Ok(())
+    } else {
+        Err(format!(
+            "repoURL {repo} is not a remote repository (http, https, ssh or git): the UI does \
+             not render local directories"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_remote_repositories_render() {
+        for ok in [
+            "https://example.com/org/repo.git",
+            "http://127.0.0.1:8080/r.git",
+            "ssh://git@example.com/r",
+            "git@example.com:org/r.git",
+        ] {
+            assert!(check_remote(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/etc",
+            "./repo",
+            "file:///etc",
+            "FILE:///x",
+            "relative/dir",
+            "",
+        ] {
+            assert!(check_remote(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn entries_are_bounded_and_expire() {
+        let r = Renders::new();
+        for i in 0..(MAX_ENTRIES + 5) {
+            let key = (i.to_string(), String::new(), String::new(), String::new());
+            r.slot(key);
+        }
+        assert_eq!(r.slots.lock().unwrap().len(), MAX_ENTRIES);
+        // The oldest went first.
+        assert!(!(r.slots.lock().unwrap()).contains_key(&(
+            "0".into(),
+            "".into(),
+            "".into(),
+            "".into()
+        )));
+        let key: Key = ("x".into(), "".into(), "".into(), "".into());
+        let cell = r.slot(key.clone());
+        cell.set(Err("no".into())).unwrap();
+        assert!(Arc::ptr_eq(&cell, &r.slot(key.clone())));
+        let later = Instant::now() + FAILED_TTL + Duration::from_millis(1);
+        assert!(expired(&r.slots.lock().unwrap()[&key], later));
     }
 }
