@@ -266,6 +266,7 @@ async function route() {
       return;
     }
     if (gen !== routeGen) return;
+    if (me && me.csrf) csrf = me.csrf;
     showUser();
     startLive();
   }
@@ -725,8 +726,7 @@ function appPage(gen, group, ns, name, params) {
     const sum = el('summary', {},
       el('span', { class: 'op-title', text: running ? 'Running operation' : 'Last operation' }),
       status(phaseLook(op.phase), op.phase || 'Unknown'),
-      op.startedAt ? el('span', { class: 'muted' }, ' started ', timeEl(op.startedAt)) : null,
-      op.finishedAt ? el('span', { class: 'muted' }, ', finished ', timeEl(op.finishedAt)) : null,
+      op.startedAt ? el('span', { class: 'muted' }, 'started ', timeEl(op.startedAt), op.finishedAt ? [', finished ', timeEl(op.finishedAt)] : null) : null,
       hooks.length ? el('span', { class: 'muted', text: ` · hooks ${done}/${hooks.length} done` }) : null);
     det.append(sum);
     if (op.message) det.append(el('p', { class: 'pre op-msg' + (['Failed', 'Error'].includes(op.phase) ? ' bad' : ''), text: op.message }));
@@ -848,8 +848,7 @@ function appPage(gen, group, ns, name, params) {
         n.namespace && n.kind !== 'Application' ? el('span', { class: 'muted node-ns', text: n.namespace }) : null,
         el('span', { class: 'node-states' },
           h ? healthStatus(h, n.health.message ? { title: n.health.message } : null) : null,
-          n.sync ? syncStatus(n.sync) : null,
-          n.managed === false && n.parent != null ? null : null),
+          n.sync ? syncStatus(n.sync) : null),
         n.info ? el('span', { class: 'node-info', text: n.info }) : null));
       if (ch.length && open) li.append(el('ul', { role: 'group' }, ch.map((c) => item(c, level + 1))));
       return li;
@@ -864,7 +863,9 @@ function appPage(gen, group, ns, name, params) {
       focusNode(li.dataset.id);
       openNode(li.dataset.id);
     });
-    put(treeBox, tree);
+    // Children that could not be listed (RBAC, a cluster down) are named, not silently missing.
+    const warns = (s.treeWarnings || []).map((w) => el('p', { class: 'note', text: typeof w === 'string' ? w : JSON.stringify(w) }));
+    put(treeBox, warns, tree);
     if (hadFocus) { const f = tree.querySelector('li[tabindex="0"]'); if (f) f.focus({ preventScroll: true }); }
   };
   const visibleItems = () => [...treeBox.querySelectorAll('li[role=treeitem]')];
@@ -1104,6 +1105,7 @@ function appPage(gen, group, ns, name, params) {
       const t = await api(base + '/tree');
       if (!alive()) return;
       s.nodes = (t && t.nodes) || [];
+      s.treeWarnings = (t && t.warnings) || [];
       renderTree();
       if (s.selected) {
         if (s.nodes.some((n) => n.id === s.selected)) { renderPanel(); loadNode(s.nodes.find((n) => n.id === s.selected)); } else closePanel();
