@@ -544,6 +544,14 @@ pub struct ApplicationStatus {
     /// When the last reconcile finished (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconciled_at: Option<String>,
+    /// With `--shards auto`: the identity of the replica that reconciled the app last (its
+    /// shard), as `moor app get` shows it.
+    #[serde(
+        default,
+        rename = "reconciledBy",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reconciled_by: Option<String>,
 }
 
 /// The app's sync status and the revision it was compared at.

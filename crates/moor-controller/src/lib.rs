@@ -63,7 +63,7 @@ pub use gc::GcOptions;
 pub use leader::{DEFAULT_LEASE_NAME, LeaderElection, default_identity};
 pub use poll::DEFAULT_MIN_POLL_INTERVAL;
 pub use repo_credentials::REPO_SECRET_LABEL;
-pub use shard::{ShardBy, Sharding};
+pub use shard::{PIN_LABEL as SHARD_PIN_LABEL, ShardBy, Sharding};
 pub use sources::{DEFAULT_RENDER_CACHE_BYTES, RenderPolicy};
 
 use crate::context::{Ctx, Shared};

@@ -72,6 +72,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     };
     out.status.observed_generation = app.metadata.generation;
     out.status.reconciled_at = Some(now());
+    out.status.reconciled_by = ctx.shards.as_ref().map(|s| s.identity().to_string());
     out.status.conditions.clear();
     if let Some(msg) = poll_setting(app, ctx).problem {
         status::condition(&mut out.status, ConditionType::InvalidSpecWarning, &msg);

@@ -35,6 +35,13 @@ use crate::crd::Application;
 pub const MEMBER_LABEL: &str = "moor.dev/shard-group";
 /// Annotation of a member Lease: the view (hash of the member list) its replica works under.
 pub const VIEW_ANNOTATION: &str = "moor.dev/shard-view";
+/// Label of an Application pinning it to one replica: that replica's identity, or a number
+/// `n` for the n-th live member in name order (modulo their count, for StatefulSet-like
+/// names). While no live member matches, the app goes by the hash: pinned apps are never
+/// left without a replica.
+pub const PIN_LABEL: &str = "moor.dev/shard";
+/// Shard keys of pinned apps: the prefix, then the label's value.
+const PIN_PREFIX: &str = "pin:";
 
 /// What apps are split by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,8 +69,13 @@ pub struct Sharding {
     pub by: ShardBy,
 }
 
-/// The shard key of an app: namespace/name, or its destination cluster.
+/// The shard key of an app: its pin ([`PIN_LABEL`]), else namespace/name or its destination
+/// cluster. Every rule of who owns an app is in this key and [`owner`], so the hand-over rules
+/// hold for pinned apps too.
 pub fn shard_key(app: &Application, by: ShardBy) -> String {
+    if let Some(pin) = app.labels().get(PIN_LABEL).filter(|v| !v.is_empty()) {
+        return format!("{PIN_PREFIX}{pin}");
+    }
     match by {
         ShardBy::App => format!(
             "{}/{}",
@@ -81,9 +93,19 @@ pub fn shard_key(app: &Application, by: ShardBy) -> String {
     }
 }
 
-/// The member owning `key`: the highest rendezvous hash (ties, which need a hash collision,
-/// go to the smaller name). None without members.
+/// The member owning `key`: for a pinned key, the member it names (by identity, or by its
+/// index in `members`, which are sorted); otherwise, or when the pin names no live member, the
+/// highest rendezvous hash (ties, which need a hash collision, go to the smaller name). None
+/// without members.
 pub fn owner<'a>(members: &'a [String], key: &str) -> Option<&'a str> {
+    if let Some(pin) = key.strip_prefix(PIN_PREFIX) {
+        if let Some(m) = members.iter().find(|m| *m == pin) {
+            return Some(m);
+        }
+        if let (Ok(n), false) = (pin.parse::<usize>(), members.is_empty()) {
+            return Some(&members[n % members.len()]);
+        }
+    }
     let score = |m: &str| {
         let mut h = Sha256::new();
         h.update(m.as_bytes());
@@ -229,6 +251,11 @@ impl Shards {
             return true;
         }
         false
+    }
+
+    /// This replica's identity in its Lease.
+    pub fn identity(&self) -> &str {
+        &self.cfg.identity
     }
 
     /// The live members as last seen.
@@ -475,6 +502,30 @@ mod tests {
         views.insert("replica-0".into(), a_view);
         assert!(b.agree(&views));
         assert!(st(&b, &key));
+    }
+
+    #[test]
+    fn a_pin_names_a_member_by_identity_or_index_and_falls_back_to_the_hash() {
+        let m = members(3);
+        assert_eq!(owner(&m, "pin:replica-1"), Some("replica-1"));
+        assert_eq!(owner(&m, "pin:2"), Some("replica-2"));
+        assert_eq!(
+            owner(&m, "pin:4"),
+            Some("replica-1"),
+            "modulo the member count"
+        );
+        // A pin naming no live member: the hash of the key, as for any other app.
+        let gone = owner(&m, "pin:r9").unwrap();
+        assert!(m.iter().any(|x| x == gone));
+        assert_eq!(owner(&m[..0], "pin:replica-1"), None);
+        let mut app: Application = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "a", "namespace": "n", "labels": {PIN_LABEL: "r1"}},
+            "spec": {"source": {"repoURL": "x"}, "destination": {}}
+        }))
+        .unwrap();
+        assert_eq!(shard_key(&app, ShardBy::Cluster), "pin:r1");
+        app.metadata.labels = None;
+        assert_eq!(shard_key(&app, ShardBy::App), "n/a");
     }
 
     #[test]

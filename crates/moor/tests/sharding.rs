@@ -1,7 +1,8 @@
 //! End to end, `moor controller --shards auto`: three replicas split 30 apps, each app
 //! reconciled by exactly one replica (from each replica's reconcile metrics); one replica
 //! killed with -9: its apps move to the others and reconcile within 30 s, and none of the
-//! others' apps changes hands.
+//! others' apps changes hands. Apps pinned by the `moor.dev/shard` label go to the replica it
+//! names, `moor app get` shows it, and they move when that replica dies.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::apps::{apply_app, spec, synced_at, wait_app};
 use common::controller::Controller;
-use common::write;
+use common::{moor_ok, write};
 use moor_testkit::{GitServer, TestNamespace, client, eventually};
 use serde_json::json;
 
@@ -18,7 +19,13 @@ const APPS: usize = 30;
 
 /// A replica with short shard Leases (4 s), in `system`.
 fn replica(apps: &str, system: &str) -> Controller {
-    Controller::start(
+    named_replica(apps, system, None)
+}
+
+/// A replica whose identity (its Lease holder) is `name` when given.
+fn named_replica(apps: &str, system: &str, name: Option<&str>) -> Controller {
+    let env: Vec<(&str, &str)> = name.map(|n| ("POD_NAME", n)).into_iter().collect();
+    Controller::start_with_env(
         apps,
         &[
             "--namespace",
@@ -34,6 +41,7 @@ fn replica(apps: &str, system: &str) -> Controller {
             "--poll-interval",
             "10m",
         ],
+        &env,
     )
 }
 
@@ -192,4 +200,131 @@ async fn three_replicas_split_the_apps_and_a_killed_ones_move_within_30s() {
             .then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apps_pinned_by_label_go_to_the_named_replica_and_move_when_it_dies() {
+    const PINNED: usize = 4;
+    let client = client().await;
+    let apps = TestNamespace::create(&client, "shard-pin").await;
+    let system = TestNamespace::create(&client, "shard-pin-sys").await;
+    let dest = TestNamespace::create(&client, "shard-pin-dest").await;
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..PINNED {
+        write(
+            src.path(),
+            &format!("p-{i}/cm.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p-{i}\ndata:\n  v: \"1\"\n"
+            ),
+        );
+    }
+    let server = GitServer::start();
+    let repo = server.create_repo("r", src.path());
+    let url = server.file_url("r");
+    // Unique identities: other tests' replicas may run at the same time.
+    let (a, b) = (format!("{}-a", apps.name), format!("{}-b", apps.name));
+    let mut replicas = [
+        named_replica(&apps.name, &system.name, Some(&a)),
+        named_replica(&apps.name, &system.name, Some(&b)),
+    ];
+    eventually(
+        "two shard members seen by both replicas",
+        Duration::from_secs(30),
+        || async {
+            replicas
+                .iter()
+                .all(|r| metric(r, "moor_shard_members").as_deref() == Some("2"))
+                .then_some(())
+        },
+    )
+    .await;
+    // Every app pinned to b, whatever its hash says.
+    let apps_api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        client.clone(),
+        &apps.name,
+        &common::apps::app_ar("moor.dev"),
+    );
+    for i in 0..PINNED {
+        let name = format!("p-{i}");
+        let obj = json!({"apiVersion": "moor.dev/v1alpha1", "kind": "Application",
+            "metadata": {"name": name, "namespace": apps.name, "labels": {"moor.dev/shard": b}},
+            "spec": spec(&url, &name, &dest.name, json!({"prune": true}))});
+        apps_api
+            .patch(
+                &name,
+                &kube::api::PatchParams::apply("test").force(),
+                &kube::api::Patch::Apply(&obj),
+            )
+            .await
+            .unwrap();
+    }
+    let head = repo.head();
+    for i in 0..PINNED {
+        wait_app(
+            &client,
+            &apps.name,
+            &format!("p-{i}"),
+            "synced by b",
+            90,
+            |x| synced_at(x, &head) && x["status"]["reconciledBy"] == json!(b),
+        )
+        .await;
+    }
+    let on_a = reconciled(&replicas[0]);
+    assert!(
+        on_a.is_empty(),
+        "replica a reconciled pinned apps: {on_a:?}"
+    );
+    // A reconcile is counted in the metrics just after its status write.
+    eventually(
+        "b counting every pinned app",
+        Duration::from_secs(10),
+        || async { (reconciled(&replicas[1]).len() == PINNED).then_some(()) },
+    )
+    .await;
+    let on_a = reconciled(&replicas[0]);
+    assert!(
+        on_a.is_empty(),
+        "replica a reconciled pinned apps: {on_a:?}"
+    );
+    let kubeconfig = moor_testkit::kubeconfig_path();
+    let shown = moor_ok(
+        &[
+            "app",
+            "get",
+            "p-0",
+            "-n",
+            &apps.name,
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        shown.stdout.contains(&format!(
+            "Shard:          {b} (pinned by label moor.dev/shard={b})"
+        )),
+        "{}",
+        shown.stdout
+    );
+
+    // b dies: its pinned apps go by the hash to the one live replica, a, within 30 s.
+    replicas[1].kill();
+    let killed = Instant::now();
+    for i in 0..PINNED {
+        wait_app(
+            &client,
+            &apps.name,
+            &format!("p-{i}"),
+            "reconciled by a",
+            30,
+            |x| x["status"]["reconciledBy"] == json!(a),
+        )
+        .await;
+    }
+    println!(
+        "pinned apps moved to the survivor {:?} after the kill",
+        killed.elapsed()
+    );
 }

@@ -129,6 +129,23 @@ pub(super) fn describe(app: &Application) -> String {
             None => or_dash(&st.sync.status),
         },
     );
+    if let Some(m) = &st.sync.revision_metadata {
+        field("Commit", format!("{} ({})", m.message, m.author));
+    }
+    // Sharded controllers: which replica has the app, and whether a label pins it there.
+    if let Some(by) = &st.reconciled_by {
+        let pin = app.labels().get(moor_controller::SHARD_PIN_LABEL);
+        field(
+            "Shard",
+            match pin {
+                Some(p) => format!(
+                    "{by} (pinned by label {}={p})",
+                    moor_controller::SHARD_PIN_LABEL
+                ),
+                None => by.clone(),
+            },
+        );
+    }
     field(
         "Health Status",
         match st.health.message.as_deref().filter(|m| !m.is_empty()) {
