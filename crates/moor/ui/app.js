@@ -526,7 +526,8 @@ function appsPage(gen, params) {
     const d = a.destination || {};
     put(c[5], el('span', { class: 'dest-cluster', text: a.cluster || d.name || d.server || '' }), el('span', { class: 'sub', text: d.namespace || '' }));
     const last = [timeEl(a.lastSyncedAt)];
-    if (a.operation && a.operation.phase) {
+    // A finished, successful operation is the normal case: only running or failed ones are shown.
+    if (a.operation && a.operation.phase && a.operation.phase !== 'Succeeded') {
       last.push(status(phaseLook(a.operation.phase), a.operation.phase === 'Running' ? 'Syncing' : a.operation.phase, a.operation.message ? { title: a.operation.message } : null));
     }
     put(c[6], ...last);
@@ -687,12 +688,16 @@ function appPage(gen, group, ns, name, params) {
     if (src.repoURL) row('Source', el('span', { class: 'mono', text: src.repoURL + (src.path ? ' · ' + src.path : '') + (src.chart ? ' · chart ' + src.chart : '') + (src.targetRevision ? ' @ ' + src.targetRevision : '') }));
     if (Array.isArray(spec.sources) && spec.sources.length > 1) row('Sources', spec.sources.length + ' sources');
     row('Last sync', timeEl(sm.lastSyncedAt));
-    if (sm.healthMessage && sm.health !== 'Healthy') wideRow('Health message', el('span', { class: 'pre', text: sm.healthMessage }));
+    const condMsgs = new Set((app.conditions || []).map((c) => c.message));
+    if (sm.healthMessage && sm.health !== 'Healthy' && !condMsgs.has(sm.healthMessage)) wideRow('Health message', el('span', { class: 'pre', text: sm.healthMessage }));
     put(head, el('div', { class: 'title-row' }, el('h1', { text: name }), el('span', { class: 'muted', text: ns + (group !== 'moor.dev' ? ' · ' + group : '') })), badges, meta);
 
     // Actions only for who may patch the Application; the server refuses the rest anyway.
     actions.hidden = !app.canPatch;
-    if (app.canPatch) {
+    // Rebuilt only when what they show changes, so a button being clicked is not swapped out.
+    const actionsKey = app.canPatch + '/' + !!sm.suspended;
+    if (actions.dataset.key === actionsKey) { /* unchanged */ } else if (app.canPatch) {
+      actions.dataset.key = actionsKey;
       const mk = (testid, ic, text, fn, cls) => { const b = el('button', { type: 'button', class: 'btn ' + (cls || ''), 'data-testid': testid }, icon(ic), el('span', { text })); b.addEventListener('click', fn); return b; };
       put(actions, 
         mk('btn-sync', 'sync', 'Sync', openSync, 'btn-primary'),
@@ -700,7 +705,7 @@ function appPage(gen, group, ns, name, params) {
         sm.suspended
           ? mk('btn-resume', 'spin', 'Resume', () => simpleAction('resume', 'Resume', 'Resume reconciling (and auto-sync, if enabled) for this app?'))
           : mk('btn-suspend', 'pause', 'Suspend', () => simpleAction('suspend', 'Suspend', 'Stop reconciling this app until it is resumed?')));
-    } else actions.replaceChildren();
+    } else { actions.dataset.key = actionsKey; actions.replaceChildren(); }
 
     const conds = app.conditions || [];
     conditions.hidden = conds.length === 0;
@@ -948,9 +953,10 @@ function appPage(gen, group, ns, name, params) {
     const q = new URLSearchParams({ group: n.group || '', version: n.version || '', kind: n.kind || '', namespace: n.namespace || '', name: n.name || '' });
     const id = n.id;
     try {
-      const r = await api(base + '/resource?' + q.toString());
+      const r = (await api(base + '/resource?' + q.toString())) || {};
       if (!alive() || s.selected !== id) return;
-      s.panelData = r || {};
+      if (s.panelData && JSON.stringify(s.panelData) === JSON.stringify(r)) return;
+      s.panelData = r;
     } catch (e) {
       if (!alive() || s.selected !== id) return;
       s.panelData = { error: e.message };
@@ -1088,10 +1094,12 @@ function appPage(gen, group, ns, name, params) {
     try {
       const a = await api(base);
       if (!alive()) return;
-      s.app = a;
       s.deleted = false;
       banner.replaceChildren();
-      renderHead();
+      // Live updates re-read often: redraw only what changed (keeps elements stable for clicks).
+      const same = s.app && JSON.stringify(s.app) === JSON.stringify(a);
+      s.app = a;
+      if (!same) renderHead();
     } catch (e) {
       if (!alive() || e.status === 401) return;
       if (e.status === 404) {
@@ -1104,11 +1112,17 @@ function appPage(gen, group, ns, name, params) {
     try {
       const t = await api(base + '/tree');
       if (!alive()) return;
-      s.nodes = (t && t.nodes) || [];
-      s.treeWarnings = (t && t.warnings) || [];
-      renderTree();
+      const nodes = (t && t.nodes) || [];
+      const warnings = (t && t.warnings) || [];
+      const same = s.nodes && JSON.stringify([s.nodes, s.treeWarnings]) === JSON.stringify([nodes, warnings]);
+      s.nodes = nodes;
+      s.treeWarnings = warnings;
+      if (!same) renderTree();
       if (s.selected) {
-        if (s.nodes.some((n) => n.id === s.selected)) { renderPanel(); loadNode(s.nodes.find((n) => n.id === s.selected)); } else closePanel();
+        if (s.nodes.some((n) => n.id === s.selected)) {
+          if (!same) renderPanel();
+          loadNode(s.nodes.find((n) => n.id === s.selected));
+        } else closePanel();
       }
     } catch (e) {
       if (!alive() || e.status === 401) return;
@@ -1119,8 +1133,10 @@ function appPage(gen, group, ns, name, params) {
     try {
       const h = await api(base + '/history');
       if (!alive()) return;
-      s.history = (h && h.entries) || [];
-      renderHistory();
+      const entries = (h && h.entries) || [];
+      const key = JSON.stringify([entries, s.app && s.app.canPatch, s.app && s.app.summary && s.app.summary.revision]);
+      s.history = entries;
+      if (key !== s.historyKey) { s.historyKey = key; renderHistory(); }
     } catch (e) {
       if (!alive() || e.status === 401) return;
       put(histBox, errorBox('Cannot load the history', e.message));
