@@ -24,3 +24,13 @@ apt_install() {
   { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"; } >/dev/null \
     || { echo "moor: failed to install $*" >&2; return 1; }
 }
+
+# The web UI's browser tests (crates/moor/tests/ui_browser.rs) drive Debian's headless Chromium
+# through chromedriver; they fail, never skip, when these are missing.
+ensure_browser_deps() {
+  local need=()
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+  [ ${#need[@]} -eq 0 ] && return 0
+  apt_install "${need[@]}"
+}

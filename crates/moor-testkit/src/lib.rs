@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod cluster;
 pub mod git;
 pub mod helm_repo;
