@@ -142,27 +142,27 @@ fn expired(s: &Slot, now: Instant) -> bool {
     now.duration_since(s.created) > ttl
 }
 
-/// The UI renders only remote repositories: an Application's repoURL naming a local directory
-/// (or `file://`) would make the UI's process read its own files and show them in a diff.
+/// The UI renders only repositories git fetches: a repoURL naming a plain local directory
+/// would be read as it is (`moor app diff`'s convenience for local work), making the UI's
+/// process show its own files in a diff. `file://` URLs are fetched by git like any other, as
+/// the controller fetches them for the same Application, so they expose nothing more.
 fn check_remote(repo: &str) -> Result<(), String> {
     let repo = repo.trim();
     let url_scheme = repo
         .split_once("://")
-        .map(|(s, _)| s.to_ascii_lowercase())
+        .map(|(s, _)| s)
         .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+'));
-    let remote = match url_scheme {
-        Some(s) => s != "file",
+    let remote = url_scheme.is_some()
         // scp syntax: host:path, where the host part holds no slash.
-        None => repo
+        || repo
             .split_once(':')
-            .is_some_and(|(host, _)| !host.is_empty() && !host.contains('/')),
-    };
+            .is_some_and(|(host, _)| !host.is_empty() && !host.contains('/'));
     if remote {
         Ok(())
     } else {
         Err(format!(
-            "repoURL {repo} is not a remote repository (http, https, ssh or git): the UI does \
-             not render local directories"
+            "repoURL {repo} is a local directory, not a repository URL: the UI renders only \
+             repositories it fetches"
         ))
     }
 }
@@ -172,12 +172,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_remote_repositories_render() {
+    fn only_fetched_repositories_render() {
         for ok in [
             "https://example.com/org/repo.git",
             "http://127.0.0.1:8080/r.git",
             "ssh://git@example.com/r",
             "git@example.com:org/r.git",
+            "file:///srv/git/r.git",
         ] {
             assert!(check_remote(ok).is_ok(), "{ok}");
         }
