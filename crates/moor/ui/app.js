@@ -313,6 +313,9 @@ function loginPage(params) {
       csrf = (r && r.csrf) || null;
       token.value = '';
       me = null;
+      // A new identity: the event stream and remembered filter values were the old one's.
+      stopLive();
+      for (const set of Object.values(seen)) set.clear();
       location.hash = next.startsWith('#/login') ? '#/' : next;
     } catch (e) {
       err.textContent = e.status === 401 ? 'Token not accepted: ' + e.message : 'Login failed: ' + e.message;
@@ -1105,6 +1108,7 @@ function appPage(gen, group, ns, name, params) {
       if (e.status === 404) {
         put(head, errorBox('Application not found', `${ns}/${name} does not exist or you may not see it.`));
         actions.hidden = true;
+        for (const x of [tabs, treePanel, histPanel, conditions, operation]) x.hidden = true;
       } else put(banner, errorBox('Cannot load the application', e.message));
     }
   };
