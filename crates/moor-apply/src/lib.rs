@@ -20,6 +20,7 @@ mod prune;
 mod replace;
 mod request;
 mod resolve;
+mod select;
 mod wait;
 
 use std::sync::Arc;
@@ -88,6 +89,9 @@ pub struct SyncOptions {
     pub deleting_app: bool,
     /// Told each hook's start and end as they happen.
     pub hook_progress: Option<HookProgress>,
+    /// Argo CD's selective sync: only these objects are applied or pruned, no hook runs, and
+    /// the inventory keeps the others (`select.rs`). None: the whole app.
+    pub selection: Option<Vec<ObjKey>>,
 }
 
 impl SyncOptions {
@@ -111,6 +115,7 @@ impl SyncOptions {
             app_options: vec![],
             deleting_app: false,
             hook_progress: None,
+            selection: None,
         }
     }
 }
@@ -418,10 +423,13 @@ impl Engine {
     /// The writing half of a sync: inventory, apply, prune, inventory, wait.
     async fn execute(
         &self,
-        plan: Plan,
+        mut plan: Plan,
         opts: &SyncOptions,
         progress: &Progress<'_>,
     ) -> Result<ChangeSet, SyncError> {
+        if let Some(selection) = &opts.selection {
+            select::narrow(&mut plan, selection).map_err(SyncError::Invalid)?;
+        }
         let Plan {
             planned,
             previous,

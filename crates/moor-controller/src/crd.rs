@@ -514,6 +514,30 @@ pub struct SyncOperation {
     /// Prune in this sync; the sync policy's setting when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<bool>,
+    /// Validate and dry-run only: report what the sync would do, write nothing, run no hook.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    /// Argo CD's selective sync: only these objects are applied (and pruned); no hooks run.
+    /// Empty: the whole app.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<SyncOperationResource>,
+}
+
+/// One object of a selective sync (`operation.sync.resources[]`); an empty group is the core
+/// group, an empty namespace a cluster-scoped object.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncOperationResource {
+    /// API group, `` for the core group.
+    #[serde(default)]
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace; empty or absent for cluster-scoped objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
 }
 
 /// What the controller last found and did.

@@ -68,6 +68,7 @@ impl<'a> SyncFacts<'a> {
             automated: app.automated(),
             retry: app.retry(),
             last_synced: last_operation(app)
+                .filter(|o| !crate::sync_request::partial(o))
                 .and_then(|o| o.sync_result.as_ref())
                 .map(|r| r.revision.as_str()),
             failed_retries: retry::failed_at(app, commit),

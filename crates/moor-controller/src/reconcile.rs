@@ -152,6 +152,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             }
         };
     let (commit, revisions) = (resolved.revision(), resolved.revisions());
+    let revision_metadata = crate::revision_metadata::of(&ctx.shared.sources, &resolved).await;
     // Helm's .Capabilities as the destination has them (chart renders only).
     let capabilities = match crate::capabilities::for_render(&cluster, &resolved).await {
         Ok(c) => c,
@@ -216,7 +217,9 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         status::condition(&mut out.status, ConditionType::InvalidSpecWarning, &msg);
     }
     // CreateNamespace=true: the namespace must exist before the dry-run of what goes in it.
-    if app.automated().is_some() || operation.is_some() {
+    // Not for a dry run, which writes nothing.
+    let dry_run = op_sync.is_some_and(|s| s.dry_run);
+    if (app.automated().is_some() || operation.is_some()) && !dry_run {
         create_namespace(app, &cluster).await;
     }
     let comparison = match cluster
@@ -259,6 +262,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
                 revision: revisions.is_empty().then(|| commit.clone()),
                 revisions: revisions.clone(),
                 prune: Some(prune),
+                ..Default::default()
             }),
             initiated_by: Some(json!({"automated": true})),
         });
@@ -270,6 +274,8 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         ));
         let mut opts = opts.clone();
         opts.prune = prune;
+        // dryRun and a selective sync's resources.
+        crate::sync_request::apply(&op, &mut opts);
         // Hooks show in the status while they run.
         let api = Api::namespaced_with(ctx.shared.home.clone(), &app_ns(app), &ctx.ar);
         let hooks = crate::hook_status::HookLog::start(api, app_name(app), commit.clone());
@@ -286,6 +292,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             result,
             hook_runs,
             revisions: revisions.clone(),
+            metadata: revision_metadata.clone(),
         };
         record_sync(&mut out, app, ctx, &commit, run);
         if let Ok(c) = cluster
@@ -299,6 +306,9 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         out.requeue = out.requeue.min(wait.max(Duration::from_millis(200)));
     }
     status::apply_comparison(&mut out.status, &comparison, &commit, &revisions);
+    if out.status.sync.revision_metadata.is_none() {
+        out.status.sync.revision_metadata = revision_metadata;
+    }
     if let Some(msg) = empty {
         out.status.sync.status = SyncStatus::OutOfSync.to_string();
         status::condition(&mut out.status, ConditionType::ComparisonError, &msg);
@@ -451,6 +461,8 @@ struct SyncRun {
     hook_runs: Vec<ResourceResult>,
     /// With `spec.sources`: each source's revision.
     revisions: Vec<String>,
+    /// Author, date and subject of the commit, for the history entry.
+    metadata: Option<RevisionMetadata>,
 }
 
 fn record_sync(out: &mut Outcome, app: &Application, ctx: &Ctx, commit: &str, run: SyncRun) {
@@ -460,7 +472,9 @@ fn record_sync(out: &mut Outcome, app: &Application, ctx: &Ctx, commit: &str, ru
         result,
         hook_runs,
         revisions,
+        metadata,
     } = run;
+    let selective = op.sync.as_ref().is_some_and(|s| !s.resources.is_empty());
     let started_at = Some(now());
     match result {
         Ok(set) => {
@@ -469,9 +483,10 @@ fn record_sync(out: &mut Outcome, app: &Application, ctx: &Ctx, commit: &str, ru
                 .iter()
                 .filter(|o| o.change != Change::Unchanged)
                 .count();
+            let (dry_run, message) = (set.dry_run, crate::sync_request::summary(&set, selective));
             out.status.operation_state = Some(OperationState {
                 phase: OperationPhase::Succeeded.to_string(),
-                message: format!("synced {} objects ({changed} changed)", set.objects.len()),
+                message: message.clone(),
                 operation: Some(op),
                 started_at,
                 finished_at: Some(now()),
@@ -482,7 +497,21 @@ fn record_sync(out: &mut Outcome, app: &Application, ctx: &Ctx, commit: &str, ru
                 }),
                 retry_count,
             });
+            // A dry run deployed nothing: no history, and no reset of the backoff.
+            if dry_run {
+                out.events
+                    .push((EventType::Normal, EventReason::SyncSucceeded, message));
+                return;
+            }
             status::add_history(&mut out.status, app, commit, &revisions);
+            if let Some(h) = out
+                .status
+                .history
+                .last_mut()
+                .filter(|h| h.revision == commit)
+            {
+                h.revision_metadata = h.revision_metadata.take().or(metadata);
+            }
             ctx.shared
                 .metrics
                 .inc_sync(OperationPhase::Succeeded.as_str());

@@ -36,7 +36,9 @@ pub fn delay(retry: &Retry, retried: i64) -> Duration {
 /// The retry count of the app's last sync if it failed at `commit`, else None.
 pub fn failed_at(app: &Application, commit: &str) -> Option<i64> {
     let st = app.status.as_ref()?.operation_state.as_ref()?;
+    // A failed dry run or selective sync is not retried (as a full sync).
     let failed = st.phase == OperationPhase::Failed
+        && !crate::sync_request::partial(st)
         && st
             .sync_result
             .as_ref()

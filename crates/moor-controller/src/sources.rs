@@ -309,6 +309,11 @@ impl Sources {
             })
     }
 
+    /// The bare repository of `url` in the cache (commit metadata is read from it).
+    pub fn repo_dir(&self, url: &str) -> PathBuf {
+        self.cache.repo_dir(url)
+    }
+
     /// The checkout of `url` at `commit` (fetched by [`Sources::resolve`]).
     pub async fn checkout(&self, url: &str, commit: &str) -> Result<PathBuf, SourceError> {
         self.cache

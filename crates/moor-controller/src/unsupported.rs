@@ -192,7 +192,7 @@ const OPERATION: &[(&str, Field)] = &[
 const OPERATION_SYNC: &[(&str, Field)] = &[
     ("revision", Done),
     ("prune", Done),
-    ("dryRun", Only(false, "a dry run")),
+    ("dryRun", Done),
     (
         "syncStrategy",
         Object(&[
@@ -201,7 +201,15 @@ const OPERATION_SYNC: &[(&str, Field)] = &[
             ("apply", Changes("a sync without hooks")),
         ]),
     ),
-    ("resources", Changes("a sync of some resources only")),
+    (
+        "resources",
+        Items(&[
+            ("group", Done),
+            ("kind", Done),
+            ("namespace", Done),
+            ("name", Done),
+        ]),
+    ),
     ("syncOptions", Changes("sync options of one sync")),
     ("source", Changes("a sync of another source")),
     ("sources", Changes("a sync of other sources")),
@@ -484,6 +492,7 @@ mod tests {
                 "{ok}"
             );
         }
+        // A dry run and a selective sync are implemented; a forced or hook-less one is not.
         let op = json!({"sync": {"dryRun": true, "resources": [{"kind": "ConfigMap", "name": "a"}],
                                  "syncStrategy": {"apply": {"force": true}, "hook": {"force": true}}}});
         let mut found: Vec<String> = operation_fields(&op).into_iter().map(|u| u.path).collect();
@@ -491,8 +500,6 @@ mod tests {
         assert_eq!(
             found,
             [
-                "operation.sync.dryRun",
-                "operation.sync.resources",
                 "operation.sync.syncStrategy.apply",
                 "operation.sync.syncStrategy.hook.force",
             ]

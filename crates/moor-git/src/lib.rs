@@ -9,6 +9,7 @@
 mod cache;
 mod creds;
 mod gc;
+mod metadata;
 mod scope;
 mod source;
 mod url;
@@ -16,6 +17,7 @@ mod url;
 pub use cache::{CacheError, RepoCache, git_command};
 pub use creds::{CREDENTIALS_URL_ENV, Credentials, GitAuth, ScopedCredentials};
 pub use gc::{GcPolicy, GcReport, InUse};
+pub use metadata::{CommitMetadata, MAX_FIELD_CHARS, commit_metadata};
 pub use scope::{UrlScope, best_match, scope_match};
 pub use source::{Materialized, Source, SourceError};
 pub use url::{normalize_url, redact, redact_url};

@@ -1,7 +1,7 @@
 //! End to end: fields moor does not implement are never ignored silently (issue 14). One that
 //! would change what is applied (a plugin source) stops the app before anything is written;
 //! one that only informs (`spec.info`) is a warning, and the app syncs. A requested sync moor
-//! cannot run as written (`dryRun: true`) fails naming the field.
+//! cannot run as written (`syncStrategy.apply`, a sync without hooks) fails naming the field.
 
 mod common;
 
@@ -91,8 +91,8 @@ async fn an_argo_cd_plugin_source_is_named_and_nothing_is_written() {
     )
     .await;
 
-    // A requested dry run of a new commit, the app synced by hand only, is not run as a real
-    // sync: it fails naming the field, is cleared, and the object keeps its value.
+    // A requested sync without hooks of a new commit, the app synced by hand only, is not run
+    // as a plain sync: it fails naming the field, is cleared, and the object keeps its value.
     let mut manual = app(plain);
     manual["spec"].as_object_mut().unwrap().remove("syncPolicy");
     apply(&client, manual.clone()).await;
@@ -101,16 +101,16 @@ async fn an_argo_cd_plugin_source_is_named_and_nothing_is_written() {
     work.commit_and_push("v2");
     let mut dry_run = manual;
     dry_run["operation"] = json!({"initiatedBy": {"username": "test"},
-                                  "sync": {"dryRun": true, "prune": true}});
+                                  "sync": {"syncStrategy": {"apply": {}}, "prune": true}});
     apply(&client, dry_run).await;
     moor_testkit::eventually(
-        "the dry run to fail",
+        "the sync without hooks to fail",
         std::time::Duration::from_secs(90),
         || async {
             let a = get_app().await?;
             let msg = a["status"]["operationState"]["message"].as_str()?;
             (a["status"]["operationState"]["phase"] == "Failed"
-                && msg.contains("operation.sync.dryRun")
+                && msg.contains("operation.sync.syncStrategy.apply")
                 && a.get("operation").is_none())
             .then_some(())
         },
