@@ -17,7 +17,7 @@ use axum::http::header::{HOST, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{Stream, StreamExt};
@@ -207,10 +207,11 @@ async fn login(State(ui): Shared, body: Bytes) -> Result<Response, UiError> {
     let session = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
     let csrf_cookie = format!("{CSRF_COOKIE}={csrf}; SameSite=Strict; Path=/");
     Ok((
-        [
+        // Appended: an array of headers would keep only the last Set-Cookie.
+        AppendHeaders([
             (SET_COOKIE, header(&session)?),
             (SET_COOKIE, header(&csrf_cookie)?),
-        ],
+        ]),
         Json(json!({"ok": true, "user": identity.user, "groups": identity.groups, "csrf": csrf})),
     )
         .into_response())
@@ -220,10 +221,11 @@ async fn login(State(ui): Shared, body: Bytes) -> Result<Response, UiError> {
 async fn logout() -> Result<Response, UiError> {
     let clear = |name: &str| format!("{name}=; Max-Age=0; SameSite=Strict; Path=/");
     Ok((
-        [
+        // Appended: an array of headers would keep only the last Set-Cookie.
+        AppendHeaders([
             (SET_COOKIE, header(&clear(SESSION_COOKIE))?),
             (SET_COOKIE, header(&clear(CSRF_COOKIE))?),
-        ],
+        ]),
         Json(json!({"ok": true})),
     )
         .into_response())

@@ -1,0 +1,386 @@
+//! End to end, the web UI's JSON API (issue 16) served by a real `moor controller --ui-addr` on
+//! the local control plane, called over HTTP with real ServiceAccount tokens: Kubernetes RBAC
+//! decides what each caller sees and does. A token with get/list/patch on Applications lists
+//! and syncs; one with get/list only lists and is refused a sync (403); one with nothing sees no
+//! app (an empty list, 404 on the app). A cookie login needs the CSRF header on POSTs, and the
+//! event stream tells a reader of an app's change and nobody else.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::apps::{apply_app, get_app, spec};
+use common::controller::{Controller, free_port};
+use common::git_repo;
+use common::tenancy::kubectl;
+use moor_testkit::{TestNamespace, client, eventually};
+use serde_json::{Value, json};
+
+/// One HTTP/1.1 exchange: status, headers (lowercased names) and body.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        let found = self.headers.iter().find(|(k, _)| k == name);
+        found.map(|(_, v)| v.as_str())
+    }
+
+    /// The value of cookie `name` set by this reply.
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .find_map(|(_, v)| v.split(';').next()?.strip_prefix(&format!("{name}=")))
+            .map(String::from)
+    }
+}
+
+/// The UI of a controller on `port`, called as whoever the headers say.
+struct Ui {
+    port: u16,
+}
+
+impl Ui {
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("UI port open");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.port,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        s.write_all(req.as_bytes()).unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let mut lines = head.lines();
+        let status = lines.next().and_then(|l| l.split_whitespace().nth(1));
+        Reply {
+            status: status.and_then(|s| s.parse().ok()).unwrap_or(0),
+            headers: lines
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+                .collect(),
+            body: body.to_string(),
+        }
+    }
+
+    fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(
+            "GET",
+            path,
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        )
+    }
+
+    fn post(&self, path: &str, token: &str, body: &str) -> Reply {
+        let auth = format!("Bearer {token}");
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        self.request("POST", path, &headers, body)
+    }
+
+    /// Opens the event stream as `token`; read it with [`read_until`].
+    fn events(&self, token: &str) -> TcpStream {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let req = format!(
+            "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n",
+            self.port
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        s
+    }
+}
+
+/// Reads the stream until `want` is in what it said, or `timeout` passed; returns what it said.
+fn read_until(s: &mut TcpStream, want: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 8192];
+    while Instant::now() < deadline && !String::from_utf8_lossy(&seen).contains(want) {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => panic!("event stream: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// A ServiceAccount in `ns` bound to a Role with `verbs` on moor.dev Applications (none: no
+/// binding), and a token of it.
+fn account(ns: &str, name: &str, verbs: &[&str]) -> String {
+    let mut docs = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: {ns}}}\n"
+    );
+    if !verbs.is_empty() {
+        docs.push_str(&format!(
+            "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: {name}, namespace: {ns}}}\n\
+             rules: [{{apiGroups: [moor.dev], resources: [applications], verbs: {verbs:?}}}]\n\
+             ---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {name}, namespace: {ns}}}\n\
+             roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {name}}}\n\
+             subjects: [{{kind: ServiceAccount, name: {name}, namespace: {ns}}}]\n"
+        ));
+    }
+    kubectl(&["apply", "-f", "-"], Some(&docs));
+    let token = kubectl(
+        &["create", "token", name, "-n", ns, "--duration", "1h"],
+        None,
+    );
+    token.trim().to_string()
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rbac_decides_what_each_token_sees_and_does() {
+    let client = client().await;
+    let apps = TestNamespace::create(&client, "ui-api").await;
+    let dest = TestNamespace::create(&client, "ui-api-d").await;
+    let ns = apps.name.as_str();
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  v: \"1\"\n";
+    let (server, _repo) = git_repo("r", &[("app/cm.yaml", cm)]);
+    let url = server.file_url("r");
+    for name in ["alpha", "beta"] {
+        // Manual sync only: the operations asked here are the only ones.
+        let mut manual = spec(&url, "app", &dest.name, json!({}));
+        manual.as_object_mut().unwrap().remove("syncPolicy");
+        apply_app(&client, ns, name, manual).await;
+    }
+    let patcher = account(ns, "patcher", &["get", "list", "watch", "patch"]);
+    let reader = account(ns, "reader", &["get", "list", "watch"]);
+    let nobody = account(ns, "nobody", &[]);
+
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _ctl = Controller::start(ns, &["--namespace", ns, "--ui-addr", &addr]);
+    let ui = Ui { port };
+
+    // No credentials, or credentials the API server does not accept: 401.
+    let anon = ui.request("GET", "/api/v1/apps", &[], "");
+    assert_eq!(anon.status, 401, "{}", anon.body);
+    assert_eq!(ui.get("/api/v1/apps", "not-a-token").status, 401);
+
+    // The reader lists both apps, with counts; nobody sees none.
+    let page = eventually(
+        "the reader to list both apps",
+        Duration::from_secs(30),
+        || async {
+            let r = ui.get("/api/v1/apps", &reader);
+            (r.status == 200 && r.json()["total"] == 2).then(|| r.json())
+        },
+    )
+    .await;
+    assert_eq!(names(&page), ["alpha", "beta"]);
+    assert_eq!(page["counts"]["total"], 2);
+    assert_eq!(page["items"][0]["group"], "moor.dev");
+    let filtered = ui.get("/api/v1/apps?search=bet&limit=1", &reader).json();
+    assert_eq!(names(&filtered), ["beta"]);
+    let none = ui.get("/api/v1/apps", &nobody);
+    assert_eq!(none.status, 200, "{}", none.body);
+    assert_eq!(none.json()["total"], 0, "{}", none.body);
+    assert_eq!(none.json()["counts"]["total"], 0);
+    let me = ui.get("/api/v1/me", &reader).json();
+    assert_eq!(me["mode"], "server");
+    assert_eq!(me["user"], format!("system:serviceaccount:{ns}:reader"));
+
+    // The app page: 404 without get (the name does not leak), canPatch as RBAC says.
+    let path = format!("/api/v1/apps/moor.dev/{ns}/alpha");
+    assert_eq!(ui.get(&path, &nobody).status, 404);
+    assert_eq!(ui.get(&format!("{path}/history"), &nobody).status, 404);
+    let detail = ui.get(&path, &reader);
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    assert_eq!(detail.json()["canPatch"], false);
+    assert_eq!(detail.json()["summary"]["name"], "alpha");
+    assert_eq!(ui.get(&path, &patcher).json()["canPatch"], true);
+    assert_eq!(ui.get("/api/v1/apps/example.com/x/y", &patcher).status, 404);
+
+    // Sync: 404 without get, 403 without patch, and as the patcher the operation is written by
+    // the patcher's own identity.
+    let sync = format!("{path}/sync");
+    assert_eq!(ui.post(&sync, &nobody, "{}").status, 404);
+    let refused = ui.post(&sync, &reader, r#"{"prune":true}"#);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let done = ui.post(&sync, &patcher, r#"{"prune":false}"#);
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.json()["ok"], true);
+    let patcher_user = format!("system:serviceaccount:{ns}:patcher");
+    // The controller may already have run (and cleared) it: then its record names the user.
+    let a = get_app(&client, ns, "alpha").await.unwrap();
+    let initiator = a["operation"]["initiatedBy"]["username"].clone();
+    let recorded = &a["status"]["operationState"]["operation"]["initiatedBy"]["username"];
+    assert!(
+        initiator == patcher_user.as_str() || *recorded == patcher_user.as_str(),
+        "operation not written as the patcher: {a}"
+    );
+    assert_eq!(
+        ui.post(&format!("{path}/rollback"), &patcher, r#"{"id":999}"#)
+            .status,
+        400
+    );
+    assert_eq!(
+        ui.post(&format!("{path}/explode"), &patcher, "{}").status,
+        404
+    );
+
+    // Suspend and resume write spec.suspend, as the CLI does.
+    let beta = format!("/api/v1/apps/moor.dev/{ns}/beta");
+    assert_eq!(
+        ui.post(&format!("{beta}/suspend"), &patcher, "").status,
+        200
+    );
+    let a = get_app(&client, ns, "beta").await.unwrap();
+    assert_eq!(a["spec"]["suspend"], true, "{a}");
+    assert_eq!(ui.post(&format!("{beta}/resume"), &patcher, "").status, 200);
+    let a = get_app(&client, ns, "beta").await.unwrap();
+    assert!(a["spec"].get("suspend").is_none(), "{a}");
+
+    // Cookie login: a POST carrying only the cookie needs the CSRF header.
+    let bad = ui.request("POST", "/api/v1/login", &[], r#"{"token":"nope"}"#);
+    assert_eq!(bad.status, 401, "{}", bad.body);
+    let login = ui.request(
+        "POST",
+        "/api/v1/login",
+        &[("Content-Type", "application/json")],
+        &json!({ "token": patcher }).to_string(),
+    );
+    assert_eq!(login.status, 200, "{}", login.body);
+    let session = login.set_cookie("moor_session").expect("session cookie");
+    let csrf = login.set_cookie("moor_csrf").expect("csrf cookie");
+    assert_eq!(login.json()["csrf"], csrf.as_str());
+    let set: Vec<&str> = login
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert!(
+        set.iter().any(|c| c.starts_with("moor_session=")
+            && c.contains("HttpOnly")
+            && c.contains("SameSite=Strict")),
+        "{set:?}"
+    );
+    let cookies = format!("moor_session={session}; moor_csrf={csrf}");
+    let refresh = format!("{beta}/refresh");
+    let forged = ui.request("POST", &refresh, &[("Cookie", &cookies)], "{}");
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let wrong = ui.request(
+        "POST",
+        &refresh,
+        &[("Cookie", &cookies), ("X-Moor-CSRF", "x")],
+        "{}",
+    );
+    assert_eq!(wrong.status, 403);
+    let ok = ui.request(
+        "POST",
+        &refresh,
+        &[("Cookie", &cookies), ("X-Moor-CSRF", &csrf)],
+        "{}",
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let cross = ui.request(
+        "POST",
+        &refresh,
+        &[
+            ("Cookie", &cookies),
+            ("X-Moor-CSRF", &csrf),
+            ("Origin", "https://evil.example"),
+        ],
+        "{}",
+    );
+    assert_eq!(cross.status, 403);
+    let me = ui
+        .request("GET", "/api/v1/me", &[("Cookie", &cookies)], "")
+        .json();
+    assert_eq!(me["user"], patcher_user.as_str());
+    let out = ui.request("POST", "/api/v1/logout", &[], "");
+    assert!(out.set_cookie("moor_session").is_some_and(|v| v.is_empty()));
+
+    // Events: the reader hears of beta's change; nobody does not.
+    let mut seen_by_reader = ui.events(&reader);
+    let mut seen_by_nobody = ui.events(&nobody);
+    // Both streams are open once their headers came.
+    assert!(read_until(&mut seen_by_reader, "\r\n\r\n", Duration::from_secs(10)).contains(" 200 "));
+    assert!(read_until(&mut seen_by_nobody, "\r\n\r\n", Duration::from_secs(10)).contains(" 200 "));
+    kubectl(
+        &[
+            "label",
+            "applications.moor.dev",
+            "beta",
+            "-n",
+            ns,
+            "tier=front",
+            "--overwrite",
+        ],
+        None,
+    );
+    let said = read_until(
+        &mut seen_by_reader,
+        "\"tier\":\"front\"",
+        Duration::from_secs(10),
+    );
+    assert!(
+        said.contains("event: app") && said.contains("\"name\":\"beta\""),
+        "{said}"
+    );
+    let said = read_until(&mut seen_by_nobody, "event: app", Duration::from_secs(2));
+    assert!(!said.contains("event: app"), "{said}");
+    let page = ui.get("/api/v1/apps?label=tier%3Dfront", &reader).json();
+    assert_eq!(names(&page), ["beta"]);
+
+    // The pages, with their security headers.
+    let index = ui.request("GET", "/", &[], "");
+    assert_eq!(index.status, 200);
+    assert!(
+        index
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = index.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(index.header("x-content-type-options"), Some("nosniff"));
+    let js = ui.request("GET", "/ui/app.js", &[], "");
+    assert!(
+        js.header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(ui.request("GET", "/ui/style.css", &[], "").status, 200);
+}
