@@ -384,3 +384,83 @@ async fn rbac_decides_what_each_token_sees_and_does() {
     );
     assert_eq!(ui.request("GET", "/ui/style.css", &[], "").status, 200);
 }
+
+/// `moor ui` as a real process (it prints its address), killed when dropped.
+struct LocalUi {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for LocalUi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_local_ui() -> LocalUi {
+    use std::io::BufRead;
+    moor_testkit::kubeconfig_path();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moor"))
+        .args(["ui", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("moor ui starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("moor ui: http://127.0.0.1:")
+        .and_then(|p| p.strip_suffix('/'))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("moor ui printed {line:?}"));
+    LocalUi { child, port }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moor_ui_serves_the_kubeconfig_identity_on_loopback_with_a_csrf_token() {
+    let client = client().await;
+    let apps = TestNamespace::create(&client, "ui-api-local").await;
+    let ns = apps.name.as_str();
+    let app = json!({
+        "source": {"repoURL": "https://git.invalid/r", "path": "app"},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns}
+    });
+    apply_app(&client, ns, "gamma", app).await;
+    let local = start_local_ui();
+    let ui = Ui { port: local.port };
+
+    let me = ui.request("GET", "/api/v1/me", &[], "");
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["mode"], "local");
+    let csrf = me.json()["csrf"].as_str().unwrap().to_string();
+    assert_eq!(me.set_cookie("moor_csrf").as_deref(), Some(csrf.as_str()));
+    // No login in local mode.
+    assert_eq!(ui.request("POST", "/api/v1/login", &[], "{}").status, 400);
+
+    let page = eventually("the app in the list", Duration::from_secs(30), || async {
+        let r = ui.request("GET", &format!("/api/v1/apps?namespace={ns}"), &[], "");
+        (r.status == 200 && r.json()["total"] == 1).then(|| r.json())
+    })
+    .await;
+    assert_eq!(names(&page), ["gamma"]);
+
+    // A POST without the token could come from any page the browser shows: refused.
+    let suspend = format!("/api/v1/apps/moor.dev/{ns}/gamma/suspend");
+    assert_eq!(ui.request("POST", &suspend, &[], "").status, 403);
+    let ok = ui.request("POST", &suspend, &[("X-Moor-CSRF", &csrf)], "");
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let a = get_app(&client, ns, "gamma").await.unwrap();
+    assert_eq!(a["spec"]["suspend"], true, "{a}");
+
+    // A name that resolves to 127.0.0.1 but is not loopback's (DNS rebinding) gets nothing.
+    let mut s = TcpStream::connect(("127.0.0.1", local.port)).unwrap();
+    s.write_all(b"GET /api/v1/apps HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 403"), "{raw}");
+}
