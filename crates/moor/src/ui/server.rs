@@ -341,17 +341,7 @@ async fn events(
                     ),
                 ),
             };
-            let may = ui
-                .auth
-                .allowed(
-                    &caller,
-                    "get",
-                    &key.group,
-                    Some(&key.namespace),
-                    Some(&key.name),
-                )
-                .await;
-            if let (Ok(true), Ok(ev)) = (may, ev) {
+            if let (Ok(true), Ok(ev)) = (may_see(&ui, &caller, &key).await, ev) {
                 return Some((Ok(ev), (ui, caller, rx)));
             }
         }
@@ -361,6 +351,17 @@ async fn events(
             .interval(Duration::from_secs(15))
             .text("ping"),
     ))
+}
+
+/// Whether the list would show `key` to `caller`: the same three reviews as [`visible`], each
+/// cached, so a stream of many apps' changes costs a few reviews, not one per app.
+async fn may_see(ui: &Ui, caller: &Caller, key: &AppKey) -> Result<bool, UiError> {
+    let (auth, g, ns) = (&ui.auth, key.group.as_str(), key.namespace.as_str());
+    Ok(auth.allowed(caller, "list", g, None, None).await?
+        || auth.allowed(caller, "list", g, Some(ns), None).await?
+        || auth
+            .allowed(caller, "get", g, Some(ns), Some(&key.name))
+            .await?)
 }
 
 /// The app a route names, read with the server's client once the caller may `get` it.
