@@ -679,7 +679,10 @@ function appPage(gen, group, ns, name, params) {
       el('span', { class: 'badge-label', text: 'Sync' }), syncStatus(sm.sync, { 'data-testid': 'app-sync' }),
       el('span', { class: 'badge-label', text: 'Health' }), healthStatus(sm.health, { 'data-testid': 'app-health' }),
       sm.suspended ? el('span', { class: 'tag tag-susp', text: 'Suspended' }) : null,
-      sm.operation && sm.operation.phase ? [el('span', { class: 'badge-label', text: 'Operation' }), status(phaseLook(sm.operation.phase), sm.operation.phase)] : null);
+      // A finished, successful operation is shown below ("Last operation"), not as a state.
+      sm.operation && sm.operation.phase && sm.operation.phase !== 'Succeeded'
+        ? [el('span', { class: 'badge-label', text: 'Operation' }), status(phaseLook(sm.operation.phase), sm.operation.phase, sm.operation.message ? { title: sm.operation.message } : null)]
+        : null);
     const meta = el('dl', { class: 'meta' });
     const row = (k, ...v) => meta.append(el('div', {}, el('dt', { text: k }), el('dd', {}, ...v)));
     const wideRow = (k, ...v) => meta.append(el('div', { class: 'wide' }, el('dt', { text: k }), el('dd', {}, ...v)));
