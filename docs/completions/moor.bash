@@ -52,6 +52,9 @@ _moor() {
             moor,sync)
                 cmd="moor__subcmd__sync"
                 ;;
+            moor,ui)
+                cmd="moor__subcmd__ui"
+                ;;
             moor,uninstall)
                 cmd="moor__subcmd__uninstall"
                 ;;
@@ -172,6 +175,9 @@ _moor() {
             moor__subcmd__help,sync)
                 cmd="moor__subcmd__help__subcmd__sync"
                 ;;
+            moor__subcmd__help,ui)
+                cmd="moor__subcmd__help__subcmd__ui"
+                ;;
             moor__subcmd__help,uninstall)
                 cmd="moor__subcmd__help__subcmd__uninstall"
                 ;;
@@ -278,7 +284,7 @@ _moor() {
 
     case "${cmd}" in
         moor)
-            opts="-v -h -V --verbose --log-format --help --version render diff sync app project controller image promote install uninstall version completion man help"
+            opts="-v -h -V --verbose --log-format --help --version render diff sync app project controller ui image promote install uninstall version completion man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1140,7 +1146,7 @@ _moor() {
             return 0
             ;;
         moor__subcmd__controller)
-            opts="-v -h --kubeconfig --context --namespace --app-namespace --poll-interval --min-poll-interval --webhook-addr --metrics-addr --webhook-max-body --webhook-max-in-flight --github-secret --gitlab-token --webhook-token --argocd-compat --concurrency --cache-dir --cache-gc-interval --cache-gc-min-idle --no-adopt --allow-exec-command --strict-projects --require-impersonation --allow-remote-value-files --allow-remote-bases --render-timeout --max-render-bytes --max-render-objects --render-cache-bytes --leader-elect --shards --shard-by --leader-election-id --leader-election-lease-duration --leader-election-renew-deadline --leader-election-retry-period --verbose --log-format --help"
+            opts="-v -h --kubeconfig --context --namespace --app-namespace --poll-interval --min-poll-interval --webhook-addr --metrics-addr --ui-addr --webhook-max-body --webhook-max-in-flight --github-secret --gitlab-token --webhook-token --argocd-compat --concurrency --cache-dir --cache-gc-interval --cache-gc-min-idle --no-adopt --allow-exec-command --strict-projects --require-impersonation --allow-remote-value-files --allow-remote-bases --render-timeout --max-render-bytes --max-render-objects --render-cache-bytes --leader-elect --shards --shard-by --leader-election-id --leader-election-lease-duration --leader-election-renew-deadline --leader-election-retry-period --verbose --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1175,6 +1181,10 @@ _moor() {
                     return 0
                     ;;
                 --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ui-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1404,7 +1414,7 @@ _moor() {
             return 0
             ;;
         moor__subcmd__help)
-            opts="render diff sync app project controller image promote install uninstall version completion man help"
+            opts="render diff sync app project controller ui image promote install uninstall version completion man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1810,6 +1820,20 @@ _moor() {
             return 0
             ;;
         moor__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        moor__subcmd__help__subcmd__ui)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2716,6 +2740,36 @@ _moor() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        moor__subcmd__ui)
+            opts="-v -h --port --kubeconfig --context --verbose --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --log-format)
