@@ -227,6 +227,9 @@ async fn rbac_decides_what_each_token_sees_and_does() {
     assert_eq!(detail.json()["summary"]["name"], "alpha");
     assert_eq!(ui.get(&path, &patcher).json()["canPatch"], true);
     assert_eq!(ui.get("/api/v1/apps/example.com/x/y", &patcher).status, 404);
+    // A name no Kubernetes object has never reaches the API path the server requests.
+    let traversal = format!("/api/v1/apps/moor.dev/{ns}/..%2F..%2Fnamespaces");
+    assert_eq!(ui.get(&traversal, &patcher).status, 404);
 
     // Sync: 404 without get, 403 without patch, and as the patcher the operation is written by
     // the patcher's own identity.

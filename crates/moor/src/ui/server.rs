@@ -371,7 +371,9 @@ async fn load(
     (group, ns, name): &(String, String, String),
 ) -> Result<Application, UiError> {
     let not_found = || UiError::NotFound(format!("application {ns}/{name} not found"));
-    if group != MOOR_GROUP && group != ARGO_GROUP {
+    // Only names Kubernetes can hold: a `..` or `/` would be sent, with the server's powers,
+    // into the path of the API request below.
+    if (group != MOOR_GROUP && group != ARGO_GROUP) || !dns_name(ns) || !dns_name(name) {
         return Err(not_found());
     }
     if !ui
@@ -390,6 +392,16 @@ async fn load(
             "reading application {ns}/{name} failed: {e}"
         ))),
     }
+}
+
+/// A DNS subdomain name (RFC 1123), which every namespace and Application name is.
+fn dns_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 type AppPath = Path<(String, String, String)>;
@@ -563,6 +575,26 @@ mod tests {
         let other = headers(&[(HOST, "ui.example"), (ORIGIN, "https://evil.example")]);
         assert!(cross_origin(&other));
         assert!(!cross_origin(&headers(&[(HOST, "ui.example")])));
+    }
+
+    #[test]
+    fn only_kubernetes_names_reach_the_api_path() {
+        for ok in ["web", "team-a", "a.b-c", "x1"] {
+            assert!(dns_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "..",
+            "../secrets",
+            "a/b",
+            "A",
+            "-a",
+            "a-",
+            "a%2Fb",
+            &"a".repeat(254),
+        ] {
+            assert!(!dns_name(bad), "{bad}");
+        }
     }
 
     #[test]
