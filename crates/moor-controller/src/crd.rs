@@ -531,12 +531,15 @@ pub struct SyncOperationResource {
     /// API group, `` for the core group.
     #[serde(default)]
     pub group: String,
-    /// Kind.
+    /// Kind. Defaulted, as every field here, so that a malformed entry fails its sync (no such
+    /// object) instead of making the whole Application unreadable.
+    #[serde(default)]
     pub kind: String,
     /// Namespace; empty or absent for cluster-scoped objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Name.
+    #[serde(default)]
     pub name: String,
 }
 
