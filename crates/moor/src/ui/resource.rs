@@ -54,7 +54,8 @@ pub(crate) struct Panel {
     pub desired: Option<String>,
     /// The unified diff of live against Git; None when in sync or not managed.
     pub diff: Option<String>,
-    /// Why there is no diff to show, e.g. the app has several sources.
+    /// Why there is no diff to show (e.g. the app has several sources), or what the diff shown
+    /// leaves out (kustomize overrides).
     pub diff_error: Option<String>,
     /// The object's Events, newest first.
     pub events: Vec<EventRow>,
@@ -167,6 +168,15 @@ async fn panel(
                 out.diff = diff;
             }
             Err(e) => out.diff_error = Some(e),
+        }
+        // The diff is still shown, with the caveat `moor app diff` prints.
+        let overrides = app.spec.source.kustomize.as_ref();
+        if out.diff_error.is_none() && overrides.is_some_and(|k| !k.is_empty()) {
+            out.diff_error = Some(
+                "spec.source.kustomize overrides are applied by the controller, not by this \
+                 diff: it compares with the kustomization as it is in Git"
+                    .into(),
+            );
         }
     }
     if let Some(uid) = live
