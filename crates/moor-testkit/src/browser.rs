@@ -233,7 +233,7 @@ impl Browser {
     }
 
     /// The page's URL and the start of its text, for failure messages.
-    async fn context(&self) -> String {
+    pub async fn context(&self) -> String {
         let url = self
             .call(reqwest::Method::GET, "/url", None)
             .await
