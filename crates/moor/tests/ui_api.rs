@@ -459,6 +459,48 @@ async fn moor_ui_serves_the_kubeconfig_identity_on_loopback_with_a_csrf_token() 
     let a = get_app(&client, ns, "gamma").await.unwrap();
     assert_eq!(a["spec"]["suspend"], true, "{a}");
 
+    // While an operation runs (no controller here: it stays Running), a sync is refused: 409.
+    let running = r#"{"operation":{"sync":{"prune":false},"initiatedBy":{"username":"t"}}}"#;
+    kubectl(
+        &[
+            "patch",
+            "applications.moor.dev",
+            "gamma",
+            "-n",
+            ns,
+            "--type=merge",
+            "-p",
+            running,
+        ],
+        None,
+    );
+    let state = r#"{"status":{"operationState":{"phase":"Running","message":"syncing"}}}"#;
+    kubectl(
+        &[
+            "patch",
+            "applications.moor.dev",
+            "gamma",
+            "-n",
+            ns,
+            "--type=merge",
+            "--subresource=status",
+            "-p",
+            state,
+        ],
+        None,
+    );
+    let sync = format!("/api/v1/apps/moor.dev/{ns}/gamma/sync");
+    let busy = ui.request("POST", &sync, &[("X-Moor-CSRF", &csrf)], "{}");
+    assert_eq!(busy.status, 409, "{}", busy.body);
+    assert!(
+        busy.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("another operation is running"),
+        "{}",
+        busy.body
+    );
+
     // A name that resolves to 127.0.0.1 but is not loopback's (DNS rebinding) gets nothing.
     let mut s = TcpStream::connect(("127.0.0.1", local.port)).unwrap();
     s.write_all(b"GET /api/v1/apps HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
