@@ -182,14 +182,7 @@ mod tests {
         ] {
             assert!(check_remote(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "/etc",
-            "./repo",
-            "file:///etc",
-            "FILE:///x",
-            "relative/dir",
-            "",
-        ] {
+        for bad in ["/etc", "./repo", "relative/dir", ""] {
             assert!(check_remote(bad).is_err(), "{bad}");
         }
     }
