@@ -137,6 +137,8 @@ pub(crate) struct Rollback {
     pub revision: Option<String>,
     /// Each source's revision (multi-source entry).
     pub revisions: Vec<String>,
+    /// The entry's (first) revision, for messages.
+    pub entry_revision: String,
 }
 
 /// The [`Rollback`] of `app` to its history entry `id`.
@@ -167,6 +169,7 @@ pub(crate) fn rollback_to(app: &Application, id: i64) -> Result<Rollback> {
         auto_sync_off,
         revision: entry.revisions.is_empty().then(|| entry.revision.clone()),
         revisions: entry.revisions.clone(),
+        entry_revision: entry.revision.clone(),
     })
 }
 
