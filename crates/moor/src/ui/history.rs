@@ -144,11 +144,22 @@ async fn render(
     app: &Application,
     h: &HistoryEntry,
 ) -> Result<BTreeMap<String, serde_json::Value>, UiError> {
-    let Some(source) = h.source.as_ref().filter(|_| h.sources.is_empty()) else {
+    if !h.sources.is_empty() {
         return Err(UiError::BadRequest(format!(
             "history entry {} has several sources: revision diffs render one Git source",
             h.id
         )));
+    }
+    // An entry recorded without its source deployed the app's one source as it is now.
+    let source = match &h.source {
+        Some(s) => s,
+        None if !app.is_multi_source() => &app.spec.source,
+        None => {
+            return Err(UiError::BadRequest(format!(
+                "history entry {} recorded no source: its manifests cannot be rendered",
+                h.id
+            )));
+        }
     };
     if source.is_chart() {
         return Err(UiError::BadRequest(format!(
