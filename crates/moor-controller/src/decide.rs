@@ -67,10 +67,7 @@ impl<'a> SyncFacts<'a> {
             requested,
             automated: app.automated(),
             retry: app.retry(),
-            last_synced: last_operation(app)
-                .filter(|o| !crate::sync_request::partial(o))
-                .and_then(|o| o.sync_result.as_ref())
-                .map(|r| r.revision.as_str()),
+            last_synced: crate::sync_request::last_synced(app),
             failed_retries: retry::failed_at(app, commit),
             since_finished: retry::since_finished(app),
         }

@@ -5,7 +5,7 @@
 use moor_apply::{ChangeSet, SyncOptions};
 use moor_types::{Change, ObjKey};
 
-use crate::crd::{Operation, OperationState, SyncOperationResource};
+use crate::crd::{Application, Operation, OperationState, SyncOperationResource};
 
 /// Sets `opts.dry_run` and `opts.selection` from the operation `op`.
 pub fn apply(op: &Operation, opts: &mut SyncOptions) {
@@ -22,6 +22,23 @@ pub fn apply(op: &Operation, opts: &mut SyncOptions) {
 pub fn partial(st: &OperationState) -> bool {
     let sync = st.operation.as_ref().and_then(|o| o.sync.as_ref());
     sync.is_some_and(|s| s.dry_run || !s.resources.is_empty())
+}
+
+/// The revision automation takes the app as synced at: the last operation's, but for a dry run
+/// (which synced nothing) the last one deployed, from the history. A selective sync counts, as
+/// in Argo CD: automation does not sync the rest of that revision, self-heal does.
+pub fn last_synced(app: &Application) -> Option<&str> {
+    let status = app.status.as_ref()?;
+    let last = status.operation_state.as_ref()?;
+    if last
+        .operation
+        .as_ref()
+        .and_then(|o| o.sync.as_ref())
+        .is_some_and(|s| s.dry_run)
+    {
+        return status.history.last().map(|h| h.revision.as_str());
+    }
+    last.sync_result.as_ref().map(|r| r.revision.as_str())
 }
 
 /// The object a selective sync names; an empty namespace is a cluster-scoped object's.
@@ -121,5 +138,36 @@ mod tests {
         };
         assert!(partial(&state(&op)));
         assert!(!partial(&state(&plain)));
+    }
+
+    #[test]
+    fn a_dry_run_leaves_the_revision_synced_as_the_history_has_it() {
+        let with = |op: Operation, result: &str| {
+            let mut app = Application::default();
+            let status = app.status.get_or_insert_default();
+            status.history.push(crate::crd::HistoryEntry {
+                revision: "c1".into(),
+                ..Default::default()
+            });
+            status.operation_state = Some(OperationState {
+                operation: Some(op),
+                sync_result: Some(crate::crd::SyncResult {
+                    revision: result.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            app
+        };
+        let op = |dry_run| Operation {
+            sync: Some(SyncOperation {
+                dry_run,
+                ..Default::default()
+            }),
+            initiated_by: None,
+        };
+        assert_eq!(last_synced(&with(op(true), "c2")), Some("c1"));
+        assert_eq!(last_synced(&with(op(false), "c2")), Some("c2"));
+        assert_eq!(last_synced(&Application::default()), None);
     }
 }

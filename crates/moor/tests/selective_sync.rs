@@ -314,3 +314,61 @@ async fn dry_run_selective_sync_and_revision_metadata() {
     assert!(msg.contains(&format!("ConfigMap {d}/ghost")), "{msg}");
     assert_eq!(value_of(&client, d, "b").await.as_deref(), Some("v1"));
 }
+
+/// Asks for a refresh and waits until a reconcile served it.
+async fn refresh(client: &Client, ns: &str, app: &str) {
+    let apps: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &app_ar("moor.dev"));
+    let patch = json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}});
+    apps.patch(app, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    wait_app(client, ns, app, "refreshed", 60, |a| {
+        a["metadata"]["annotations"]
+            .get("argocd.argoproj.io/refresh")
+            .is_none()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_of_an_automated_app_syncs_nothing_afterwards() {
+    let client = client().await;
+    let home = TestNamespace::create(&client, "sel-sync-auto").await;
+    let dest = TestNamespace::create(&client, "sel-sync-auto-dest").await;
+    let d = dest.name.as_str();
+    let server = GitServer::start();
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "app/a.yaml", &cm("a", "v1"));
+    server.create_repo("auto", src.path());
+    let _ctl = Controller::start(&home.name, &[]);
+    // Automated without self-heal: a drifted object stays drifted at the synced revision.
+    let s = spec(&server.file_url("auto"), "app", d, json!({"prune": true}));
+    apply_app(&client, &home.name, "web", s).await;
+    wait_app(&client, &home.name, "web", "Synced", 90, |a| {
+        a["status"]["sync"]["status"] == "Synced"
+    })
+    .await;
+    drift(&client, d, "a").await;
+    wait_app(&client, &home.name, "web", "OutOfSync", 30, |a| {
+        a["status"]["sync"]["status"] == "OutOfSync"
+    })
+    .await;
+
+    let a = run_op(&client, &home.name, "web", "dry", json!({"dryRun": true})).await;
+    assert_eq!(results(&a), [("a".to_string(), "configured".to_string())]);
+    // The dry run is not taken for the last sync: the reconciles after it leave the drift.
+    refresh(&client, &home.name, "web").await;
+    refresh(&client, &home.name, "web").await;
+    assert_eq!(value_of(&client, d, "a").await.as_deref(), Some("drifted"));
+    let a = get(
+        &client,
+        "moor.dev/v1alpha1",
+        "Application",
+        Some(&home.name),
+        "web",
+    )
+    .await
+    .unwrap();
+    assert_eq!(a["status"]["sync"]["status"], "OutOfSync");
+    assert_eq!(a["status"]["history"].as_array().map(Vec::len), Some(1));
+}
