@@ -444,12 +444,20 @@ async fn moor_ui_serves_the_kubeconfig_identity_on_loopback_with_a_csrf_token() 
     // No login in local mode.
     assert_eq!(ui.request("POST", "/api/v1/login", &[], "{}").status, 400);
 
-    let page = eventually("the app in the list", Duration::from_secs(30), || async {
+    // An Argo CD Application of the same name is listed too, sorted by group after namespace and name.
+    let argo = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: gamma, namespace: {ns}}}\n\
+         spec: {{project: default, source: {{repoURL: 'https://git.invalid/r'}}, destination: {{name: in-cluster, namespace: {ns}}}}}\n"
+    );
+    kubectl(&["apply", "-f", "-"], Some(&argo));
+    let page = eventually("both apps in the list", Duration::from_secs(30), || async {
         let r = ui.request("GET", &format!("/api/v1/apps?namespace={ns}"), &[], "");
-        (r.status == 200 && r.json()["total"] == 1).then(|| r.json())
+        (r.status == 200 && r.json()["total"] == 2).then(|| r.json())
     })
     .await;
-    assert_eq!(names(&page), ["gamma"]);
+    assert_eq!(names(&page), ["gamma", "gamma"]);
+    assert_eq!(page["items"][0]["group"], "argoproj.io");
+    assert_eq!(page["items"][1]["group"], "moor.dev");
 
     // A POST without the token could come from any page the browser shows: refused.
     let suspend = format!("/api/v1/apps/moor.dev/{ns}/gamma/suspend");
