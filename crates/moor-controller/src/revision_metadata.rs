@@ -54,6 +54,89 @@ fn from_commit(m: moor_git::CommitMetadata) -> RevisionMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crd::Source;
+    use crate::sources::ResolvedSource;
+    use std::process::Command;
+
+    fn git(dir: &std::path::Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "Ada")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "ci")
+            .env("GIT_COMMITTER_EMAIL", "ci@example.com")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn resolved(source: Source, revision: &str) -> ResolvedSource {
+        ResolvedSource {
+            source,
+            field: "spec.sources[0]".into(),
+            revision: revision.into(),
+            root: Default::default(),
+            chart_digest: None,
+            dependencies: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_first_git_source_of_a_multi_source_app_gives_the_metadata() {
+        let root = tempfile::tempdir().unwrap();
+        let sources = Sources::new(
+            moor_git::RepoCache::new(root.path().join("git")),
+            root.path().join("charts"),
+            std::time::Duration::from_secs(60),
+        );
+        let url = "https://git.example.com/team/app.git";
+        let work = root.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        git(&work, &["init", "-q", "-b", "main"]);
+        git(
+            &work,
+            &["commit", "-q", "--allow-empty", "-m", "Deploy v2\n\nbody"],
+        );
+        let sha = git(&work, &["rev-parse", "HEAD"]);
+        let bare = sources.repo_dir(url);
+        git(
+            &work,
+            &["clone", "-q", "--bare", ".", bare.to_str().unwrap()],
+        );
+
+        let chart = Source {
+            repo_url: "https://charts.example.com".into(),
+            chart: Some("web".into()),
+            ..Default::default()
+        };
+        let repo = Source {
+            repo_url: url.into(),
+            ..Default::default()
+        };
+        let app = Resolved {
+            sources: vec![resolved(chart.clone(), "1.2.0"), resolved(repo, &sha)],
+            multi: true,
+        };
+        let m = of(&sources, &app)
+            .await
+            .expect("metadata of the Git source");
+        assert_eq!(
+            (m.author.as_str(), m.message.as_str()),
+            ("Ada <ada@example.com>", "Deploy v2")
+        );
+        assert!(m.date.is_some());
+        // Kept by sha: the bare repository is not read again.
+        std::fs::remove_dir_all(&bare).unwrap();
+        assert_eq!(of(&sources, &app).await, Some(m));
+        // A chart has none.
+        let charts_only = Resolved {
+            sources: vec![resolved(chart, "1.2.0")],
+            multi: false,
+        };
+        assert_eq!(of(&sources, &charts_only).await, None);
+    }
 
     #[test]
     fn an_empty_date_is_left_out() {
