@@ -118,6 +118,7 @@ async fn tree_panel_and_history_of_a_deployment_app() {
         assert!(pod["health"]["status"].is_string(), "{pod}");
     }
     assert_eq!(nodes_of(&tree, "Secret").len(), 1, "{tree}");
+    assert_eq!(tree["warnings"], json!([]), "{tree}");
     // One list per kind and namespace: fast even here, where the cluster is shared.
     let started = Instant::now();
     ui.json(&format!("{base}/tree"));
@@ -339,6 +340,28 @@ async fn tree_of_a_500_object_app_within_300_ms() {
     let started = Instant::now();
     ui.json(&object(&base, "", "v1", "ConfigMap", &dest.name, "cm-008"));
     eprintln!("next panel (render cached): {:?}", started.elapsed());
+}
+
+/// An app deploying to another cluster: its tree says why it has no children, and its objects'
+/// panels say why there is no diff, instead of failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_destination_is_explained() {
+    let client = client().await;
+    common::controller::ensure_crds();
+    let apps = TestNamespace::create(&client, "ui-obj-far").await;
+    let mut s = spec("https://example.invalid/r.git", "web", "prod", json!({}));
+    s["destination"] = json!({"name": "far-away", "namespace": "prod"});
+    s["syncPolicy"] = json!({});
+    apply_app(&client, &apps.name, "far", s).await;
+    let ui = LocalUi::start();
+    let base = format!("/api/v1/apps/moor.dev/{}/far", apps.name);
+    let tree = ui.json(&format!("{base}/tree"));
+    assert_eq!(tree["nodes"][0]["kind"], "Application", "{tree}");
+    let warnings = tree["warnings"].to_string();
+    assert!(warnings.contains("far-away"), "{tree}");
+    // Not an object of the app (its status names none): 404, not a read of this cluster.
+    let (status, body) = ui.get(&object(&base, "", "v1", "ConfigMap", "prod", "x"));
+    assert_eq!(status, 404, "{body}");
 }
 
 fn nodes_of(tree: &Value, kind: &str) -> Vec<Value> {
