@@ -398,16 +398,20 @@ impl Browser {
 
     /// Clicks the element (scrolled into view first, by WebDriver).
     pub async fn click(&self, el: &Element) {
-        if let Err(e) = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/element/{}/click", el.id),
-                Some(json!({})),
-            )
-            .await
-        {
+        if let Err(e) = self.try_click(el).await {
             panic!("clicking {:?}: {e}{}", el.selector, self.context().await);
         }
+    }
+
+    /// Clicks the element; the WebDriver error (e.g. it was replaced by a redraw) if it fails.
+    pub async fn try_click(&self, el: &Element) -> Result<(), String> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", el.id),
+            Some(json!({})),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Waits for a displayed element matching `css`, then clicks it.

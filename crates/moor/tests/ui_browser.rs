@@ -307,9 +307,26 @@ async fn apps_page_live_drift_tree_diff_sync_and_rollback_in_a_browser() {
     wait_cell(&b, &apps.name, "manual", "app-health", "Missing").await;
     wait_cell(&b, &apps.name, "broken", "app-health", "Degraded").await;
     assert_eq!(b.find_all("[data-testid=app-row]").await.len(), 3);
-    for (state, n) in [("Synced", "2"), ("OutOfSync", "1"), ("Degraded", "1")] {
-        b.wait_for_text(&format!("[data-testid=count-{state}]"), n, SHORT)
-            .await;
+    for (state, n) in [
+        ("Synced", "2"),
+        ("OutOfSync", "1"),
+        ("Healthy", "1"),
+        ("Degraded", "1"),
+        ("Missing", "1"),
+    ] {
+        let css = format!("[data-testid=count-{state}]");
+        let deadline = Instant::now() + SHORT;
+        loop {
+            let texts = b.texts(&css).await;
+            if texts.iter().any(|t| t.split_whitespace().next() == Some(n)) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the {state} count should be {n}: {texts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     screenshot(&b, "ui-apps.png").await;
 
@@ -434,16 +451,30 @@ async fn apps_page_live_drift_tree_diff_sync_and_rollback_in_a_browser() {
     b.click_on("[data-testid=tab-history]", SHORT).await;
     b.wait_for_text("[data-testid=history-row]", &second[..7], LONG)
         .await;
-    let first_row = b
-        .wait_for_text("[data-testid=history-row]", &first[..7], LONG)
-        .await;
-    let rollback = b
-        .find_within(&first_row, "[data-testid=btn-rollback]")
-        .await;
-    let rollback = rollback
-        .first()
-        .expect("the history row of the first commit has a Rollback button");
-    b.click(rollback).await;
+    // The history redraws when the app changes: find the row and its button again until the
+    // confirmation opens.
+    let deadline = Instant::now() + LONG;
+    loop {
+        let first_row = b
+            .wait_for_text("[data-testid=history-row]", &first[..7], LONG)
+            .await;
+        let buttons = b
+            .find_within(&first_row, "[data-testid=btn-rollback]")
+            .await;
+        let button = buttons
+            .first()
+            .expect("the history row of the first commit has a Rollback button");
+        let clicked = b.try_click(button).await;
+        if clicked.is_ok() && b.find("[data-testid=btn-rollback-confirm]").await.is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Rollback on the first commit's row opens no confirmation ({clicked:?}){}",
+            b.context().await
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     b.click_on("[data-testid=btn-rollback-confirm]", SHORT)
         .await;
     b.wait_for("[data-testid=action-result]", LONG).await;
@@ -534,6 +565,17 @@ async fn rbac_decides_what_a_token_sees_and_may_do() {
         status, 403,
         "a cookie POST without X-Moor-CSRF is refused: {reply}"
     );
+    // With the page's CSRF token the same cookie may act (a refresh): the refusals below are
+    // RBAC's, not a broken session.
+    let refresh_path = format!("{app_path}/refresh");
+    let (status, reply) = http(
+        ui_port,
+        "POST",
+        &refresh_path,
+        &[("Cookie", &cookie), ("X-Moor-CSRF", &csrf)],
+        "{}",
+    );
+    assert_eq!(status, 200, "the operator's refresh: {reply}");
 
     // The viewer: the app, but no Sync button, and forged syncs are refused.
     login(&b, &base, &viewer).await;
