@@ -14,7 +14,7 @@ use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::header::{HOST, ORIGIN, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{AppendHeaders, IntoResponse, Response};
@@ -151,15 +151,22 @@ fn loopback_host(headers: &HeaderMap) -> bool {
     matches!(name, "127.0.0.1" | "localhost" | "[::1]")
 }
 
-/// An Origin header naming another host than the one asked (browsers send it on POSTs).
+/// An Origin header naming another host than the one asked (browsers send it on POSTs). Behind
+/// a proxy that rewrites Host, the X-Forwarded-Host it sets counts too: a page of another site
+/// cannot set that header without a CORS preflight, which this server never grants.
 fn cross_origin(headers: &HeaderMap) -> bool {
-    let origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(HOST).and_then(|v| v.to_str().ok());
-    match (origin, host) {
-        (Some(o), Some(h)) => o.split_once("://").map(|(_, rest)| rest) != Some(h),
-        (Some(_), None) => true,
-        (None, _) => false,
-    }
+    let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let authority = origin.split_once("://").map(|(_, rest)| rest);
+    let asked = |name| {
+        let value = headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok());
+        value.map(|v| v.split(',').next().unwrap_or_default().trim())
+    };
+    let same = |h: Option<&str>| h.is_some() && h == authority;
+    !(same(asked(HOST)) || same(asked(HeaderName::from_static("x-forwarded-host"))))
 }
 
 /// `GET /api/v1/me`: the mode and the caller; the CSRF token the page repeats on POSTs.
@@ -551,7 +558,6 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, UiError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderName;
 
     fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -579,6 +585,15 @@ mod tests {
         let other = headers(&[(HOST, "ui.example"), (ORIGIN, "https://evil.example")]);
         assert!(cross_origin(&other));
         assert!(!cross_origin(&headers(&[(HOST, "ui.example")])));
+        let xfh = HeaderName::from_static("x-forwarded-host");
+        let proxied = headers(&[
+            (HOST, "moor.moor-system.svc:8443"),
+            (xfh.clone(), "ui.example"),
+            (ORIGIN, "https://ui.example"),
+        ]);
+        assert!(!cross_origin(&proxied));
+        let forged = headers(&[(HOST, "ui.example"), (xfh, "ui.example"), (ORIGIN, "null")]);
+        assert!(cross_origin(&forged));
     }
 
     #[test]
