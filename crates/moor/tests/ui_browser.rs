@@ -508,7 +508,6 @@ async fn apps_page_live_drift_tree_diff_sync_and_rollback_in_a_browser() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    screenshot(&b, "ui-history.png").await;
     let app = get_app(&client, &apps.name, "web").await.unwrap();
     assert!(
         app["spec"]["syncPolicy"]["automated"].is_null(),
