@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use futures::future::join_all;
+use futures::StreamExt;
+use futures::stream;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
@@ -105,6 +106,9 @@ fn child_kinds() -> [(&'static str, ApiResource, &'static [&'static str]); 3] {
 /// Bound on the objects one list may return, so a namespace with huge numbers of Pods cannot
 /// make one request hold them all.
 const MAX_LISTED: usize = 20_000;
+/// Lists in flight at once for one tree: an app spread over many kinds and namespaces must not
+/// open hundreds of requests at a time.
+const MAX_LISTS: usize = 16;
 /// Bound on children in one tree.
 const MAX_CHILDREN: usize = 5_000;
 
@@ -130,8 +134,11 @@ pub(crate) async fn build(client: &Client, app: &Application) -> Result<Tree, Ui
         tree.warnings = warnings;
         return Ok(tree);
     }
+    // Where a namespaced object without a namespace went, as `moor app diff` places it; never
+    // every namespace, where same-named objects of others would be taken for the app's.
     let default_ns = app.spec.destination.namespace.clone();
-    let live = list_managed(client, &resources, default_ns.as_deref(), &mut warnings).await;
+    let default_ns = default_ns.unwrap_or_else(|| "default".into());
+    let live = list_managed(client, &resources, &default_ns, &mut warnings).await;
     let children = list_children(client, &resources, &live, &mut warnings).await;
     let mut tree = assemble(app, &resources, &live, children);
     tree.warnings.extend(warnings);
@@ -160,7 +167,7 @@ pub(crate) fn managed_id(group: &str, kind: &str, namespace: Option<&str>, name:
 async fn list_managed(
     client: &Client,
     resources: &[ResourceStatus],
-    default_ns: Option<&str>,
+    default_ns: &str,
     warnings: &mut Vec<String>,
 ) -> HashMap<ManagedKey, Value> {
     let mut groups: BTreeMap<(String, String, String, Option<String>), HashSet<String>> =
@@ -182,17 +189,15 @@ async fn list_managed(
                     Err(e) => return Err(format!("looking up {kind}.{group}: {e}")),
                 };
                 // Status names a namespaced object's namespace; an older status may not.
-                let list_ns = ns.clone().or_else(|| default_ns.map(str::to_string));
-                let api: Api<DynamicObject> = match (&list_ns, namespaced) {
-                    (Some(n), true) => Api::namespaced_with(client, n, &ar),
-                    _ => Api::all_with(client, &ar),
+                let list_ns = ns.clone().unwrap_or_else(|| default_ns.to_string());
+                let (api, where_): (Api<DynamicObject>, &str) = if namespaced {
+                    (Api::namespaced_with(client, &list_ns, &ar), &list_ns)
+                } else {
+                    (Api::all_with(client, &ar), "the cluster")
                 };
-                let items = list_all(&api).await.map_err(|e| {
-                    format!(
-                        "listing {kind}.{group} in {}: {e}",
-                        list_ns.as_deref().unwrap_or("the cluster")
-                    )
-                })?;
+                let items = list_all(&api)
+                    .await
+                    .map_err(|e| format!("listing {kind}.{group} in {where_}: {e}"))?;
                 let found: Vec<(ManagedKey, Value)> = items
                     .into_iter()
                     .filter(|o| names.contains(&o.name_any()))
@@ -205,7 +210,11 @@ async fn list_managed(
             }
         });
     let mut live = HashMap::new();
-    for r in join_all(lists).await {
+    for r in stream::iter(lists)
+        .buffer_unordered(MAX_LISTS)
+        .collect::<Vec<_>>()
+        .await
+    {
         match r {
             Ok(found) => live.extend(found),
             Err(w) => warnings.push(w),
@@ -247,7 +256,11 @@ async fn list_children(
         }
     });
     let mut out: Vec<Value> = Vec::new();
-    for r in join_all(lists).await {
+    for r in stream::iter(lists)
+        .buffer_unordered(MAX_LISTS)
+        .collect::<Vec<_>>()
+        .await
+    {
         match r {
             Ok(items) => out.extend::<Vec<Value>>(items),
             Err(w) => warnings.push(w),
