@@ -2754,7 +2754,7 @@ _moor() {
             return 0
             ;;
         moor__subcmd__ui)
-            opts="-v -h --port --kubeconfig --context --verbose --log-format --help"
+            opts="-n -v -h --port --kubeconfig --context --namespace --verbose --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2769,6 +2769,14 @@ _moor() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

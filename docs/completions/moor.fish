@@ -476,6 +476,7 @@ complete -c moor -n "__fish_moor_using_subcommand controller" -s h -l help -d 'P
 complete -c moor -n "__fish_moor_using_subcommand ui" -l port -d 'Port on 127.0.0.1 (0: any free port)' -r
 complete -c moor -n "__fish_moor_using_subcommand ui" -l kubeconfig -d 'Path to the kubeconfig file (default: KUBECONFIG, ~/.kube/config)' -r -F
 complete -c moor -n "__fish_moor_using_subcommand ui" -l context -d 'Kubeconfig context (default: the current one)' -r
+complete -c moor -n "__fish_moor_using_subcommand ui" -s n -l namespace -d 'Show only the Applications of this namespace (for a user who may not list them in all namespaces); default: every namespace' -r
 complete -c moor -n "__fish_moor_using_subcommand ui" -l log-format -d 'Log format: text or json' -r -f -a "text\t''
 json\t''"
 complete -c moor -n "__fish_moor_using_subcommand ui" -s v -l verbose -d 'More log output (-v info, -vv debug); MOOR_LOG overrides'

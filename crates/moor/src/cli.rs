@@ -92,6 +92,10 @@ pub struct UiArgs {
     /// Kubeconfig context (default: the current one).
     #[arg(long)]
     pub context: Option<String>,
+    /// Show only the Applications of this namespace (for a user who may not list them in all
+    /// namespaces); default: every namespace.
+    #[arg(long, short)]
+    pub namespace: Option<String>,
 }
 
 #[derive(Args)]

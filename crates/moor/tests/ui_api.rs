@@ -401,11 +401,12 @@ impl Drop for LocalUi {
     }
 }
 
-fn start_local_ui() -> LocalUi {
+fn start_local_ui(extra: &[&str]) -> LocalUi {
     use std::io::BufRead;
     moor_testkit::kubeconfig_path();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moor"))
         .args(["ui", "--port", "0"])
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -433,7 +434,7 @@ async fn moor_ui_serves_the_kubeconfig_identity_on_loopback_with_a_csrf_token() 
         "destination": {"server": "https://kubernetes.default.svc", "namespace": ns}
     });
     apply_app(&client, ns, "gamma", app).await;
-    let local = start_local_ui();
+    let local = start_local_ui(&[]);
     let ui = Ui { port: local.port };
 
     let me = ui.request("GET", "/api/v1/me", &[], "");
@@ -458,6 +459,22 @@ async fn moor_ui_serves_the_kubeconfig_identity_on_loopback_with_a_csrf_token() 
     assert_eq!(names(&page), ["gamma", "gamma"]);
     assert_eq!(page["items"][0]["group"], "argoproj.io");
     assert_eq!(page["items"][1]["group"], "moor.dev");
+
+    // --namespace: only that namespace's apps are watched (and listed without a filter).
+    let scoped_process = start_local_ui(&["--namespace", ns]);
+    let scoped = Ui {
+        port: scoped_process.port,
+    };
+    let page = eventually(
+        "the namespace's apps only",
+        Duration::from_secs(30),
+        || async {
+            let r = scoped.request("GET", "/api/v1/apps", &[], "");
+            (r.status == 200 && r.json()["counts"]["total"] == 2).then(|| r.json())
+        },
+    )
+    .await;
+    assert_eq!(names(&page), ["gamma", "gamma"]);
 
     // A POST without the token could come from any page the browser shows: refused.
     let suspend = format!("/api/v1/apps/moor.dev/{ns}/gamma/suspend");

@@ -82,7 +82,7 @@ pub(crate) async fn start(
 pub(crate) async fn run_local(args: crate::cli::UiArgs) -> anyhow::Result<u8> {
     let config = crate::kubeconfig::load(args.kubeconfig.as_deref(), args.context.clone()).await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
-    let (bound, serve) = start(Mode::Local, config, addr, None).await?;
+    let (bound, serve) = start(Mode::Local, config, addr, args.namespace).await?;
     println!("moor ui: http://{bound}/");
     serve.await?;
     Ok(0)

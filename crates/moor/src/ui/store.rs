@@ -164,8 +164,15 @@ impl Store {
                 Ok(Event::Delete(app)) => self.delete(&key(group, &app)),
                 // The backoff retries; the list shows what was last seen meanwhile.
                 Err(e) => tracing::warn!(
-                    "ui: watch of applications.{group} failed (retrying): {}",
-                    moor_types::error_chain(&e)
+                    "ui: watch of applications.{group} in {} failed (retrying): {}{}",
+                    namespace.as_deref().unwrap_or("all namespaces"),
+                    moor_types::error_chain(&e),
+                    if namespace.is_none() && e.to_string().contains("forbidden") {
+                        "; a user who may list Applications only in some namespaces runs \
+                         `moor ui --namespace NS`"
+                    } else {
+                        ""
+                    }
                 ),
             }
         }
