@@ -137,6 +137,20 @@ fn wait_ui(port: u16, log: impl Fn() -> String) {
     }
 }
 
+/// WebDriver's codes of the keys the keyboard checks press.
+const ARROW_DOWN: &str = "\u{E015}";
+const ENTER: &str = "\u{E007}";
+
+/// `data-KEY` of the element matching `css` that holds the focus (or is its ancestor).
+async fn focused(b: &Browser, css: &str, key: &str) -> Value {
+    b.execute(
+        "const e = document.activeElement && document.activeElement.closest(arguments[0]); \
+         return e ? (e.dataset[arguments[1]] || null) : null;",
+        vec![json!(css), json!(key)],
+    )
+    .await
+}
+
 /// Logs in through the login page with `token` (after dropping any earlier session).
 async fn login(b: &Browser, base: &str, token: &str) {
     b.goto(&format!("{base}#/login")).await;
@@ -370,13 +384,33 @@ async fn apps_page_live_drift_tree_diff_sync_and_rollback_in_a_browser() {
         "the page was reloaded to show the drift"
     );
 
+    // The keyboard reaches every row (arrow keys move between them) and Enter opens one.
+    b.execute(
+        "document.querySelector(arguments[0]).querySelector('a').focus(); return null;",
+        vec![json!(row(&apps.name, "broken"))],
+    )
+    .await;
+    for next in ["manual", "web"] {
+        b.press(ARROW_DOWN).await;
+        assert_eq!(
+            focused(&b, "[data-testid=app-row]", "app").await,
+            json!(format!("{}/{next}", apps.name)),
+            "ArrowDown moves to the next row"
+        );
+    }
+    b.press(ENTER).await;
+
     // The app page: Application -> Deployment -> ReplicaSet -> Pods.
-    let web_row = b.wait_for(&row(&apps.name, "web"), SHORT).await;
-    let link = b.find_within(&web_row, "a").await;
-    b.click(link.first().unwrap_or(&web_row)).await;
-    eventually("the app page of web to open", SHORT, || async {
-        b.url().await.contains("#/app/").then_some(())
-    })
+    eventually(
+        "Enter on the row of web to open its page",
+        SHORT,
+        || async {
+            b.url()
+                .await
+                .contains(&format!("#/app/moor.dev/{}/web", apps.name))
+                .then_some(())
+        },
+    )
     .await;
     b.wait_for("[data-testid=tree-node][data-kind=Application]", LONG)
         .await;
@@ -389,6 +423,19 @@ async fn apps_page_live_drift_tree_diff_sync_and_rollback_in_a_browser() {
     )
     .await;
     eprintln!("tree: {chain}");
+    // The tree is a keyboard tree too: ArrowDown moves the focus to the next node.
+    b.execute(
+        "document.querySelector('[role=treeitem]').focus(); return null;",
+        vec![],
+    )
+    .await;
+    let top = focused(&b, "[role=treeitem]", "id").await;
+    b.press(ARROW_DOWN).await;
+    let next = focused(&b, "[role=treeitem]", "id").await;
+    assert!(
+        top.is_string() && next.is_string() && top != next,
+        "ArrowDown in the tree moves from {top} to another node, not {next}"
+    );
     screenshot(&b, "ui-tree.png").await;
 
     // The diff panel of the drifted ConfigMap shows the field.
