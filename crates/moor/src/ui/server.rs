@@ -58,6 +58,11 @@ pub(crate) async fn start(
     namespace: Option<String>,
 ) -> anyhow::Result<(SocketAddr, impl Future<Output = anyhow::Result<()>>)> {
     let auth = Auth::new(mode, config).context("failed to create the UI's Kubernetes client")?;
+    // Bound first: a taken address fails before any watch starts.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("failed to listen on {addr} for the UI"))?;
+    let bound = listener.local_addr()?;
     let store = Store::new();
     store.watch(auth.server_client().clone(), namespace);
     let ui = Arc::new(Ui {
@@ -65,10 +70,6 @@ pub(crate) async fn start(
         store,
         renders: Renders::new(),
     });
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("failed to listen on {addr} for the UI"))?;
-    let bound = listener.local_addr()?;
     let app = router(ui);
     Ok((bound, async move {
         axum::serve(listener, app)
