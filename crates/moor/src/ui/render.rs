@@ -20,8 +20,11 @@ use tokio::sync::{OnceCell, Semaphore};
 const TTL: Duration = Duration::from_secs(60);
 /// A failed render is retried sooner: the cause (a network error, a missing commit) may pass.
 const FAILED_TTL: Duration = Duration::from_secs(5);
-/// Renders kept at once; each holds one app's manifests, so this bounds the memory.
+/// Renders kept at once.
 const MAX_ENTRIES: usize = 32;
+/// Bytes of manifests kept at once (as JSON): one render may be up to the render limit (64 MiB
+/// by default), and any reader of an app can ask for one, so entries alone do not bound memory.
+const MAX_BYTES: usize = 128 << 20;
 /// Renders running at once: each is a fetch and a helm/kustomize process, and any reader of an
 /// app can ask for one.
 const MAX_RUNNING: usize = 4;
@@ -33,6 +36,8 @@ pub(crate) struct Rendered {
     pub manifests: Vec<Manifest>,
     /// The commit rendered.
     pub revision: Option<String>,
+    /// Size of the manifests as JSON, what the cache's byte budget counts.
+    pub bytes: usize,
 }
 
 /// The result of one render; the error is the whole message, once.
@@ -94,9 +99,11 @@ impl Renders {
                 crate::app::render(app, &source, None, None)
                     .await
                     .map(|l| {
+                        let bytes = l.manifests.iter().map(|m| m.obj.to_string().len()).sum();
                         Arc::new(Rendered {
                             manifests: l.manifests,
                             revision: l.revision,
+                            bytes,
                         })
                     })
                     .map_err(|e| moor_types::error_chain(e.as_ref()))
@@ -106,7 +113,7 @@ impl Renders {
     }
 
     /// The cell for `key`, a fresh one when there is none or it expired; drops expired
-    /// entries, then the oldest, to stay within [`MAX_ENTRIES`].
+    /// entries, then the oldest, to stay within [`MAX_ENTRIES`] and [`MAX_BYTES`].
     fn slot(&self, key: Key) -> Arc<OnceCell<Outcome>> {
         let now = Instant::now();
         let mut slots = self.slots.lock().expect("render cache lock");
@@ -114,7 +121,11 @@ impl Renders {
         if let Some(s) = slots.get(&key) {
             return s.cell.clone();
         }
-        while slots.len() >= MAX_ENTRIES {
+        let bytes = |slots: &HashMap<Key, Slot>| -> usize {
+            let done = slots.values().filter_map(|s| s.cell.get()?.as_ref().ok());
+            done.map(|r| r.bytes).sum()
+        };
+        while slots.len() >= MAX_ENTRIES || (!slots.is_empty() && bytes(&slots) > MAX_BYTES) {
             let Some(oldest) =
                 (slots.iter().min_by_key(|(_, s)| s.created)).map(|(k, _)| k.clone())
             else {
@@ -208,5 +219,24 @@ mod tests {
         assert!(Arc::ptr_eq(&cell, &r.slot(key.clone())));
         let later = Instant::now() + FAILED_TTL + Duration::from_millis(1);
         assert!(expired(&r.slots.lock().unwrap()[&key], later));
+    }
+
+    #[tokio::test]
+    async fn big_renders_are_evicted_by_bytes() {
+        let r = Renders::new();
+        let key = |n: &str| -> Key { (n.into(), "".into(), "".into(), "".into()) };
+        for n in ["a", "b"] {
+            let big = Rendered {
+                manifests: vec![],
+                revision: None,
+                bytes: MAX_BYTES / 2 + 1,
+            };
+            r.slot(key(n)).set(Ok(Arc::new(big))).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        r.slot(key("c"));
+        let slots = r.slots.lock().unwrap();
+        assert!(!slots.contains_key(&key("a")) && slots.contains_key(&key("b")));
+        assert!(slots.contains_key(&key("c")));
     }
 }
