@@ -42,6 +42,9 @@ pub(crate) enum UiError {
     /// The request conflicts with the app's state, e.g. an operation runs (409).
     #[error("{0}")]
     Conflict(String),
+    /// The server is at a limit it keeps (503), e.g. of open event streams.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something moor could not do (500); the message names the object and the cause.
     #[error("{0}")]
     Internal(String),
@@ -61,6 +64,7 @@ impl UiError {
             UiError::NotFound(_) => StatusCode::NOT_FOUND,
             UiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             UiError::Conflict(_) => StatusCode::CONFLICT,
+            UiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             UiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

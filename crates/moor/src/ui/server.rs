@@ -40,11 +40,15 @@ const REVIEWS_AT_ONCE: usize = 32;
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
                    script-src 'self'; frame-ancestors 'none'";
 
+/// Event streams open at once; each holds a receiver of every change, so they are bounded.
+const MAX_STREAMS: usize = 1024;
+
 /// The state every route shares.
 struct Ui {
     auth: Auth,
     store: Arc<Store>,
     renders: Renders,
+    streams: Arc<tokio::sync::Semaphore>,
 }
 
 type Shared = State<Arc<Ui>>;
@@ -69,6 +73,7 @@ pub(crate) async fn start(
         auth,
         store,
         renders: Renders::new(),
+        streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
     });
     let app = router(ui);
     Ok((bound, async move {
@@ -320,8 +325,15 @@ async fn events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, UiError> {
     let caller = ui.auth.caller(&headers).await?;
+    let Ok(permit) = ui.streams.clone().try_acquire_owned() else {
+        return Err(UiError::Unavailable(format!(
+            "{MAX_STREAMS} event streams are open; try again later"
+        )));
+    };
     let rx = ui.store.subscribe();
-    let stream = futures::stream::unfold((ui, caller, rx), |(ui, caller, mut rx)| async move {
+    // The permit lives in the stream's state: it is released when the client goes away.
+    let state = (ui, caller, rx, permit);
+    let stream = futures::stream::unfold(state, |(ui, caller, mut rx, permit)| async move {
         use tokio::sync::broadcast::error::RecvError;
         loop {
             let change = match rx.recv().await {
@@ -329,7 +341,7 @@ async fn events(
                 // Missed changes: the page reloads the list rather than show a stale one.
                 Err(RecvError::Lagged(_)) => {
                     let ev = Event::default().event("resync").data("{}");
-                    return Some((Ok(ev), (ui, caller, rx)));
+                    return Some((Ok(ev), (ui, caller, rx, permit)));
                 }
                 Err(RecvError::Closed) => return None,
             };
@@ -354,7 +366,7 @@ async fn events(
                 ),
             };
             if let (Ok(true), Ok(ev)) = (may_see(&ui, &caller, &key).await, ev) {
-                return Some((Ok(ev), (ui, caller, rx)));
+                return Some((Ok(ev), (ui, caller, rx, permit)));
             }
         }
     });
