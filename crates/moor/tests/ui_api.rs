@@ -364,6 +364,45 @@ async fn rbac_decides_what_each_token_sees_and_does() {
     let page = ui.get("/api/v1/apps?label=tier%3Dfront", &reader).json();
     assert_eq!(names(&page), ["beta"]);
 
+    // A second controller whose UI address is taken stops at once, saying why.
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_moor"))
+        .args([
+            "controller",
+            "--app-namespace",
+            ns,
+            "--namespace",
+            ns,
+            "--ui-addr",
+            &addr,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a controller whose --ui-addr is taken kept running");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    second
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success());
+    assert!(
+        err.contains(&format!("failed to listen on {addr} for the UI")),
+        "{err}"
+    );
+
     // The pages, with their security headers.
     let index = ui.request("GET", "/", &[], "");
     assert_eq!(index.status, 200);
