@@ -1,6 +1,6 @@
 //! Test helpers: real git servers (smart HTTP with auth, sshd, file://), an OCI registry
-//! (`registry`) and access to the local control plane started by `scripts/test`. Used by
-//! end-to-end tests only; never by the product.
+//! (`registry`), headless Chromium for the web UI (`browser`) and access to the local control
+//! plane started by `scripts/test`. Used by end-to-end tests only; never by the product.
 
 #![warn(missing_docs)]
 
