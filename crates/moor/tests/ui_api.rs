@@ -209,6 +209,13 @@ async fn rbac_decides_what_each_token_sees_and_does() {
     assert_eq!(page["items"][0]["group"], "moor.dev");
     let filtered = ui.get("/api/v1/apps?search=bet&limit=1", &reader).json();
     assert_eq!(names(&filtered), ["beta"]);
+    let bad = ui.get("/api/v1/apps?limit=many", &reader);
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["error"].as_str().unwrap().contains("limit"),
+        "{}",
+        bad.body
+    );
     let none = ui.get("/api/v1/apps", &nobody);
     assert_eq!(none.status, 200, "{}", none.body);
     assert_eq!(none.json()["total"], 0, "{}", none.body);

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::header::{HOST, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -252,9 +253,10 @@ fn header(v: &str) -> Result<HeaderValue, UiError> {
 async fn apps(
     State(ui): Shared,
     headers: HeaderMap,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, UiError> {
     let caller = ui.auth.caller(&headers).await?;
+    let q = query(q)?;
     let visible = visible(&ui, &caller, ui.store.snapshot()).await?;
     let body =
         serde_json::to_vec(&page(visible.iter().map(|a| &**a), &q)).map_err(UiError::internal)?;
@@ -471,9 +473,10 @@ async fn app_resource(
     State(ui): Shared,
     headers: HeaderMap,
     Path(p): AppPath,
-    Query(q): Query<resource::ObjectQuery>,
+    q: Result<Query<resource::ObjectQuery>, QueryRejection>,
 ) -> Result<Response, UiError> {
     let caller = ui.auth.caller(&headers).await?;
+    let q = query(q)?;
     let app = load(&ui, &caller, &p).await?;
     let r = resource::get(ui.auth.server_client(), &ui.renders, &app, &p.0, &q).await?;
     Ok(Json(r.body).into_response())
@@ -504,9 +507,10 @@ async fn app_history_diff(
     State(ui): Shared,
     headers: HeaderMap,
     Path(p): AppPath,
-    Query(q): Query<DiffQuery>,
+    q: Result<Query<DiffQuery>, QueryRejection>,
 ) -> Result<Response, UiError> {
     let caller = ui.auth.caller(&headers).await?;
+    let q = query(q)?;
     let app = load(&ui, &caller, &p).await?;
     let d = history::diff(&ui.renders, &app, &p.0, q.from, q.to).await?;
     Ok(Json(d.body).into_response())
@@ -556,6 +560,12 @@ async fn action(
     };
     tracing::info!(user = %caller.identity.user, app = %target.id, "ui: {message}");
     Ok(Json(json!({"ok": true, "message": message})))
+}
+
+/// A query string, or 400 with `{"error"}` like every other refusal (axum's own is plain text).
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, UiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| UiError::BadRequest(e.body_text()))
 }
 
 /// A JSON body; an empty one is `{}`, so `curl -X POST` alone works.
