@@ -195,15 +195,16 @@ async fn list_managed(
                 } else {
                     (Api::all_with(client, &ar), "the cluster")
                 };
-                let items = list_all(&api)
+                let items = list_all(&api, &ar, INFO_KINDS.contains(&kind.as_str()))
                     .await
                     .map_err(|e| format!("listing {kind}.{group} in {where_}: {e}"))?;
                 let found: Vec<(ManagedKey, Value)> = items
                     .into_iter()
-                    .filter(|o| names.contains(&o.name_any()))
-                    .map(|o| {
-                        let key = (group.clone(), kind.clone(), ns.clone(), o.name_any());
-                        (key, with_type(o, &ar))
+                    .filter_map(|o| {
+                        let name = str_at(&o, "/metadata/name").to_string();
+                        names
+                            .contains(&name)
+                            .then(|| ((group.clone(), kind.clone(), ns.clone(), name), o))
                     })
                     .collect();
                 Ok(found)
@@ -249,9 +250,8 @@ async fn list_children(
         let (kind, ar, _) = kinds[i].clone();
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
         async move {
-            list_all(&api)
+            list_all(&api, &ar, true)
                 .await
-                .map(|items| items.into_iter().map(|o| with_type(o, &ar)).collect())
                 .map_err(|e| format!("listing {kind}s in {ns}: {e}"))
         }
     });
@@ -269,19 +269,46 @@ async fn list_children(
     out
 }
 
-/// Every object of `api`, page by page, at most [`MAX_LISTED`].
-async fn list_all(api: &Api<DynamicObject>) -> Result<Vec<DynamicObject>, kube::Error> {
+/// Every object of `api` as JSON with its apiVersion and kind, page by page, at most
+/// [`MAX_LISTED`]. Without `full`, only metadata: enough to link and name an object whose state
+/// [`info`] does not show, and far less to read for ConfigMaps; Secrets' data is never read.
+async fn list_all(
+    api: &Api<DynamicObject>,
+    ar: &ApiResource,
+    full: bool,
+) -> Result<Vec<Value>, kube::Error> {
     let mut out = Vec::new();
     let mut lp = ListParams::default().limit(500);
     loop {
-        let page = api.list(&lp).await?;
-        out.extend(page.items);
-        match page.metadata.continue_ {
+        let next = if full {
+            let page = api.list(&lp).await?;
+            out.extend(page.items.into_iter().map(|o| with_type(o, ar)));
+            page.metadata.continue_
+        } else {
+            let page = api.list_metadata(&lp).await?;
+            out.extend(page.items.into_iter().map(|o| {
+                let meta = serde_json::to_value(o.metadata).unwrap_or(Value::Null);
+                serde_json::json!({"apiVersion": ar.api_version, "kind": ar.kind, "metadata": meta})
+            }));
+            page.metadata.continue_
+        };
+        match next {
             Some(c) if !c.is_empty() && out.len() < MAX_LISTED => lp = lp.continue_token(&c),
             _ => return Ok(out),
         }
     }
 }
+
+/// Kinds whose live state [`info`] shows, so their lists are read whole.
+const INFO_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "Service",
+];
 
 /// The object as JSON with apiVersion and kind, which list items may lack.
 fn with_type(o: DynamicObject, ar: &ApiResource) -> Value {
