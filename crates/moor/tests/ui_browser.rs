@@ -8,25 +8,22 @@
 //! DIR/ui-tree.png and DIR/ui-diff.png, the README's pictures.
 
 mod common;
+mod ui_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::apps::{apply_app, get_app, spec, synced_at, synced_healthy, wait_app};
 use common::controller::{Controller, free_port};
-use common::tenancy::{apply, kubectl};
+use common::tenancy::kubectl;
 use common::{get, git_repo};
 use kube::Client;
 use moor_testkit::browser::Browser;
 use moor_testkit::{TestNamespace, client, eventually};
 use serde_json::{Value, json};
-
-/// Generous waits: the machine is small and shared. Only the drift check has a tight bound.
-const LONG: Duration = Duration::from_secs(60);
-const SHORT: Duration = Duration::from_secs(20);
+use ui_support::{
+    ARROW_DOWN, ENTER, LONG, LocalUi, SHORT, cell, focused, http, login, row, screenshot,
+    token_for, wait_cell, wait_ui,
+};
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx}]}\n";
 
@@ -38,172 +35,6 @@ fn config(color: &str) -> String {
 
 /// A bare Pod that kwok fails (test-env/kwok/stages.yaml), so its app is Degraded.
 const FAILING_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: crasher\n  labels: {moor.dev/test-outcome: fail}\nspec:\n  restartPolicy: Never\n  containers: [{name: main, image: busybox}]\n";
-
-/// Where screenshots go (MOOR_UI_SCREENSHOTS, relative to the repository root), if asked for.
-fn screenshot_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("MOOR_UI_SCREENSHOTS")?);
-    Some(if dir.is_absolute() {
-        dir
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(dir)
-    })
-}
-
-async fn screenshot(b: &Browser, name: &str) {
-    if let Some(dir) = screenshot_dir() {
-        b.screenshot(&dir.join(name)).await;
-    }
-}
-
-/// Applications RBAC for a ServiceAccount `sa` in `ns`: a Role of `verbs` on moor.dev and
-/// argoproj.io applications (none: no Role at all), and a token for it.
-async fn token_for(client: &Client, ns: &str, sa: &str, verbs: &[&str]) -> String {
-    apply(
-        client,
-        json!({"apiVersion": "v1", "kind": "ServiceAccount",
-               "metadata": {"name": sa, "namespace": ns}}),
-    )
-    .await;
-    if !verbs.is_empty() {
-        apply(
-            client,
-            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-                   "metadata": {"name": sa, "namespace": ns},
-                   "rules": [{"apiGroups": ["moor.dev", "argoproj.io"],
-                              "resources": ["applications"], "verbs": verbs}]}),
-        )
-        .await;
-        apply(
-            client,
-            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                   "metadata": {"name": sa, "namespace": ns},
-                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": sa},
-                   "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]}),
-        )
-        .await;
-    }
-    kubectl(&["create", "token", sa, "-n", ns, "--duration", "2h"], None)
-        .trim()
-        .to_string()
-}
-
-/// A raw HTTP/1.1 request to the UI on loopback: (status, body).
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("UI server accepts connections");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut buf = vec![];
-    let _ = s.read_to_end(&mut buf);
-    let buf = String::from_utf8_lossy(&buf).into_owned();
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{method} {path}: no HTTP status in reply {buf:?}"));
-    let body = buf
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// Waits until the UI at `port` answers.
-fn wait_ui(port: u16, log: impl Fn() -> String) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "UI not listening on 127.0.0.1:{port} after 60 s; log:\n{}",
-            log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// WebDriver's codes of the keys the keyboard checks press.
-const ARROW_DOWN: &str = "\u{E015}";
-const ENTER: &str = "\u{E007}";
-
-/// `data-KEY` of the element matching `css` that holds the focus (or is its ancestor).
-async fn focused(b: &Browser, css: &str, key: &str) -> Value {
-    b.execute(
-        "const e = document.activeElement && document.activeElement.closest(arguments[0]); \
-         return e ? (e.dataset[arguments[1]] || null) : null;",
-        vec![json!(css), json!(key)],
-    )
-    .await
-}
-
-/// Logs in through the login page with `token` (after dropping any earlier session).
-async fn login(b: &Browser, base: &str, token: &str) {
-    b.goto(&format!("{base}#/login")).await;
-    b.clear_cookies().await;
-    b.goto(&format!("{base}#/login")).await;
-    b.refresh().await;
-    let field = b.wait_for("[data-testid=login-token]", LONG).await;
-    b.type_text(&field, token).await;
-    b.click_on("[data-testid=login-submit]", SHORT).await;
-    let deadline = Instant::now() + LONG;
-    while b.cookie("moor_session").await.is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the login did not set the session cookie in {LONG:?}{}",
-            b.context().await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn row(ns: &str, name: &str) -> String {
-    format!("[data-testid=app-row][data-app=\"{ns}/{name}\"]")
-}
-
-/// The text of the `cell` (app-sync, app-health) of the row of `ns/name`, read in one script.
-async fn cell(b: &Browser, ns: &str, name: &str, cell: &str) -> String {
-    b.execute(
-        "const r = document.querySelector(arguments[0]); \
-         const c = r && r.querySelector('[data-testid=' + arguments[1] + ']'); \
-         return c ? c.innerText : '';",
-        vec![json!(row(ns, name)), json!(cell)],
-    )
-    .await
-    .as_str()
-    .unwrap_or_default()
-    .to_string()
-}
-
-async fn wait_cell(b: &Browser, ns: &str, name: &str, which: &str, want: &str) {
-    let deadline = Instant::now() + LONG;
-    loop {
-        let got = cell(b, ns, name, which).await;
-        if got.contains(want) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the {which} cell of app {ns}/{name} says {got:?}, not {want:?}, after {LONG:?}; rows: {:?}",
-            b.texts("[data-testid=app-row]").await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn configmap_color(client: &Client, ns: &str) -> Option<String> {
     let cm = get(client, "v1", "ConfigMap", Some(ns), "web-config").await?;
@@ -565,6 +396,7 @@ async fn apps_page_live_drift_tree_diff_sync_and_rollback_in_a_browser() {
 
 /// Kubernetes RBAC decides what a login sees and may do: without `patch` no Sync button and a
 /// forged action is refused (403), with or without the page's CSRF token; without `get` no app.
+/// With `patch` the actions work, each after its confirmation: dry-run Sync, Suspend, Resume.
 #[tokio::test(flavor = "multi_thread")]
 async fn rbac_decides_what_a_token_sees_and_may_do() {
     let client = client().await;
@@ -622,6 +454,40 @@ async fn rbac_decides_what_a_token_sees_and_may_do() {
         "{}",
     );
     assert_eq!(status, 200, "the operator's refresh: {reply}");
+
+    // The operator's actions, each confirmed, with a visible result: a dry-run Sync writes
+    // nothing; Suspend and Resume flip spec.suspend.
+    b.click_on("[data-testid=btn-sync]", SHORT).await;
+    b.click_on("#sync-dry", SHORT).await;
+    b.click_on("[data-testid=btn-sync-confirm]", SHORT).await;
+    b.wait_for("[data-testid=action-result]", LONG).await;
+    wait_app(
+        &client,
+        &apps.name,
+        "web",
+        "done with the dry-run sync",
+        120,
+        |a| a["operation"].is_null() && a["status"]["operationState"]["phase"] == "Succeeded",
+    )
+    .await;
+    assert!(
+        get(&client, "v1", "ConfigMap", Some(&dest.name), "web-config")
+            .await
+            .is_none(),
+        "a dry-run sync from the UI created the ConfigMap"
+    );
+    b.click_on("[data-testid=btn-suspend]", SHORT).await;
+    b.click_on("[data-testid=btn-suspend-confirm]", SHORT).await;
+    wait_app(&client, &apps.name, "web", "suspended", 60, |a| {
+        a["spec"]["suspend"] == true
+    })
+    .await;
+    b.click_on("[data-testid=btn-resume]", LONG).await;
+    b.click_on("[data-testid=btn-resume-confirm]", SHORT).await;
+    wait_app(&client, &apps.name, "web", "resumed", 60, |a| {
+        a["spec"]["suspend"] != true
+    })
+    .await;
 
     // The viewer: the app, but no Sync button, and forged syncs are refused.
     login(&b, &base, &viewer).await;
@@ -727,70 +593,6 @@ async fn moor_ui_serves_locally_with_the_kubeconfig_identity() {
     b.wait_for("[data-testid=btn-sync]", LONG).await;
     assert!(b.find("[data-testid=login-token]").await.is_none());
     ui.stop();
-}
-
-/// A `moor ui --port 0` process, killed on drop.
-struct LocalUi {
-    child: Child,
-    url: String,
-    port: u16,
-}
-
-impl LocalUi {
-    fn start() -> LocalUi {
-        moor_testkit::kubeconfig_path();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_moor"))
-            .args(["ui", "--port", "0"])
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("moor ui starts");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut ui = LocalUi {
-            child,
-            url: String::new(),
-            port: 0,
-        };
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("moor ui prints its URL within 60 s");
-        let url = line
-            .strip_prefix("moor ui: ")
-            .unwrap_or_else(|| panic!("moor ui's first line is not `moor ui: URL`: {line:?}"))
-            .trim()
-            .to_string();
-        ui.port = url
-            .trim_end_matches('/')
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {url:?}"));
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "moor ui binds loopback: {url}"
-        );
-        ui.url = url;
-        wait_ui(ui.port, String::new);
-        ui
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for LocalUi {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// The harness itself: chromedriver and headless Chromium start, find, type, wait, run
