@@ -303,6 +303,15 @@ async fn rbac_decides_what_each_token_sees_and_does() {
             && c.contains("SameSite=Strict")),
         "{set:?}"
     );
+    assert!(!set.iter().any(|c| c.contains("Secure")), "{set:?}");
+    let behind_tls = ui.request(
+        "POST",
+        "/api/v1/login",
+        &[("X-Forwarded-Proto", "https")],
+        &json!({ "token": reader }).to_string(),
+    );
+    let secure = behind_tls.headers.iter().filter(|(k, _)| k == "set-cookie");
+    assert!(secure.clone().count() == 2 && secure.clone().all(|(_, c)| c.ends_with("; Secure")));
     let cookies = format!("moor_session={session}; moor_csrf={csrf}");
     let refresh = format!("{beta}/refresh");
     let forged = ui.request("POST", &refresh, &[("Cookie", &cookies)], "{}");

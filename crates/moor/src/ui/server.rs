@@ -202,7 +202,7 @@ async fn me(State(ui): Shared, headers: HeaderMap) -> Result<Response, UiError> 
 
 /// `POST /api/v1/login` `{"token": "..."}`: checks the token (TokenReview) and keeps it in an
 /// HttpOnly cookie, with a fresh CSRF token.
-async fn login(State(ui): Shared, body: Bytes) -> Result<Response, UiError> {
+async fn login(State(ui): Shared, headers: HeaderMap, body: Bytes) -> Result<Response, UiError> {
     if ui.auth.mode == Mode::Local {
         return Err(UiError::BadRequest(
             "moor ui uses the kubeconfig's identity: no login".into(),
@@ -218,8 +218,13 @@ async fn login(State(ui): Shared, body: Bytes) -> Result<Response, UiError> {
     let identity = ui.auth.review_token(token).await?;
     let csrf = super::auth::random_token();
     // review_token accepted only cookie-safe bytes.
-    let session = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-    let csrf_cookie = format!("{CSRF_COOKIE}={csrf}; SameSite=Strict; Path=/");
+    // Behind a TLS-terminating proxy the cookies must never travel over plain HTTP.
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let secure = if https { "; Secure" } else { "" };
+    let session = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
+    let csrf_cookie = format!("{CSRF_COOKIE}={csrf}; SameSite=Strict; Path=/{secure}");
     Ok((
         // Appended: an array of headers would keep only the last Set-Cookie.
         AppendHeaders([
