@@ -27,7 +27,7 @@ use crate::cli::{ClusterArgs, SourceArgs};
 use crate::commands::{connect, print_diffs};
 use crate::source;
 
-mod operation;
+pub(crate) mod operation;
 pub(crate) mod print;
 mod refresh;
 mod sources;
@@ -392,8 +392,6 @@ async fn diff(apps: &Apps, args: AppDiffArgs) -> Result<u8> {
             args.name
         );
     }
-    // Namespaced objects without a namespace go to the destination namespace, as in Argo CD.
-    let namespace = dest.namespace.clone().unwrap_or_else(|| "default".into());
     if app
         .spec
         .source
@@ -405,22 +403,51 @@ async fn diff(apps: &Apps, args: AppDiffArgs) -> Result<u8> {
             "warning: spec.source.kustomize overrides are applied by the controller, not by this diff; rendering the kustomization as it is in Git"
         );
     }
-    let source_args = source_args(&app, args.kustomize_bin, args.helm_bin);
-    // The repository URL is the Application's, not the operator's: MOOR_GIT_* credentials go
-    // only to URLs the operator named in MOOR_GIT_CREDENTIALS_URL.
-    let creds = moor_git::ScopedCredentials::from_env().for_url(&source_args.repo);
-    let loaded = source::load_with(&source_args, Some(&namespace), &creds).await?;
-    let mut opts = SyncOptions::new(&app.app_id(&apps.group), &namespace);
-    opts.revision = loaded.revision.clone();
-    opts.ignore_differences = app.ignore_rules();
+    let loaded = render(&app, &app.spec.source, args.kustomize_bin, args.helm_bin).await?;
+    let opts = diff_options(&app, &apps.group, loaded.revision.clone());
     let diffs = Engine::new(client).diff(loaded.manifests, &opts).await?;
     print_diffs(&diffs, args.color)?;
     Ok(if diffs.is_empty() { 0 } else { 1 })
 }
 
+/// Renders `source` (the app's one Git source, or one of its history entries') as `moor app
+/// diff` does, for it and the web UI's diff panels: one rule for what an app's Git holds.
+/// Kustomize overrides of the source are not applied (the controller applies them).
+pub(crate) async fn render(
+    app: &Application,
+    source: &Source,
+    kustomize_bin: Option<PathBuf>,
+    helm_bin: Option<PathBuf>,
+) -> Result<source::Loaded> {
+    let source_args = source_args(app, source, kustomize_bin, helm_bin);
+    // The repository URL is the Application's, not the operator's: MOOR_GIT_* credentials go
+    // only to URLs the operator named in MOOR_GIT_CREDENTIALS_URL.
+    let creds = moor_git::ScopedCredentials::from_env().for_url(&source_args.repo);
+    source::load_with(&source_args, Some(&destination_namespace(app)), &creds).await
+}
+
+/// Namespaced objects without a namespace go to the destination namespace, as in Argo CD.
+fn destination_namespace(app: &Application) -> String {
+    let ns = app.spec.destination.namespace.clone();
+    ns.unwrap_or_else(|| "default".into())
+}
+
+/// The options `moor app diff` compares a render of `app` (API group `group`) with: the app's
+/// identity, destination namespace and ignoreDifferences.
+pub(crate) fn diff_options(
+    app: &Application,
+    group: &str,
+    revision: Option<String>,
+) -> SyncOptions {
+    let mut opts = SyncOptions::new(&app.app_id(group), &destination_namespace(app));
+    opts.revision = revision;
+    opts.ignore_differences = app.ignore_rules();
+    opts
+}
+
 /// The destination is the cluster the Application lives in: Argo CD's in-cluster server or
 /// name, or nothing given.
-fn is_in_cluster(d: &Destination) -> bool {
+pub(crate) fn is_in_cluster(d: &Destination) -> bool {
     match (d.server.as_deref(), d.name.as_deref()) {
         (Some(s), _) if !s.is_empty() => s.trim_end_matches('/') == IN_CLUSTER,
         (_, Some(n)) if !n.is_empty() => n == IN_CLUSTER_NAME,
@@ -428,13 +455,13 @@ fn is_in_cluster(d: &Destination) -> bool {
     }
 }
 
-/// The app's source as the flags of `moor diff` would give it.
+/// The app's source `s` as the flags of `moor diff` would give it.
 fn source_args(
     app: &Application,
+    s: &Source,
     kustomize_bin: Option<PathBuf>,
     helm_bin: Option<PathBuf>,
 ) -> SourceArgs {
-    let s = &app.spec.source;
     let dir = s.directory.clone().unwrap_or_default();
     let helm = s.helm.clone().unwrap_or_default();
     SourceArgs {
@@ -539,45 +566,23 @@ async fn history(apps: &Apps, args: HistoryArgs) -> Result<u8> {
 async fn rollback(apps: &Apps, args: RollbackArgs) -> Result<u8> {
     let app = apps.get(&args.name).await?;
     refuse_if_running(&app)?;
-    let history = app.status.clone().map(|s| s.history).unwrap_or_default();
-    let Some(entry) = history.iter().find(|h| h.id == args.id) else {
-        let ids: Vec<String> = history.iter().map(|h| h.id.to_string()).collect();
-        bail!(
-            "application {}/{} has no history entry {}; {}",
-            apps.namespace,
-            args.name,
-            args.id,
-            if ids.is_empty() {
-                "it has no history yet".to_string()
-            } else {
-                format!("valid ids: {}", ids.join(", "))
-            }
-        );
-    };
-    // Auto-sync would undo the rollback at once; Argo CD turns it off too.
-    let extra = if app.automated().is_some() {
+    // The same rule as the web UI's rollback: the entry's revision(s), auto-sync off.
+    let rb = operation::rollback_to(&app, args.id)?;
+    if rb.auto_sync_off {
         eprintln!(
             "auto-sync of application {}/{} is now off; turn it back on to follow Git again",
             apps.namespace, args.name
         );
-        json!({"spec": {"syncPolicy": {"automated": null}}})
-    } else {
-        json!({})
-    };
-    // A multi-source entry is rolled back to each source's revision (operation.sync.revisions).
-    let (revision, revisions) = if entry.revisions.is_empty() {
-        (Some(entry.revision.as_str()), &[][..])
-    } else {
-        (None, &entry.revisions[..])
-    };
+    }
+    let (revision, revisions) = (rb.revision.as_deref(), &rb.revisions[..]);
     let requested =
-        request_operation(apps, &args.name, extra, revision, revisions, args.prune).await?;
+        request_operation(apps, &args.name, rb.extra, revision, revisions, args.prune).await?;
     println!(
         "rollback of application {}/{} to {} ({}) requested",
         apps.namespace,
         args.name,
-        entry.id,
-        short(&entry.revision)
+        args.id,
+        short(&rb.entry_revision)
     );
     if !args.wait.wait {
         return Ok(0);
