@@ -82,7 +82,9 @@ impl Browser {
             );
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // chromedriver listens on loopback: never through an HTTP(S)_PROXY of the environment.
         let http = reqwest::Client::builder()
+            .no_proxy()
             .timeout(Duration::from_secs(120))
             .build()
             .expect("WebDriver http client");
