@@ -223,3 +223,91 @@ fn settings_reach_the_objects_and_lint_is_clean() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The controller container of a rendering, its args and its port names.
+fn controller_container(objs: &BTreeMap<String, Value>) -> (&Value, Vec<&str>, Vec<&str>) {
+    let c = &objs["apps/v1 Deployment moor-system/moor-controller"]["spec"]["template"]["spec"]["containers"]
+        [0];
+    let args = c["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let ports = c["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    (c, args, ports)
+}
+
+#[test]
+fn the_web_ui_is_on_by_default_behind_service_moor_ui_and_ui_enabled_false_removes_it() {
+    let svc = "v1 Service moor-system/moor-ui";
+    let on = helm(&[]);
+    let (c, args, ports) = controller_container(&on);
+    assert!(
+        args.windows(2).any(|w| w == ["--ui-addr", "0.0.0.0:8082"]),
+        "{args:?}"
+    );
+    assert!(ports.contains(&"ui"), "{ports:?}");
+    // Readiness stays the controller's: a UI that is slow to answer never takes a replica out.
+    assert_eq!(c["readinessProbe"]["httpGet"]["port"], "http");
+    let s = &on[svc];
+    assert_eq!(s["spec"]["type"], "ClusterIP");
+    assert_eq!(s["spec"]["ports"][0]["port"], 80);
+    assert_eq!(s["spec"]["ports"][0]["targetPort"], "ui");
+
+    // Off: no Service, flag or port; every other object as before.
+    let off = helm(&["--set", "ui.enabled=false"]);
+    assert!(!off.contains_key(svc), "{:?}", off.keys());
+    let (_, args, ports) = controller_container(&off);
+    assert!(!args.contains(&"--ui-addr"), "{args:?}");
+    assert!(!ports.contains(&"ui"), "{ports:?}");
+    let mut same = on.clone();
+    same.remove(svc);
+    same.retain(|k, _| !k.contains("Deployment"));
+    let mut off_rest = off.clone();
+    off_rest.retain(|k, _| !k.contains("Deployment"));
+    assert_same(&off_rest, &same, "ui.enabled=false");
+    let out = run(
+        "helm",
+        &[
+            "lint",
+            "charts/moor",
+            "--strict",
+            "--set",
+            "ui.enabled=false",
+        ],
+    );
+    assert!(
+        !out.contains("[WARNING]") && !out.contains("[ERROR]"),
+        "{out}"
+    );
+
+    // The port and the Service's type and port are settings.
+    let set = helm(&[
+        "--set",
+        "ui.port=9000",
+        "--set",
+        "ui.service.type=NodePort",
+        "--set",
+        "ui.service.port=8443",
+    ]);
+    let (c, args, _) = controller_container(&set);
+    assert!(
+        args.windows(2).any(|w| w == ["--ui-addr", "0.0.0.0:9000"]),
+        "{args:?}"
+    );
+    let ui_port = c["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "ui")
+        .unwrap();
+    assert_eq!(ui_port["containerPort"], 9000);
+    assert_eq!(set[svc]["spec"]["type"], "NodePort");
+    assert_eq!(set[svc]["spec"]["ports"][0]["port"], 8443);
+}

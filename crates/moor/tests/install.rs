@@ -128,6 +128,11 @@ async fn install_makes_the_controller_available_changes_nothing_twice_switches_r
     .expect("the ClusterRoleBinding, named after the namespace");
     assert_eq!(crb["subjects"][0]["namespace"], n);
     assert!(cluster_role(&client, &role).await.is_some());
+    // The web UI's Service, in the install's namespace.
+    let ui = get(&client, "v1", "Service", Some(n), "moor-ui")
+        .await
+        .expect("the Service moor-ui");
+    assert_eq!(ui["spec"]["ports"][0]["targetPort"], "ui", "{ui}");
 
     // A second install changes nothing.
     let again = ok(n, &base).json();
@@ -177,6 +182,11 @@ async fn install_makes_the_controller_available_changes_nothing_twice_switches_r
     )
     .await;
     assert!(cluster_role(&client, &imp_role).await.is_none());
+    assert!(
+        get(&client, "v1", "Service", Some(n), "moor-ui")
+            .await
+            .is_none()
+    );
     assert!(get_app(&client, n, "survivor").await.is_some());
     let crd = get(
         &client,

@@ -35,6 +35,7 @@ const CONTROLLER: &[File] = &[
     deploy_file!("controller/namespace.yaml"),
     deploy_file!("controller/serviceaccount.yaml"),
     deploy_file!("controller/service.yaml"),
+    deploy_file!("controller/ui-service.yaml"),
     deploy_file!("controller/deployment.yaml"),
 ];
 
@@ -231,6 +232,11 @@ mod tests {
             );
         }
         assert_eq!(find(&ms, "Namespace")[0]["metadata"]["name"], "team-x");
+        let ui = find(&ms, "Service")
+            .into_iter()
+            .find(|s| s["metadata"]["name"] == "moor-ui")
+            .expect("the web UI's Service");
+        assert_eq!(ui["metadata"]["namespace"], "team-x");
         let crb = find(&ms, "ClusterRoleBinding")[0];
         assert_eq!(
             crb["metadata"]["name"],
