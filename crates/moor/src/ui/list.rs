@@ -161,16 +161,36 @@ pub(crate) struct ListQuery {
     pub search: Option<String>,
 }
 
+/// Most values listed per `project` / `namespace` / `cluster` count map: bounds the response when
+/// every app has its own namespace (a select of thousands of values helps nobody either).
+pub(crate) const MAX_COUNT_VALUES: usize = 1000;
+
 /// The counts at the top of the apps page: of every app the caller may see, before the filters,
-/// so each count stays a way into its filter.
+/// so each count stays a way into its filter (and the filter selects list every value).
 #[derive(Debug, Default, PartialEq, Serialize)]
 pub(crate) struct Counts {
     /// Apps per sync status.
     pub sync: BTreeMap<String, usize>,
     /// Apps per health status.
     pub health: BTreeMap<String, usize>,
+    /// Apps per project (at most [`MAX_COUNT_VALUES`] projects).
+    pub project: BTreeMap<String, usize>,
+    /// Apps per app namespace (at most [`MAX_COUNT_VALUES`] namespaces).
+    pub namespace: BTreeMap<String, usize>,
+    /// Apps per destination cluster, as in AppSummary's `cluster` (at most [`MAX_COUNT_VALUES`]).
+    pub cluster: BTreeMap<String, usize>,
     /// Every app the caller may see.
     pub total: usize,
+}
+
+/// One more app with value `v` in `map`. get_mut first: the values are few next to the apps,
+/// so most apps allocate no key. Past `cap` distinct values, new ones are not listed.
+fn count(map: &mut BTreeMap<String, usize>, v: &str, cap: usize) {
+    if let Some(n) = map.get_mut(v) {
+        *n += 1;
+    } else if map.len() < cap {
+        map.insert(v.to_string(), 1);
+    }
 }
 
 /// One page of the apps list.
@@ -274,18 +294,13 @@ pub(crate) fn page<'a>(
     let mut items = Vec::with_capacity(limit.min(DEFAULT_LIMIT));
     for a in visible {
         counts.total += 1;
-        // get_mut first: the statuses are few, so most apps allocate no key.
-        match counts.sync.get_mut(&a.sync) {
-            Some(n) => *n += 1,
-            None => {
-                counts.sync.insert(a.sync.clone(), 1);
-            }
-        }
-        match counts.health.get_mut(&a.health) {
-            Some(n) => *n += 1,
-            None => {
-                counts.health.insert(a.health.clone(), 1);
-            }
+        // Statuses are a handful of words; no cap needed (but one costs nothing either).
+        count(&mut counts.sync, &a.sync, usize::MAX);
+        count(&mut counts.health, &a.health, usize::MAX);
+        count(&mut counts.project, &a.project, MAX_COUNT_VALUES);
+        count(&mut counts.namespace, &a.namespace, MAX_COUNT_VALUES);
+        if !a.cluster.is_empty() {
+            count(&mut counts.cluster, &a.cluster, MAX_COUNT_VALUES);
         }
         if filter.matches(a) {
             if total >= offset && items.len() < limit {
@@ -399,6 +414,20 @@ mod tests {
         assert_eq!(p.counts.total, 4);
         assert_eq!(p.counts.sync["Synced"], 2);
         assert_eq!(p.counts.health["Healthy"], 2);
+        // Per project / namespace / cluster too, also before the filters: the selects' options.
+        let n = |m: &BTreeMap<String, usize>| m.clone().into_iter().collect::<Vec<_>>();
+        assert_eq!(
+            n(&p.counts.project),
+            [("data".into(), 1), ("default".into(), 3)]
+        );
+        assert_eq!(n(&p.counts.namespace), [("a".into(), 2), ("b".into(), 2)]);
+        assert_eq!(
+            n(&p.counts.cluster),
+            [("in-cluster".into(), 3), ("prod".into(), 1)]
+        );
+        let v = serde_json::to_value(&p.counts).unwrap();
+        assert_eq!(v["namespace"], json!({"a": 2, "b": 2}));
+        assert_eq!(v["cluster"]["prod"], 1);
         let p = page(
             &apps,
             &q(json!({"health": "Healthy,Progressing", "namespace": "b"})),
@@ -444,6 +473,18 @@ mod tests {
         assert_eq!((p.items.len(), p.limit), (100, 500));
         assert_eq!(p.items[0].name, "app-0900");
         assert!(page(&apps, &q(json!({"offset": 5000}))).items.is_empty());
+    }
+
+    #[test]
+    fn value_counts_are_bounded() {
+        let apps: Vec<AppSummary> = (0..MAX_COUNT_VALUES + 50)
+            .map(|i| app(&format!("ns-{i:05}"), "a", "Synced", "Healthy"))
+            .collect();
+        let p = page(&apps, &q(json!({"namespace": "ns-01040"})));
+        assert_eq!(p.counts.namespace.len(), MAX_COUNT_VALUES);
+        assert_eq!(p.counts.total, MAX_COUNT_VALUES + 50);
+        // An unlisted value still filters.
+        assert_eq!(names(&p), ["ns-01040/a"]);
     }
 
     /// The budget: the first page of 10,000 apps in well under 200 ms and 500 KB.

@@ -100,6 +100,8 @@ fn router(ui: Arc<Ui>) -> Router {
     Router::new()
         .route("/", get(assets::index))
         .route("/ui/app.js", get(assets::app_js))
+        .route("/ui/apps.js", get(assets::apps_js))
+        .route("/ui/app-page.js", get(assets::app_page_js))
         .route("/ui/style.css", get(assets::style_css))
         .route("/api/v1/me", get(me))
         .route("/api/v1/login", post(login))
