@@ -172,7 +172,9 @@ async fn list_managed(
 ) -> HashMap<ManagedKey, Value> {
     let mut groups: BTreeMap<(String, String, String, Option<String>), HashSet<String>> =
         BTreeMap::new();
-    for r in resources {
+    // Only kinds the tree shows something live of (info, children): a ConfigMap's node needs
+    // nothing but its status, and listing a namespace of 500 of them costs the page its budget.
+    for r in resources.iter().filter(|r| read_live(&r.kind)) {
         let ns = r.namespace.clone().filter(|n| !n.is_empty());
         let k = (r.group.clone(), r.version.clone(), r.kind.clone(), ns);
         groups.entry(k).or_default().insert(r.name.clone());
@@ -297,6 +299,15 @@ async fn list_all(
             _ => return Ok(out),
         }
     }
+}
+
+/// Whether the tree reads live objects of `kind`: it shows their state ([`INFO_KINDS`]) or
+/// links children to them (the owners of [`child_kinds`]).
+fn read_live(kind: &str) -> bool {
+    INFO_KINDS.contains(&kind)
+        || child_kinds()
+            .iter()
+            .any(|(_, _, owners)| owners.contains(&kind))
 }
 
 /// Kinds whose live state [`info`] shows, so their lists are read whole.
@@ -653,6 +664,16 @@ mod tests {
         assert_eq!(tree.nodes[1].sync.as_deref(), Some("Synced"));
         assert_eq!(tree.nodes[3].sync, None);
         assert!(tree.nodes[3].health.is_some());
+    }
+
+    #[test]
+    fn only_kinds_with_live_state_or_children_are_read() {
+        for kind in ["Deployment", "CronJob", "Pod", "Service", "Rollout"] {
+            assert!(read_live(kind), "{kind}");
+        }
+        for kind in ["ConfigMap", "Secret", "Role", "CustomResourceDefinition"] {
+            assert!(!read_live(kind), "{kind}");
+        }
     }
 
     #[test]
