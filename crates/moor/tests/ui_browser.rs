@@ -254,6 +254,7 @@ async fn apps_page_live_drift_tree_diff_sync_and_rollback_in_a_browser() {
     )
     .await;
     eprintln!("tree: {chain}");
+    screenshot(&b, "ui-tree.png").await;
     // The tree is a keyboard tree too: ArrowDown moves the focus to the next node.
     b.execute(
         "document.querySelector('[role=treeitem]').focus(); return null;",
@@ -267,7 +268,6 @@ async fn apps_page_live_drift_tree_diff_sync_and_rollback_in_a_browser() {
         top.is_string() && next.is_string() && top != next,
         "ArrowDown in the tree moves from {top} to another node, not {next}"
     );
-    screenshot(&b, "ui-tree.png").await;
 
     // The diff panel of the drifted ConfigMap shows the field.
     b.click_on(
