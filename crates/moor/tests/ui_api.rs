@@ -6,6 +6,7 @@
 //! event stream tells a reader of an app's change and nobody else.
 
 mod common;
+mod ui_support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -17,34 +18,7 @@ use common::git_repo;
 use common::tenancy::kubectl;
 use moor_testkit::{TestNamespace, client, eventually};
 use serde_json::{Value, json};
-
-/// One HTTP/1.1 exchange: status, headers (lowercased names) and body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        let found = self.headers.iter().find(|(k, _)| k == name);
-        found.map(|(_, v)| v.as_str())
-    }
-
-    /// The value of cookie `name` set by this reply.
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k == "set-cookie")
-            .find_map(|(_, v)| v.split(';').next()?.strip_prefix(&format!("{name}=")))
-            .map(String::from)
-    }
-}
+use ui_support::{Reply, request};
 
 /// The UI of a controller on `port`, called as whoever the headers say.
 struct Ui {
@@ -53,32 +27,7 @@ struct Ui {
 
 impl Ui {
     fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("UI port open");
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.port,
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        s.write_all(req.as_bytes()).unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).unwrap();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let mut lines = head.lines();
-        let status = lines.next().and_then(|l| l.split_whitespace().nth(1));
-        Reply {
-            status: status.and_then(|s| s.parse().ok()).unwrap_or(0),
-            headers: lines
-                .filter_map(|l| l.split_once(':'))
-                .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
-                .collect(),
-            body: body.to_string(),
-        }
+        request(self.port, method, path, headers, body)
     }
 
     fn get(&self, path: &str, token: &str) -> Reply {

@@ -4,16 +4,16 @@
 //! the Pods.
 
 mod common;
+mod ui_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::apps::{apply_app, spec, synced_at, synced_healthy, wait_app};
 use common::controller::Controller;
 use moor_testkit::{GitServer, TestNamespace, client, eventually};
 use serde_json::{Value, json};
+use ui_support::LocalUi;
 
 /// The value of the Secret in Git; never to be seen in any answer of the API.
 const SECRET_V1: &str = "hunter2-ui-obj-first";
@@ -418,102 +418,4 @@ fn kubectl(args: &[&str]) {
         "kubectl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// A `moor ui --port 0` process (local mode), killed on drop.
-struct LocalUi {
-    child: Child,
-    port: u16,
-}
-
-impl LocalUi {
-    fn start() -> LocalUi {
-        moor_testkit::kubeconfig_path();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_moor"))
-            .args(["ui", "--port", "0"])
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("moor ui starts");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("moor ui prints its URL within 60 s");
-        let port = line
-            .trim()
-            .trim_end_matches('/')
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        LocalUi { child, port }
-    }
-
-    /// GET `path`: (status, body).
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("moor ui listens");
-        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-        let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).unwrap();
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).unwrap();
-        let split = buf
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .unwrap_or(buf.len());
-        let head = String::from_utf8_lossy(&buf[..split]).to_string();
-        let raw = buf.get(split + 4..).unwrap_or_default();
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            dechunk(raw)
-        } else {
-            raw.to_vec()
-        };
-        let body = String::from_utf8_lossy(&body).to_string();
-        (status, body)
-    }
-
-    /// GET `path`, which must answer 200 with JSON.
-    fn json(&self, path: &str) -> Value {
-        let (status, body) = self.get(path);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
-    }
-}
-
-/// The body of a chunked response.
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
-        let size = String::from_utf8_lossy(&raw[..eol]).to_string();
-        let n = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
-        let data = &raw[eol + 2..];
-        if n == 0 || data.len() < n {
-            break;
-        }
-        out.extend_from_slice(&data[..n]);
-        raw = data.get(n + 2..).unwrap_or_default();
-    }
-    out
-}
-
-impl Drop for LocalUi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -1,5 +1,7 @@
 //! Helpers of the web UI's browser tests (ui_browser.rs): logins with ServiceAccount tokens,
-//! raw HTTP to the UI, reading the apps table, `moor ui` as a process, screenshots.
+//! raw HTTP to the UI, reading the apps table, `moor ui` as a process, screenshots. Shared by
+//! ui_api.rs and ui_objects.rs too, which use only some of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -67,18 +69,43 @@ pub async fn token_for(client: &Client, ns: &str, sa: &str, verbs: &[&str]) -> S
         .to_string()
 }
 
-/// A raw HTTP/1.1 request to the UI on loopback: (status, body).
-pub fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
+/// One HTTP/1.1 exchange with the UI: status, headers (lowercased names) and body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON, or a panic naming the status and body.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+
+    /// The first header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let found = self.headers.iter().find(|(k, _)| k == name);
+        found.map(|(_, v)| v.as_str())
+    }
+
+    /// The value of cookie `name` set by this reply.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .find_map(|(_, v)| v.split(';').next()?.strip_prefix(&format!("{name}=")))
+            .map(String::from)
+    }
+}
+
+/// A raw HTTP/1.1 request to the UI on loopback at `port`, with exactly `headers` besides Host,
+/// Connection and Content-Length; a chunked body is decoded.
+pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("UI server accepts connections");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -89,17 +116,61 @@ pub fn http(
     s.write_all(req.as_bytes()).unwrap();
     let mut buf = vec![];
     let _ = s.read_to_end(&mut buf);
-    let buf = String::from_utf8_lossy(&buf).into_owned();
-    let status = buf
-        .split_whitespace()
-        .nth(1)
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(buf.len());
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let raw = buf.get(split + 4..).unwrap_or_default();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{method} {path}: no HTTP status in reply {buf:?}"));
-    let body = buf
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+        .unwrap_or_else(|| panic!("{method} {path}: no HTTP status in reply {head:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked { dechunk(raw) } else { raw.to_vec() };
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// The body of a chunked response.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&raw[..eol]).to_string();
+        let n = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        let data = &raw[eol + 2..];
+        if n == 0 || data.len() < n {
+            break;
+        }
+        out.extend_from_slice(&data[..n]);
+        raw = data.get(n + 2..).unwrap_or_default();
+    }
+    out
+}
+
+/// A JSON request to the UI on loopback: (status, body).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    let r = request(port, method, path, &all, body);
+    (r.status, r.body)
 }
 
 /// Waits until the UI at `port` answers.
@@ -238,6 +309,19 @@ impl LocalUi {
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// GET `path`: (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let r = request(self.port, "GET", path, &[], "");
+        (r.status, r.body)
+    }
+
+    /// GET `path`, which must answer 200 with JSON.
+    pub fn json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
     }
 }
 
