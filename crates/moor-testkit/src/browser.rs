@@ -278,32 +278,23 @@ impl Browser {
 
     /// Every element matching the CSS selector `css`, in document order.
     pub async fn find_all(&self, css: &str) -> Vec<Element> {
-        let v = self
-            .call_ok(
-                reqwest::Method::POST,
-                "/elements",
-                json!({"using": "css selector", "value": css}),
-            )
-            .await;
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e[ELEMENT_KEY].as_str())
-                    .map(|id| Element {
-                        id: id.to_string(),
-                        selector: css.to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.elements("/elements", css, css.to_string()).await
     }
 
     /// Every element matching `css` inside `parent`, in document order.
     pub async fn find_within(&self, parent: &Element, css: &str) -> Vec<Element> {
+        let path = format!("/element/{}/elements", parent.id);
+        let selector = format!("{} {css}", parent.selector);
+        self.elements(&path, css, selector).await
+    }
+
+    /// The elements a find-elements command at `path` returns for `css`, each remembered by
+    /// `selector` for error messages.
+    async fn elements(&self, path: &str, css: &str, selector: String) -> Vec<Element> {
         let v = self
             .call_ok(
                 reqwest::Method::POST,
-                &format!("/element/{}/elements", parent.id),
+                path,
                 json!({"using": "css selector", "value": css}),
             )
             .await;
@@ -313,7 +304,7 @@ impl Browser {
                     .filter_map(|e| e[ELEMENT_KEY].as_str())
                     .map(|id| Element {
                         id: id.to_string(),
-                        selector: format!("{} {css}", parent.selector),
+                        selector: selector.clone(),
                     })
                     .collect()
             })
