@@ -87,7 +87,10 @@ pub async fn load(client: &Client, app: &str) -> Result<Inventory, SyncError> {
 }
 
 /// The stored inventory and the resourceVersion of its ConfigMap (None when there is none yet).
-async fn read(client: &Client, app: &str) -> Result<(Inventory, Option<String>), SyncError> {
+pub(crate) async fn read(
+    client: &Client,
+    app: &str,
+) -> Result<(Inventory, Option<String>), SyncError> {
     let Some(cm) = api(client)
         .get_opt(&configmap_name(app))
         .await
@@ -120,7 +123,7 @@ fn inventory_error(action: &'static str, app: &str) -> impl Fn(kube::Error) -> S
 }
 
 /// Tries of [`update`] before it gives up on a contended inventory.
-const UPDATE_TRIES: usize = 20;
+pub(crate) const UPDATE_TRIES: usize = 20;
 
 /// Changes the app's inventory by `change`, applied to what is stored at the moment of the write
 /// (not to what this sync read at its start), under optimistic concurrency: the write carries the
@@ -131,42 +134,87 @@ pub async fn update(
     app: &str,
     revision: Option<&str>,
     change: impl Fn(&mut Inventory),
-) -> Result<(), SyncError> {
-    let err = inventory_error("write", app);
+) -> Result<Option<String>, SyncError> {
     for _ in 0..UPDATE_TRIES {
         let (stored, rv) = read(client, app).await?;
         let mut inv = stored.clone();
         change(&mut inv);
         if inv == stored && rv.is_some() {
-            return Ok(());
+            return Ok(rv);
         }
-        let cm = configmap(app, &inv, revision, rv.as_deref());
-        let written = match rv {
-            Some(_) => {
-                api(client)
-                    .replace(&configmap_name(app), &PostParams::default(), &cm)
-                    .await
-            }
-            None => match api(client).create(&PostParams::default(), &cm).await {
-                // Its namespace is made only when missing: a least-privilege controller
-                // (deploy/impersonation) may write ConfigMaps there but not Namespaces.
-                Err(e) if crate::error::is_not_found(&e) => {
-                    ensure_system_namespace(client).await.map_err(&err)?;
-                    api(client).create(&PostParams::default(), &cm).await
-                }
-                created => created,
-            },
-        };
-        match written {
-            Ok(_) => return Ok(()),
-            // 409: written (or created) by someone else since the read: read again.
-            Err(kube::Error::Api(s)) if s.code == 409 => continue,
-            Err(e) => return Err(err(e)),
+        if let Some(written) = write(client, app, &inv, revision, rv).await? {
+            return Ok(Some(written));
         }
     }
-    Err(err(kube::Error::Service(
+    Err(contended(app))
+}
+
+/// After a sync applied `entries`: puts back any of them a concurrent sync of the app took out
+/// as gone (it found the object missing just before this sync created it). When the inventory
+/// is no longer as this sync wrote it (`written`, what [`update`] returned), it is written even
+/// with every entry there, so that a concurrent prune's removal (`Engine::remove_gone`) that read it before
+/// conflicts and looks at the objects again.
+pub async fn reassert(
+    client: &Client,
+    app: &str,
+    revision: Option<&str>,
+    entries: &Inventory,
+    written: Option<&str>,
+) -> Result<(), SyncError> {
+    for _ in 0..UPDATE_TRIES {
+        let (stored, rv) = read(client, app).await?;
+        let untouched = written.is_none() || rv.as_deref() == written;
+        if entries.is_subset(&stored) && untouched {
+            return Ok(());
+        }
+        let mut inv = stored;
+        inv.extend(entries.iter().cloned());
+        if write(client, app, &inv, revision, rv).await?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(contended(app))
+}
+
+pub(crate) fn contended(app: &str) -> SyncError {
+    inventory_error("write", app)(kube::Error::Service(
         format!("the inventory kept changing under {UPDATE_TRIES} tries to write it").into(),
-    )))
+    ))
+}
+
+/// Writes `inv` over the inventory last read at `rv` (None: create it). The resourceVersion
+/// written, or None on a conflict (someone wrote since: read again).
+pub(crate) async fn write(
+    client: &Client,
+    app: &str,
+    inv: &Inventory,
+    revision: Option<&str>,
+    rv: Option<String>,
+) -> Result<Option<String>, SyncError> {
+    let err = inventory_error("write", app);
+    let cm = configmap(app, inv, revision, rv.as_deref());
+    let written = match rv {
+        Some(_) => {
+            api(client)
+                .replace(&configmap_name(app), &PostParams::default(), &cm)
+                .await
+        }
+        None => match api(client).create(&PostParams::default(), &cm).await {
+            // Its namespace is made only when missing: a least-privilege controller
+            // (deploy/impersonation) may write ConfigMaps there but not Namespaces.
+            Err(e) if crate::error::is_not_found(&e) => {
+                ensure_system_namespace(client).await.map_err(&err)?;
+                api(client).create(&PostParams::default(), &cm).await
+            }
+            created => created,
+        },
+    };
+    match written {
+        Ok(cm) => Ok(Some(cm.metadata.resource_version.unwrap_or_default())),
+        // 409: written (or created) by someone else since the read.
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(None),
+        Err(e) => Err(err(e)),
+    }
 }
 
 fn configmap(app: &str, inv: &Inventory, revision: Option<&str>, rv: Option<&str>) -> ConfigMap {
@@ -175,7 +223,10 @@ fn configmap(app: &str, inv: &Inventory, revision: Option<&str>, rv: Option<&str
         "metadata": {"name": configmap_name(app), "namespace": SYSTEM_NAMESPACE,
                      "resourceVersion": rv,
                      "labels": {"moor.dev/inventory": "true"},
-                     "annotations": {LABEL_APP: app}},
+                     // Every write differs (the API server does not bump the resourceVersion
+                     // of a write that changes nothing; reassert needs it to).
+                     "annotations": {LABEL_APP: app,
+                                     "moor.dev/inventory-written": k8s_openapi::jiff::Timestamp::now().to_string()}},
         "data": {
             "objects": serde_json::to_string(inv).expect("inventory serializes"),
             "revision": revision.unwrap_or(""),

@@ -3,7 +3,7 @@
 //! left Git, and wait for health. Returns a change set that feeds CLI output, events and status.
 //!
 //! Reading order: [`Engine::sync`] calls `prepare` -> `plan` -> `apply` -> `prune` -> `wait`,
-//! one module each.
+//! one module each (`prune_stale` ends the prune: what is gone leaves the inventory).
 
 #![warn(missing_docs)]
 
@@ -17,6 +17,7 @@ mod options;
 mod plan;
 mod prepare;
 mod prune;
+mod prune_stale;
 mod replace;
 mod request;
 mod resolve;
@@ -510,18 +511,31 @@ impl Engine {
         // Record ownership before writing, so a crash mid-sync still lets a later prune find
         // everything this sync may have created. Added to what is stored now, not to what this
         // sync read: a concurrent sync of the same app keeps its entries.
-        if !desired_entries.is_subset(&previous) {
+        let written = if !desired_entries.is_subset(&previous) {
             inventory::update(
                 &self.inventory,
                 &opts.app,
                 opts.revision.as_deref(),
                 |inv| inv.extend(desired_entries.iter().cloned()),
             )
-            .await?;
-        }
+            .await?
+        } else {
+            None
+        };
         let targets: Vec<prepare::Desired> = planned.iter().map(|p| p.d.clone()).collect();
         let started = std::time::Instant::now();
         let mut objects = apply::apply_all(&self.client, planned, runner, opts, progress).await?;
+        // A concurrent sync of the same app may have taken one of our entries out as gone,
+        // having found the object missing just before we created it: what this sync applied
+        // goes back in (one read when nobody else wrote the inventory).
+        inventory::reassert(
+            &self.inventory,
+            &opts.app,
+            opts.revision.as_deref(),
+            &desired_entries,
+            written.as_deref(),
+        )
+        .await?;
         tracing::debug!(
             objects = objects.len(),
             apply_ms = started.elapsed().as_millis() as u64,
@@ -547,48 +561,6 @@ impl Engine {
         }
         runner.run(SyncPhase::PostSync, None).await?;
         Ok(objects)
-    }
-
-    /// Prunes the objects that left Git and takes what is gone out of the inventory.
-    async fn prune_stale(
-        &self,
-        stale: Vec<Entry>,
-        started_at: Timestamp,
-        targets: &[prepare::Desired],
-        opts: &SyncOptions,
-        progress: &Progress<'_>,
-    ) -> Result<Vec<ObjectResult>, SyncError> {
-        let pruned = prune::prune_last_after_health(
-            &self.client,
-            &self.resolver,
-            opts,
-            stale.clone(),
-            started_at,
-            targets,
-        )
-        .await?;
-        for r in &pruned.results {
-            progress(r);
-        }
-        // Pruned, gone, or another app's: out of the inventory. Kept objects stay.
-        let gone: Vec<Entry> = stale
-            .into_iter()
-            .filter(|e| !pruned.kept.contains(e))
-            .collect();
-        if !gone.is_empty() {
-            inventory::update(
-                &self.inventory,
-                &opts.app,
-                opts.revision.as_deref(),
-                |inv| {
-                    gone.iter().for_each(|e| {
-                        inv.remove(e);
-                    })
-                },
-            )
-            .await?;
-        }
-        Ok(pruned.results)
     }
 
     /// Sync and health of every desired object, and the owned objects that left Git (they
