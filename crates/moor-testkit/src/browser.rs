@@ -407,10 +407,20 @@ impl Browser {
         .map(|_| ())
     }
 
-    /// Waits for a displayed element matching `css`, then clicks it.
+    /// Waits for a displayed element matching `css`, then clicks it; when a live update redrew
+    /// it between the find and the click (a stale element), finds it again until `timeout`.
     pub async fn click_on(&self, css: &str, timeout: Duration) {
-        let el = self.wait_for(css, timeout).await;
-        self.click(&el).await;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let el = self.wait_for(css, timeout).await;
+            match self.try_click(&el).await {
+                Ok(()) => return,
+                Err(e) if e.contains("stale element") && Instant::now() < deadline => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => panic!("clicking {:?}: {e}{}", el.selector, self.context().await),
+            }
+        }
     }
 
     /// Types `text` into the element (WebDriver key codes such as "\u{E007}", Enter, work too).

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
 use moor_controller::crd::{Application, Source};
-use moor_types::Manifest;
+use moor_types::{ConditionType, Manifest};
 use tokio::sync::{OnceCell, Semaphore};
 
 /// How long a render serves: long enough for a user clicking through an app's nodes, short
@@ -82,6 +82,7 @@ impl Renders {
         revision: Option<&str>,
     ) -> Outcome {
         check_remote(&source.repo_url)?;
+        admitted(app)?;
         let mut source = source.clone();
         if let Some(r) = revision.filter(|r| !r.is_empty()) {
             source.target_revision = Some(r.to_string());
@@ -153,6 +154,30 @@ fn expired(s: &Slot, now: Instant) -> bool {
     now.duration_since(s.created) > ttl
 }
 
+/// The UI renders only what the controller has admitted: it found nothing refused in the app
+/// (no InvalidSpecError: a project's sourceRepos, a forbidden field) and fetched a revision. Otherwise an Application could make
+/// the UI's process fetch and show what its project forbids.
+fn admitted(app: &Application) -> Result<(), String> {
+    let status = app.status.as_ref();
+    let refused = status.and_then(|s| {
+        (s.conditions.iter()).find(|c| c.type_ == ConditionType::InvalidSpecError.as_str())
+    });
+    if let Some(c) = refused {
+        return Err(format!(
+            "not rendered: the controller refused this app: {}",
+            c.message
+        ));
+    }
+    if status.and_then(|s| s.sync.revision.as_ref()).is_none() {
+        return Err(
+            "not rendered: the controller has not fetched this app's sources yet; try again once \
+             it has reconciled"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// The UI renders only repositories git fetches: a repoURL naming a plain local directory
 /// would be read as it is (`moor app diff`'s convenience for local work), making the UI's
 /// process show its own files in a diff. `file://` URLs are fetched by git like any other, as
@@ -196,6 +221,27 @@ mod tests {
         for bad in ["/etc", "./repo", "relative/dir", ""] {
             assert!(check_remote(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_admitted_apps_render() {
+        let app = |status: serde_json::Value| -> Application {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "a", "namespace": "n", "generation": 2},
+                "spec": {"source": {"repoURL": "https://x"}, "destination": {}},
+                "status": status,
+            }))
+            .unwrap()
+        };
+        let ok = serde_json::json!({"observedGeneration": 2, "sync": {"status": "Synced", "revision": "abc"}, "health": {}});
+        assert_eq!(admitted(&app(ok.clone())), Ok(()));
+        let mut refused = ok.clone();
+        refused["conditions"] = serde_json::json!([{"type": "InvalidSpecError", "message": "project p does not permit repo https://x"}]);
+        let e = admitted(&app(refused)).unwrap_err();
+        assert!(e.contains("does not permit"), "{e}");
+        let mut unfetched = ok;
+        unfetched["sync"] = serde_json::json!({"status": "Unknown"});
+        assert!(admitted(&app(unfetched)).is_err());
     }
 
     #[tokio::test]
