@@ -3,12 +3,14 @@
 //! ascending, each healthy before the next, with the wave's Sync hooks after its objects; inside
 //! a wave kinds go in the fixed order, objects of one kind in parallel (bounded).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use futures::{StreamExt, stream};
 use kube::Client;
 use kube::api::Patch;
-use moor_types::{ApplyOrder, Change, SyncPhase};
+use moor_types::{ApplyOrder, Change, ObjKey, SyncPhase};
+use serde_json::Value;
 
 use crate::error::{ObjectError, SyncError, api_reason};
 use crate::hooks::Runner;
@@ -26,18 +28,19 @@ fn order_of(p: &Planned) -> ApplyOrder {
 
 /// Applies `planned` (all of which passed validation and dry-run), in [`ApplyOrder`]: the
 /// Namespaces and CRDs first, then wave by wave, kind by kind, each wave healthy before the
-/// next; the Sync-phase hooks of a wave run after its objects. One result per object.
+/// next; the Sync-phase hooks of a wave run after its objects. One result per object, and with
+/// `opts.read_back` each applied object as written.
 pub async fn apply_all(
     client: &Client,
     planned: Vec<Planned>,
     hooks: &mut Runner<'_>,
     opts: &SyncOptions,
     progress: &Progress<'_>,
-) -> Result<Vec<ObjectResult>, SyncError> {
-    let concurrency = opts.concurrency;
+) -> Result<(Vec<ObjectResult>, Written), SyncError> {
+    let mut written = Written::new();
     let (early, rest): (Vec<Planned>, Vec<Planned>) =
         planned.into_iter().partition(|p| !order_of(p).late);
-    let mut results = apply_group(client, early.clone(), concurrency, progress).await?;
+    let mut results = apply_group(client, early.clone(), opts, progress, &mut written).await?;
     let crds: Vec<_> = early
         .iter()
         .filter(|p| p.d.key.kind == "CustomResourceDefinition")
@@ -69,7 +72,7 @@ pub async fn apply_all(
         for (_, group) in kinds {
             wrote |= group.iter().any(|p| p.drifted);
             in_wave.extend(group.iter().map(|p| p.d.clone()));
-            results.extend(apply_group(client, group, concurrency, progress).await?);
+            results.extend(apply_group(client, group, opts, progress, &mut written).await?);
         }
         if hooks.waves(SyncPhase::Sync).contains(&wave) {
             // The wave's objects first, healthy: a Sync hook may use them.
@@ -86,7 +89,25 @@ pub async fn apply_all(
             until_healthy(client, &targets, opts).await?;
         }
     }
-    Ok(results)
+    Ok((results, written))
+}
+
+/// What the applies wrote, by object (only with `read_back`).
+pub type Written = HashMap<ObjKey, Arc<Value>>;
+
+/// Told each object as the API server wrote it, the moment its apply returns (with
+/// `read_back`): a controller recognises the watch events of its own writes by their
+/// resourceVersion, and does not take them for drift.
+#[derive(Clone)]
+pub struct WrittenHook(pub Arc<WrittenFn>);
+
+/// The function of a [`WrittenHook`]: the object's key and what the API server wrote.
+pub type WrittenFn = dyn Fn(&ObjKey, &Value) + Send + Sync;
+
+impl std::fmt::Debug for WrittenHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WrittenHook")
+    }
 }
 
 /// Objects whose namespace or CRD did not exist at plan time are dry-run now, before they are written.
@@ -128,24 +149,42 @@ async fn finish_deferred_dry_runs(
 async fn apply_group(
     client: &Client,
     group: Vec<Planned>,
-    concurrency: usize,
+    opts: &SyncOptions,
     progress: &Progress<'_>,
+    written: &mut Written,
 ) -> Result<Vec<ObjectResult>, SyncError> {
-    let results: Vec<Result<ObjectResult, SyncError>> = stream::iter(group)
+    let read_back = opts.read_back;
+    let results: Vec<Result<(ObjectResult, Option<Value>), SyncError>> = stream::iter(group)
         .map(|p| async move {
-            let r = apply_one(client, &p).await;
-            if let Ok(r) = &r {
+            let r = apply_one(client, &p, read_back).await;
+            if let Ok((r, written)) = &r {
+                if let (Some(hook), Some(obj)) = (&opts.on_written, written) {
+                    (hook.0)(&r.key, obj);
+                }
                 progress(r);
             }
             r
         })
-        .buffered(concurrency)
+        .buffered(opts.concurrency)
         .collect()
         .await;
-    results.into_iter().collect()
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        let (r, obj) = r?;
+        if let Some(obj) = obj {
+            written.insert(r.key.clone(), Arc::new(obj));
+        }
+        out.push(r);
+    }
+    Ok(out)
 }
 
-async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncError> {
+/// Applies `p` if it drifted; with `read_back`, returns what the API server wrote.
+async fn apply_one(
+    client: &Client,
+    p: &Planned,
+    read_back: bool,
+) -> Result<(ObjectResult, Option<Value>), SyncError> {
     let result = |change| ObjectResult {
         key: p.d.key.clone(),
         api_version: p.d.m.api_version().to_string(),
@@ -153,13 +192,14 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
         message: String::new(),
     };
     if p.d.kind_missing {
-        return Ok(ObjectResult {
+        let r = ObjectResult {
             message: crate::options::KIND_MISSING.into(),
             ..result(Change::Skipped)
-        });
+        };
+        return Ok((r, None));
     }
     if !p.drifted {
-        return Ok(result(Change::Unchanged));
+        return Ok((result(Change::Unchanged), None));
     }
     if let (true, Some(timeout)) = (p.replace, p.d.replace) {
         // Gone first: the apply below then creates it with the fields Git gives.
@@ -176,17 +216,18 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
         std::borrow::Cow::Borrowed(&p.d.m.obj)
     };
     let written = match request::for_object(&p.d).patch(&p.d.key.name, &pp, &Patch::Apply(&*body)) {
-        Ok(req) => request::send_unread(client, req).await,
+        Ok(req) if read_back => request::send_read(client, req).await.map(Some),
+        Ok(req) => request::send_unread(client, req).await.map(|()| None),
         Err(e) => Err(kube::Error::BuildRequest(e)),
     };
-    written.map_err(|e| {
+    let written = written.map_err(|e| {
         SyncError::Apply(ObjectError {
             key: p.d.key.clone(),
             origin: p.d.m.origin.clone(),
             reason: api_reason(&e),
         })
     })?;
-    Ok(result(if p.replace {
+    let change = if p.replace {
         Change::Replaced
     } else if p.adopts() {
         Change::Adopted
@@ -194,5 +235,6 @@ async fn apply_one(client: &Client, p: &Planned) -> Result<ObjectResult, SyncErr
         Change::Configured
     } else {
         Change::Created
-    }))
+    };
+    Ok((result(change), written))
 }

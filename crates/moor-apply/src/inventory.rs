@@ -135,8 +135,23 @@ pub async fn update(
     revision: Option<&str>,
     change: impl Fn(&mut Inventory),
 ) -> Result<Option<String>, SyncError> {
+    update_from(client, app, revision, None, change).await
+}
+
+/// [`update`], starting from `first`, the inventory and resourceVersion a plan read moments
+/// ago, instead of reading it again; a conflict reads it as usual.
+pub(crate) async fn update_from(
+    client: &Client,
+    app: &str,
+    revision: Option<&str>,
+    mut first: Option<(Inventory, Option<String>)>,
+    change: impl Fn(&mut Inventory),
+) -> Result<Option<String>, SyncError> {
     for _ in 0..UPDATE_TRIES {
-        let (stored, rv) = read(client, app).await?;
+        let (stored, rv) = match first.take() {
+            Some(read) => read,
+            None => read(client, app).await?,
+        };
         let mut inv = stored.clone();
         change(&mut inv);
         if inv == stored && rv.is_some() {

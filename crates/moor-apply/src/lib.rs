@@ -9,6 +9,7 @@
 
 mod apply;
 mod capabilities;
+mod comparison;
 mod error;
 mod hooks;
 mod ignore;
@@ -16,6 +17,7 @@ pub mod inventory;
 mod options;
 mod plan;
 mod prepare;
+mod probe;
 mod prune;
 mod prune_stale;
 mod replace;
@@ -34,7 +36,9 @@ use moor_types::{ANNOTATION_APPLIED_HASH, Change, HealthStatus, Manifest, ObjKey
 use serde::Serialize;
 use serde_json::Value;
 
+pub use apply::WrittenHook;
 pub use capabilities::ClusterCapabilities;
+pub use comparison::{Comparison, ResourceState};
 pub use error::{ObjectError, SyncError};
 pub use hooks::{HookProgress, HookResult, HookStatus};
 pub use ignore::IgnoreRule;
@@ -81,6 +85,11 @@ pub struct SyncOptions {
     pub force: bool,
     /// How health is judged (user CEL rules over the built-in ones), for compare and waits.
     pub health_rules: moor_health::HealthRules,
+    /// Keep what each apply wrote (the API server's answer) in the change set, so
+    /// [`Comparison::after`] can tell the state after a sync without reading it again.
+    pub read_back: bool,
+    /// With `read_back`: told each object as written, the moment its apply returns.
+    pub on_written: Option<WrittenHook>,
     /// The app's `syncPolicy.syncOptions`, an object's own sync-options annotation overriding
     /// them: Prune, Delete, PruneLast, PrunePropagationPolicy, Validate,
     /// SkipDryRunOnMissingResource, with Argo CD's meaning (see `options.rs`).
@@ -113,6 +122,8 @@ impl SyncOptions {
             replace: false,
             force: false,
             health_rules: moor_health::HealthRules::default(),
+            read_back: false,
+            on_written: None,
             app_options: vec![],
             deleting_app: false,
             hook_progress: None,
@@ -151,6 +162,9 @@ pub struct ChangeSet {
     /// The hooks run, in the order they started.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<HookResult>,
+    /// With [`SyncOptions::read_back`]: each applied object as the API server wrote it.
+    #[serde(skip)]
+    pub written: std::collections::HashMap<ObjKey, Arc<Value>>,
 }
 
 impl ChangeSet {
@@ -160,58 +174,13 @@ impl ChangeSet {
     }
 }
 
-/// Sync and health of one object, as a controller reports it.
-#[derive(Clone, Debug)]
-pub struct ResourceState {
-    /// The object.
-    pub key: ObjKey,
-    /// Its API version, for the status's resource list.
-    pub api_version: String,
-    /// Live matches the dry-run result of desired.
-    pub synced: bool,
-    /// Its health by the app's rules; Missing when it does not exist yet.
-    pub health: moor_health::Health,
-}
-
-/// Result of [`Engine::compare`].
-#[derive(Clone, Debug, Default)]
-pub struct Comparison {
-    /// One per desired object, in the order given.
-    pub resources: Vec<ResourceState>,
-    /// Objects the app owns that are no longer desired (OutOfSync until pruned, unless they
-    /// ask to be ignored: `IgnoreExtraneous`).
-    pub extra: Vec<ResourceState>,
-    /// What the comparison was made from, so that [`Engine::sync_compared`] need not dry-run
-    /// everything again.
-    plan: Option<Arc<Plan>>,
-}
-
-impl Comparison {
-    /// Every desired object matches and nothing is left to prune (but objects annotated
-    /// `argocd.argoproj.io/compare-options: IgnoreExtraneous`, listed in `extra` as synced).
-    pub fn in_sync(&self) -> bool {
-        self.extra.iter().all(|r| r.synced) && self.resources.iter().all(|r| r.synced)
-    }
-
-    /// The app's health: the worst of its desired objects'.
-    pub fn health(&self) -> HealthStatus {
-        moor_health::aggregate(self.resources.iter().map(|r| &r.health))
-    }
-
-    /// The objects that differ from Git, desired or left to prune.
-    pub fn out_of_sync(&self) -> impl Iterator<Item = &ResourceState> {
-        self.resources
-            .iter()
-            .chain(&self.extra)
-            .filter(|r| !r.synced)
-    }
-}
-
 /// What every verb starts from (see `Engine::plan_all`).
 #[derive(Clone, Debug)]
 struct Plan {
     planned: Vec<Planned>,
     previous: Inventory,
+    /// The resourceVersion `previous` was read at (None: no inventory yet).
+    previous_rv: Option<String>,
     desired_entries: Inventory,
     stale: Vec<Entry>,
     /// When planning began: prune spares objects that another sync applied after it.
@@ -331,6 +300,8 @@ impl Engine {
             d.replace = replace::allowed(&d.m, opts).then_some(opts.timeout);
         }
         let prepared = started.elapsed();
+        let (previous, previous_rv) = inventory::read(&self.inventory, &opts.app).await?;
+        let known = previous.iter().map(Entry::key).collect();
         let planned = plan::plan(
             &self.client,
             desired,
@@ -338,6 +309,7 @@ impl Engine {
             opts.concurrency,
             new_bodies,
             opts.adopt,
+            &known,
         )
         .await?;
         tracing::debug!(
@@ -346,12 +318,12 @@ impl Engine {
             plan_ms = (started.elapsed() - prepared).as_millis() as u64,
             "planned"
         );
-        let previous = inventory::load(&self.inventory, &opts.app).await?;
         let desired_entries: Inventory = planned.iter().map(entry_of).collect();
         let stale: Vec<Entry> = previous.difference(&desired_entries).cloned().collect();
         Ok(Plan {
             planned,
             previous,
+            previous_rv,
             desired_entries,
             stale,
             started_at,
@@ -434,6 +406,7 @@ impl Engine {
         let Plan {
             planned,
             previous,
+            previous_rv,
             desired_entries,
             stale,
             started_at,
@@ -445,6 +418,7 @@ impl Engine {
             dry_run: opts.dry_run,
             objects: vec![],
             hooks: vec![],
+            written: Default::default(),
         };
 
         if opts.dry_run {
@@ -471,7 +445,7 @@ impl Engine {
             .write(
                 &mut runner,
                 planned,
-                (previous, desired_entries, stale, started_at),
+                (previous, previous_rv, desired_entries, stale, started_at),
                 opts,
                 progress,
             )
@@ -486,7 +460,7 @@ impl Engine {
                 Err(e)
             }
         };
-        set.objects = written?;
+        (set.objects, set.written) = written?;
         set.hooks = runner.results;
         Ok(set)
     }
@@ -497,25 +471,28 @@ impl Engine {
         &self,
         runner: &mut hooks::Runner<'_>,
         planned: Vec<Planned>,
-        (previous, desired_entries, stale, started_at): (
+        (previous, previous_rv, desired_entries, stale, started_at): (
             Inventory,
+            Option<String>,
             Inventory,
             Vec<Entry>,
             Timestamp,
         ),
         opts: &SyncOptions,
         progress: &Progress<'_>,
-    ) -> Result<Vec<ObjectResult>, SyncError> {
+    ) -> Result<(Vec<ObjectResult>, apply::Written), SyncError> {
         // A failing PreSync hook stops the sync before any steady object is written.
         runner.run(SyncPhase::PreSync, None).await?;
         // Record ownership before writing, so a crash mid-sync still lets a later prune find
         // everything this sync may have created. Added to what is stored now, not to what this
-        // sync read: a concurrent sync of the same app keeps its entries.
+        // sync read: a concurrent sync of the same app keeps its entries (the write carries the
+        // resourceVersion the plan read, so one written since conflicts and is read again).
         let written = if !desired_entries.is_subset(&previous) {
-            inventory::update(
+            inventory::update_from(
                 &self.inventory,
                 &opts.app,
                 opts.revision.as_deref(),
+                Some((previous.clone(), previous_rv)),
                 |inv| inv.extend(desired_entries.iter().cloned()),
             )
             .await?
@@ -524,7 +501,8 @@ impl Engine {
         };
         let targets: Vec<prepare::Desired> = planned.iter().map(|p| p.d.clone()).collect();
         let started = std::time::Instant::now();
-        let mut objects = apply::apply_all(&self.client, planned, runner, opts, progress).await?;
+        let (mut objects, applied) =
+            apply::apply_all(&self.client, planned, runner, opts, progress).await?;
         // A concurrent sync of the same app may have taken one of our entries out as gone,
         // having found the object missing just before we created it: what this sync applied
         // goes back in (one read when nobody else wrote the inventory).
@@ -560,7 +538,7 @@ impl Engine {
             wait::until_healthy(&self.client, &refs, opts).await?;
         }
         runner.run(SyncPhase::PostSync, None).await?;
-        Ok(objects)
+        Ok((objects, applied))
     }
 
     /// Sync and health of every desired object, and the owned objects that left Git (they

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::error::{ObjectError, SyncError, about, api_reason, is_not_found};
 use crate::prepare::Desired;
+use crate::probe::{self, Probe};
 use crate::replace;
 use crate::request;
 
@@ -75,8 +76,18 @@ pub async fn plan(
     concurrency: usize,
     new_bodies: bool,
     adopt: bool,
+    known: &HashSet<ObjKey>,
 ) -> Result<Vec<Planned>, SyncError> {
-    let mut live = fetch_live(client, &desired, concurrency).await?;
+    let mut probes = probe::new_objects(client, &desired, known, new_bodies, concurrency).await?;
+    let read: Vec<&Desired> = (desired.iter())
+        .filter(|d| !probes.contains_key(&d.key))
+        .collect();
+    let mut live = fetch_live(client, &read, concurrency).await?;
+    for (key, p) in &mut probes {
+        if let Probe::Exists(l) = p {
+            live.insert(key.clone(), std::mem::take(l));
+        }
+    }
     let mut errors = ownership_conflicts(&desired, &live, app, adopt);
     if !errors.is_empty() {
         return Err(SyncError::Invalid(errors));
@@ -86,15 +97,19 @@ pub async fn plan(
         .filter(|d| d.key.kind == "Namespace" && d.key.group.is_empty())
         .map(|d| d.key.name.clone())
         .collect();
-    let items: Vec<(Desired, Option<Value>)> = desired
+    let items: Vec<_> = desired
         .into_iter()
         .map(|d| {
             let l = live.remove(&d.key);
-            (d, l)
+            let dry = match probes.remove(&d.key) {
+                Some(Probe::New(dry)) => Some(dry),
+                _ => None,
+            };
+            (d, l, dry)
         })
         .collect();
     let results: Vec<Result<Planned, ObjectError>> = stream::iter(items)
-        .map(|(d, live)| plan_one(client, d, live, &created_namespaces, new_bodies))
+        .map(|(d, live, dry)| plan_one(client, d, live, &created_namespaces, new_bodies, dry))
         .buffered(concurrency)
         .collect()
         .await;
@@ -118,6 +133,7 @@ async fn plan_one(
     live: Option<Value>,
     created_namespaces: &HashSet<String>,
     new_bodies: bool,
+    probed: Option<Result<Option<Value>, kube::Error>>,
 ) -> Result<Planned, ObjectError> {
     if let Some(l) = &live {
         d.ignore.learn_owned(l);
@@ -144,7 +160,11 @@ async fn plan_one(
             replace: false,
         });
     }
-    match dry_run(client, &d, live.is_some(), new_bodies).await {
+    let dry = match probed {
+        Some(dry) => dry,
+        None => dry_run(client, &d, live.is_some(), new_bodies).await,
+    };
+    match dry {
         Ok(dry) => {
             let drifted = dry
                 .as_ref()
@@ -209,16 +229,7 @@ pub(crate) async fn dry_run(
 ) -> Result<Option<Value>, kube::Error> {
     // Validate=false: the apply's own dry-run, which refuses exactly what the write will.
     if !exists && d.validate {
-        let req = request::dry_run_create(d)?;
-        let created = if new_body {
-            client
-                .request::<DynamicObject>(req)
-                .await
-                .map(|o| Some(to_value(o, d)))
-        } else {
-            request::send_unread(client, req).await.map(|()| None)
-        };
-        match created {
+        match dry_run_create(client, d, new_body).await {
             // Created meanwhile by someone else: dry-run the apply instead.
             Err(kube::Error::Api(s)) if s.code == 409 => {}
             other => return other,
@@ -229,6 +240,23 @@ pub(crate) async fn dry_run(
         .patch(&d.key.name, &pp, &Patch::Apply(&d.m.obj))
         .await?;
     Ok(Some(to_value(obj, d)))
+}
+
+/// Server-side dry-run of the create of `d`; its body only with `new_body`.
+pub(crate) async fn dry_run_create(
+    client: &Client,
+    d: &Desired,
+    new_body: bool,
+) -> Result<Option<Value>, kube::Error> {
+    let req = request::dry_run_create(d)?;
+    if new_body {
+        client
+            .request::<DynamicObject>(req)
+            .await
+            .map(|o| Some(to_value(o, d)))
+    } else {
+        request::send_unread(client, req).await.map(|()| None)
+    }
 }
 
 /// The server-side apply of `d`: forced (moor owns what it applies), and with
@@ -336,11 +364,11 @@ fn strip_meta(v: &Value) -> Value {
 /// Live objects of `desired`, read with one LIST per type and namespace when there are many.
 async fn fetch_live(
     client: &Client,
-    desired: &[Desired],
+    desired: &[&Desired],
     concurrency: usize,
 ) -> Result<HashMap<ObjKey, Value>, SyncError> {
     let mut groups: HashMap<(String, String, Option<String>), Vec<&Desired>> = HashMap::new();
-    for d in desired.iter().filter(|d| !d.res.from_pending_crd) {
+    for d in desired.iter().copied().filter(|d| !d.res.from_pending_crd) {
         let k = (
             d.res.ar.api_version.clone(),
             d.res.ar.plural.clone(),

@@ -70,6 +70,15 @@ pub(crate) async fn send_unread(
     ))
 }
 
+/// Sends `req` and returns the object the API server answers with (JSON), e.g. what an apply
+/// wrote, so a caller that needs it does not read it again.
+pub(crate) async fn send_read(
+    client: &Client,
+    req: http::Request<Vec<u8>>,
+) -> Result<serde_json::Value, kube::Error> {
+    client.request::<serde_json::Value>(req).await
+}
+
 /// The `Status` of an error response in protobuf or JSON, or the raw text for anything else
 /// (a proxy's HTML page, say).
 fn error_status(body: &[u8], content_type: &str, code: u16) -> Status {

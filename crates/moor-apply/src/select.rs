@@ -57,6 +57,7 @@ mod tests {
         let mut plan = Plan {
             planned: vec![],
             previous: Default::default(),
+            previous_rv: None,
             desired_entries: [entry("ConfigMap", "a"), entry("ConfigMap", "b")].into(),
             stale: vec![entry("ConfigMap", "old"), entry("Secret", "old")],
             started_at: k8s_openapi::jiff::Timestamp::now(),

@@ -7,7 +7,7 @@ use common::{
     Recorder, change_of, configmap, configmap_rv, engine, engine_as, get, manifests, merge_patch,
     opts, setup, sync_ok,
 };
-use moor_apply::SyncError;
+use moor_apply::{Engine, SyncError};
 use moor_testkit::{TestNamespace, unique_name};
 use moor_types::{Change, kind_rank};
 use serde_json::json;
@@ -205,18 +205,19 @@ async fn compare_finds_the_drifted_objects_and_sync_compared_writes_only_those()
 
 #[tokio::test]
 async fn an_api_error_names_the_object_it_was_about() {
-    let (client, _) = engine().await;
+    let (client, admin) = engine().await;
     let ns = TestNamespace::create(&client, "apply-forbidden").await;
     let app = unique_name("apply-forbidden");
-    // A user without roles may discover kinds but not read the ConfigMap: the API server's 403
-    // comes back naming the object the read was for.
+    let yaml = configmap("settings", "1", "");
+    // In the app's inventory, so the next sync reads it (a new object is dry-run created).
+    sync_ok(&admin, &yaml, &opts(&app, &ns.name), "the first sync").await;
+    // A user without roles may discover kinds but not read the ConfigMap (its inventory is read
+    // as the controller, as for an impersonating app): the API server's 403 comes back naming
+    // the object the read was for.
     let nobody = engine_as(&unique_name("moor-test-nobody")).await;
+    let nobody = Engine::with_inventory_client(nobody.client().clone(), client.clone());
     let err = nobody
-        .sync(
-            manifests(&configmap("settings", "1", "")),
-            &opts(&app, &ns.name),
-            &|_| {},
-        )
+        .sync(manifests(&yaml), &opts(&app, &ns.name), &|_| {})
         .await
         .expect_err("a user without roles cannot read the ConfigMap");
     assert!(matches!(err, SyncError::Object { .. }), "{err:?}");

@@ -43,6 +43,8 @@ pub struct Shared {
     pub repo_creds: Arc<RepoCredentials>,
     /// Projects and the controller's tenancy settings (`--strict-projects`, impersonation).
     pub tenancy: crate::tenancy::Tenancy,
+    /// Destination namespaces created with `CreateNamespace=true` (once each, not per reconcile).
+    pub namespaces: crate::namespaces::Ensured,
 }
 
 /// A write to the Application failed (status, finalizer, operation or refresh annotation):
@@ -98,6 +100,7 @@ impl Shared {
             backoff: Backoffs::default(),
             repo_creds,
             tenancy: Default::default(),
+            namespaces: Default::default(),
         }
     }
 

@@ -25,6 +25,7 @@ mod health_rules;
 mod hook_status;
 mod inputs;
 mod leader;
+mod namespaces;
 mod poll;
 pub mod project;
 mod project_rules;
@@ -54,7 +55,7 @@ use futures::{StreamExt, future};
 use kube::api::Api;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, controller, watcher};
+use kube::runtime::{Controller, WatchStreamExt, controller, watcher};
 use kube::{Client, Config};
 use moor_git::{RepoCache, normalize_url};
 use moor_server::{Metrics, PushEvent, ServerState, WebhookConfig, WebhookLimits};
@@ -286,9 +287,14 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         let api = apps_api(&ar);
         let (tx, rx) = triggers::queue::<ObjectRef<Application>>();
         trigger_txs.push((ar.clone(), tx.clone()));
-        // Status-only updates retrigger too; reconcile writes status only when it changed, so
-        // that settles after one extra pass.
-        let ctl = Controller::new_with(api, watcher::Config::default(), ar.clone())
+        // Status-only updates trigger nothing (`app_changed`): the status is this controller's
+        // own output, and each status write would otherwise cost a second reconcile.
+        let writer = reflector::store::Writer::<Application>::new(ar.clone());
+        let reader = writer.as_reader();
+        let apps = reflector::reflector(writer, watcher::watcher(api, watcher::Config::default()))
+            .applied_objects()
+            .predicate_filter(triggers::app_changed, Default::default());
+        let ctl = Controller::for_stream_with(apps, reader, ar.clone())
             .with_config(
                 controller::Config::default()
                     .concurrency(opts.concurrency)

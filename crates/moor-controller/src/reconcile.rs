@@ -9,8 +9,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use moor_apply::{ChangeSet, Comparison};
 use moor_types::{
-    Change, ConditionType, EventReason, HealthStatus, OperationPhase, SyncOption, SyncStatus,
-    error_chain,
+    Change, ConditionType, EventReason, HealthStatus, OperationPhase, SyncStatus, error_chain,
 };
 use serde_json::{Value, json};
 
@@ -220,7 +219,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     // Not for a dry run, which writes nothing.
     let dry_run = op_sync.is_some_and(|s| s.dry_run);
     if (app.automated().is_some() || operation.is_some()) && !dry_run {
-        create_namespace(app, &cluster).await;
+        crate::namespaces::ensure(&ctx.shared.namespaces, app, &cluster).await;
     }
     let comparison = match cluster
         .engine
@@ -229,6 +228,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     {
         Ok(c) => c,
         Err(e) => {
+            ctx.shared.namespaces.forget(&cluster.server, app);
             return degraded(
                 out,
                 ConditionType::ComparisonError,
@@ -280,11 +280,19 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         let api = Api::namespaced_with(ctx.shared.home.clone(), &app_ns(app), &ctx.ar);
         let hooks = crate::hook_status::HookLog::start(api, app_name(app), commit.clone());
         opts.hook_progress = Some(hooks.progress());
+        // What the applies wrote tells the state after the sync (no second read of it).
+        opts.read_back = true;
+        opts.on_written = Some(ctx.shared.watches.written_hook(&cluster));
         // Applies what the comparison above dry-ran, rather than planning everything again.
         let result = cluster
             .engine
             .sync_compared(&comparison, &opts, &|_| {})
             .await;
+        if result.is_err() {
+            ctx.shared.namespaces.forget(&cluster.server, app);
+        }
+        let after =
+            (result.as_ref().ok()).and_then(|set| comparison.after(set, &opts.health_rules));
         let hook_runs = hooks.finish().await;
         let run = SyncRun {
             op,
@@ -295,7 +303,9 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             metadata: revision_metadata.clone(),
         };
         record_sync(&mut out, app, ctx, &commit, run);
-        if let Ok(c) = cluster
+        if let Some(c) = after {
+            comparison = c;
+        } else if let Ok(c) = cluster
             .engine
             .compare((*rendered.manifests).clone(), &opts)
             .await
@@ -720,29 +730,6 @@ async fn watch_resources(ctx: &Ctx, cluster: &Cluster, cmp: &Comparison) {
         {
             ctx.shared.watches.ensure(cluster, &ar);
         }
-    }
-}
-
-/// syncOptions CreateNamespace=true: the destination namespace is created (not tracked, so never pruned).
-async fn create_namespace(app: &Application, cluster: &Cluster) {
-    let Some(ns) = app.spec.destination.namespace.as_deref() else {
-        return;
-    };
-    if !app.has_sync_option(SyncOption::CreateNamespace(true)) {
-        return;
-    }
-    // As the app's service account, when it has one: creating a namespace is a write too.
-    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.engine.client().clone());
-    let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-    if let Err(e) = api
-        .patch(
-            ns,
-            &PatchParams::apply("moor-controller"),
-            &Patch::Apply(&obj),
-        )
-        .await
-    {
-        tracing::warn!("failed to create namespace {ns}: {e}");
     }
 }
 

@@ -14,7 +14,7 @@
 //! a webhook storm) would starve every other app's trigger.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use futures::Stream;
@@ -127,10 +127,53 @@ pub fn queue<T: Eq + Hash + Clone + Send + 'static>() -> (Sender<T>, impl Stream
     (Sender(q), stream)
 }
 
+/// What of an Application triggers its reconcile when it changes: everything but its status
+/// (the controller's own output) and bookkeeping (resourceVersion, managedFields). The spec and
+/// `operation` move `metadata.generation` (a custom resource's generation counts every change
+/// outside metadata and status); annotations (a refresh), labels (a shard pin) and deletion
+/// are metadata, so they count here too. Not the finalizers: the controller adds its own in the
+/// first reconcile, which would trigger a second one, and every reconcile puts it back.
+pub fn app_changed(app: &crate::crd::Application) -> Option<u64> {
+    let m = &app.metadata;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    m.uid.hash(&mut h);
+    m.generation.hash(&mut h);
+    m.deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.to_string())
+        .hash(&mut h);
+    m.labels.hash(&mut h);
+    m.annotations.hash(&mut h);
+    Some(h.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures::StreamExt;
+
+    #[test]
+    fn a_status_write_is_no_trigger_but_spec_operation_and_metadata_are() {
+        let app = |generation: i64, annotation: &str, phase: &str| -> crate::crd::Application {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "moor.dev/v1alpha1", "kind": "Application",
+                "metadata": {"name": "web", "namespace": "apps", "uid": "u1",
+                             "generation": generation, "resourceVersion": phase,
+                             "annotations": {"moor.dev/refresh": annotation}},
+                "spec": {"source": {"repoURL": "file:///r", "path": "."}, "destination": {}},
+                "status": {"operationState": {"phase": phase}}
+            }))
+            .unwrap()
+        };
+        let base = app_changed(&app(1, "", "Running"));
+        assert_eq!(base, app_changed(&app(1, "", "Succeeded")), "status only");
+        assert_ne!(
+            base,
+            app_changed(&app(2, "", "Running")),
+            "spec or operation"
+        );
+        assert_ne!(base, app_changed(&app(1, "normal", "Running")), "refresh");
+    }
 
     #[tokio::test]
     async fn an_app_waits_once_and_apps_are_served_in_first_asked_order() {

@@ -1,16 +1,19 @@
 //! Drift detection: one shared watch per (cluster, resource type) across all apps, not one per
 //! app. Events on objects moor manages are mapped back to the owning Application through the
-//! tracking annotation and trigger its reconcile at once.
+//! tracking annotation and trigger its reconcile at once. An event of the controller's own
+//! apply (the resourceVersion the apply returned) is no drift and triggers nothing: that
+//! reconcile already knows what it wrote (`Comparison::after`).
 
-use std::collections::HashSet;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
-use moor_types::{ANNOTATION_TRACKING, LABEL_APP, tracking_app};
+use moor_apply::WrittenHook;
+use moor_types::{ANNOTATION_TRACKING, LABEL_APP, ObjKey, tracking_app};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::clusters::Cluster;
@@ -38,9 +41,14 @@ impl AppKey {
     }
 }
 
+/// The resourceVersion of each object as the controller's last apply wrote it, by cluster
+/// name and object; an entry goes at the first event of its object.
+type OwnWrites = Arc<Mutex<HashMap<(String, ObjKey), String>>>;
+
 pub struct Watches {
     started: Mutex<HashSet<(String, String)>>,
     tx: UnboundedSender<AppKey>,
+    own: OwnWrites,
 }
 
 impl Watches {
@@ -48,7 +56,23 @@ impl Watches {
         Watches {
             started: Mutex::new(HashSet::new()),
             tx,
+            own: Default::default(),
         }
+    }
+
+    /// For a sync on `cluster`: records each object as its apply wrote it, so that the
+    /// watch event of that very write triggers no second reconcile.
+    pub fn written_hook(&self, cluster: &Cluster) -> WrittenHook {
+        let (own, name) = (self.own.clone(), cluster.name.clone());
+        WrittenHook(Arc::new(move |key, obj| {
+            if let Some(rv) = obj
+                .pointer("/metadata/resourceVersion")
+                .and_then(|v| v.as_str())
+            {
+                let mut own = own.lock().expect("own writes lock");
+                own.insert((name.clone(), key.clone()), rv.to_string());
+            }
+        }))
     }
 
     /// Starts the shared watch of `ar` on `cluster` unless it runs already.
@@ -61,7 +85,8 @@ impl Watches {
             return;
         }
         let api: Api<DynamicObject> = Api::all_with(cluster.client.clone(), ar);
-        let tx = self.tx.clone();
+        let (tx, own) = (self.tx.clone(), self.own.clone());
+        let (cluster_name, group, kind) = (cluster.name.clone(), ar.group.clone(), ar.kind.clone());
         let what = format!("{} on {}", ar.plural, cluster.name);
         tokio::spawn(async move {
             // Only objects moor labelled; the initial listing is skipped (the poll covers it).
@@ -71,6 +96,11 @@ impl Watches {
             while let Some(ev) = events.next().await {
                 match ev {
                     Ok(Event::Apply(obj)) | Ok(Event::Delete(obj)) => {
+                        let key = (cluster_name.clone(), key_of(&group, &kind, &obj));
+                        let written = own.lock().expect("own writes lock").remove(&key);
+                        if written.is_some() && written == obj.metadata.resource_version {
+                            continue;
+                        }
                         if let Some(app) = owner(&obj) {
                             tracing::debug!(app = %app.name, namespace = %app.namespace, object = %obj.metadata.name.as_deref().unwrap_or_default(), "owned object changed");
                             let _ = tx.send(app);
@@ -81,6 +111,15 @@ impl Watches {
                 }
             }
         });
+    }
+}
+
+fn key_of(group: &str, kind: &str, obj: &DynamicObject) -> ObjKey {
+    ObjKey {
+        group: group.to_string(),
+        kind: kind.to_string(),
+        namespace: obj.metadata.namespace.clone(),
+        name: obj.metadata.name.clone().unwrap_or_default(),
     }
 }
 
