@@ -55,6 +55,11 @@ impl Comparison {
 }
 
 impl Comparison {
+    /// Whether a sync of this comparison runs hooks (of any phase).
+    pub fn has_hooks(&self) -> bool {
+        self.plan.as_ref().is_some_and(|p| !p.hooks.is_empty())
+    }
+
     /// The comparison after `set`, a sync of what `self` compared, told from what the sync
     /// wrote (`SyncOptions::read_back`): applied objects are in sync and their health is read
     /// off the API server's answer; the rest is as compared. None when that cannot be told

@@ -34,6 +34,7 @@ mod render_cache;
 mod repo_credentials;
 mod retry;
 mod revision_metadata;
+mod running;
 mod shard;
 mod source_set;
 mod sources;

@@ -266,7 +266,10 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             }),
             initiated_by: Some(json!({"automated": true})),
         });
-        mark_running(app, ctx, &op).await;
+        // At once when something reads it: a requested operation (resumed after a crash) or
+        // hooks (their progress is written as they run).
+        let at_once = operation.is_some() || comparison.has_hooks();
+        let running = crate::running::Running::start(app, ctx, &op, at_once).await;
         out.events.push((
             EventType::Normal,
             EventReason::SyncStarted,
@@ -294,6 +297,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
         let after =
             (result.as_ref().ok()).and_then(|set| comparison.after(set, &opts.health_rules));
         let hook_runs = hooks.finish().await;
+        running.done().await;
         let run = SyncRun {
             op,
             retry_count,
@@ -439,28 +443,6 @@ fn poll_setting(app: &Application, ctx: &Ctx) -> crate::poll::PollInterval {
         ctx.shared.poll_interval,
         ctx.shared.min_poll_interval,
     )
-}
-
-async fn mark_running(app: &Application, ctx: &Ctx, op: &Operation) {
-    let (ns, name) = (
-        app.metadata.namespace.clone().unwrap_or_default(),
-        app.metadata.name.clone().unwrap_or_default(),
-    );
-    let api: Api<Application> = Api::namespaced_with(ctx.shared.home.clone(), &ns, &ctx.ar);
-    let state = OperationState {
-        phase: OperationPhase::Running.to_string(),
-        message: "syncing".into(),
-        operation: Some(op.clone()),
-        started_at: Some(now()),
-        ..Default::default()
-    };
-    let patch = json!({"status": {"operationState": state}});
-    if let Err(e) = api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        tracing::warn!("failed to record the running operation of {ns}/{name}: {e}");
-    }
 }
 
 /// One sync as it ended: the operation it ran, its result, and its hooks' runs.

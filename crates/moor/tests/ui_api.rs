@@ -205,6 +205,16 @@ async fn rbac_decides_what_each_token_sees_and_does() {
         initiator == patcher_user.as_str() || *recorded == patcher_user.as_str(),
         "operation not written as the patcher: {a}"
     );
+    // While that sync runs, a rollback is refused (409); once it ended, an unknown id is a 400.
+    eventually(
+        "the requested sync to end",
+        Duration::from_secs(60),
+        || async {
+            let a = get_app(&client, ns, "alpha").await?;
+            a["operation"].is_null().then_some(())
+        },
+    )
+    .await;
     assert_eq!(
         ui.post(&format!("{path}/rollback"), &patcher, r#"{"id":999}"#)
             .status,
