@@ -43,6 +43,7 @@ mod substitution;
 mod sync_request;
 mod tenancy;
 mod triggers;
+mod unchanged;
 pub mod unsupported;
 mod watches;
 

@@ -37,6 +37,11 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, R
     let ns = app.metadata.namespace.clone().unwrap_or_default();
     let api: Api<Application> = Api::namespaced_with(ctx.shared.home.clone(), &ns, &ctx.ar);
     if app.metadata.deletion_timestamp.is_some() {
+        let key = crate::watches::AppKey {
+            namespace: ns.clone(),
+            name: name.clone(),
+        };
+        ctx.shared.watches.unchanged.forget(&key);
         return finalizer::finalize(&app, &api, &ctx).await;
     }
     finalizer::ensure(&app, &api).await?;
@@ -221,6 +226,23 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     if (app.automated().is_some() || operation.is_some()) && !dry_run {
         crate::namespaces::ensure(&ctx.shared.namespaces, app, &cluster).await;
     }
+    // Nothing changed since the last comparison in sync: the live objects are as it read them.
+    let unchanged = &ctx.shared.watches.unchanged;
+    let app_key = crate::watches::AppKey {
+        namespace: app_ns(app),
+        name: app_name(app),
+    };
+    let mark = unchanged.mark(&app_key);
+    let rules = format!("{:?}|{commit}|{revisions:?}", opts.health_rules);
+    let inputs = crate::unchanged::inputs(&rendered.manifests, app.metadata.generation, &rules);
+    let quiet = operation.is_none() && app.refresh_requested().is_empty() && empty.is_none();
+    let was_synced = app.status.as_ref().is_some_and(|s| {
+        s.sync.status == SyncStatus::Synced.to_string()
+            && s.sync.revision.as_deref() == Some(&commit)
+    });
+    if quiet && was_synced && unchanged.holds(&app_key, inputs) {
+        return out;
+    }
     let comparison = match cluster
         .engine
         .compare((*rendered.manifests).clone(), &opts)
@@ -239,7 +261,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
             );
         }
     };
-    watch_resources(ctx, &cluster, &comparison).await;
+    let watched = watch_resources(ctx, &cluster, &comparison).await;
 
     let mut comparison = comparison;
     // An empty source only syncs when asked for by hand: automated, it would prune everything.
@@ -322,6 +344,9 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     status::apply_comparison(&mut out.status, &comparison, &commit, &revisions);
     if out.status.sync.revision_metadata.is_none() {
         out.status.sync.revision_metadata = revision_metadata;
+    }
+    if comparison.in_sync() && empty.is_none() {
+        unchanged.record(&app_key, inputs, mark, &watched);
     }
     if let Some(msg) = empty {
         out.status.sync.status = SyncStatus::OutOfSync.to_string();
@@ -704,15 +729,18 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 /// Starts the shared watches for every resource type the app has.
-async fn watch_resources(ctx: &Ctx, cluster: &Cluster, cmp: &Comparison) {
+/// Makes sure the app's resource types are watched (drift); returns the watches' keys.
+async fn watch_resources(ctx: &Ctx, cluster: &Cluster, cmp: &Comparison) -> Vec<(String, String)> {
     let mut seen = std::collections::HashSet::new();
+    let mut watched = Vec::new();
     for r in cmp.resources.iter().chain(&cmp.extra) {
         if seen.insert((r.api_version.clone(), r.key.kind.clone()))
             && let Some(ar) = cluster.engine.resolve(&r.api_version, &r.key.kind).await
         {
-            ctx.shared.watches.ensure(cluster, &ar);
+            watched.push(ctx.shared.watches.ensure(cluster, &ar));
         }
     }
+    watched
 }
 
 async fn write_status(

@@ -49,6 +49,8 @@ pub struct Watches {
     started: Mutex<HashSet<(String, String)>>,
     tx: UnboundedSender<AppKey>,
     own: OwnWrites,
+    /// What the watches saw, for polls that may skip comparing (`unchanged.rs`).
+    pub unchanged: Arc<crate::unchanged::Unchanged>,
 }
 
 impl Watches {
@@ -57,6 +59,7 @@ impl Watches {
             started: Mutex::new(HashSet::new()),
             tx,
             own: Default::default(),
+            unchanged: Default::default(),
         }
     }
 
@@ -75,21 +78,28 @@ impl Watches {
         }))
     }
 
-    /// Starts the shared watch of `ar` on `cluster` unless it runs already.
-    pub fn ensure(&self, cluster: &Cluster, ar: &ApiResource) {
+    /// Starts the shared watch of `ar` on `cluster` unless it runs already; returns its key
+    /// (cluster, `apiVersion/plural`).
+    pub fn ensure(&self, cluster: &Cluster, ar: &ApiResource) -> (String, String) {
         let key = (
             cluster.name.clone(),
             format!("{}/{}", ar.api_version, ar.plural),
         );
-        if !self.started.lock().expect("watches lock").insert(key) {
-            return;
+        if !self
+            .started
+            .lock()
+            .expect("watches lock")
+            .insert(key.clone())
+        {
+            return key;
         }
+        let (unchanged, watch_key) = (self.unchanged.clone(), key.clone());
         let api: Api<DynamicObject> = Api::all_with(cluster.client.clone(), ar);
         let (tx, own) = (self.tx.clone(), self.own.clone());
         let (cluster_name, group, kind) = (cluster.name.clone(), ar.group.clone(), ar.kind.clone());
         let what = format!("{} on {}", ar.plural, cluster.name);
         tokio::spawn(async move {
-            // Only objects moor labelled; the initial listing is skipped (the poll covers it).
+            // Only objects moor labelled; the initial listing triggers nothing (the poll covers it).
             let config = watcher::Config::default().labels(LABEL_APP);
             let mut events = watcher::watcher(api, config).default_backoff().boxed();
             tracing::debug!("watching {what}");
@@ -102,15 +112,23 @@ impl Watches {
                             continue;
                         }
                         if let Some(app) = owner(&obj) {
+                            unchanged.changed(&app);
                             tracing::debug!(app = %app.name, namespace = %app.namespace, object = %obj.metadata.name.as_deref().unwrap_or_default(), "owned object changed");
                             let _ = tx.send(app);
                         }
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::debug!("watch of {what}: {e}"),
+                    // A (re)list: until it is done, events may have been missed.
+                    Ok(Event::Init) => unchanged.watch(&watch_key, false),
+                    Ok(Event::InitDone) => unchanged.watch(&watch_key, true),
+                    Ok(Event::InitApply(_)) => {}
+                    Err(e) => {
+                        unchanged.watch(&watch_key, false);
+                        tracing::debug!("watch of {what}: {e}");
+                    }
                 }
             }
         });
+        key
     }
 }
 
