@@ -237,8 +237,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     let inputs = crate::unchanged::inputs(&rendered.manifests, app.metadata.generation, &rules);
     let quiet = operation.is_none() && app.refresh_requested().is_empty() && empty.is_none();
     let was_synced = app.status.as_ref().is_some_and(|s| {
-        s.sync.status == SyncStatus::Synced.to_string()
-            && s.sync.revision.as_deref() == Some(&commit)
+        s.sync.status == SyncStatus::Synced && s.sync.revision.as_deref() == Some(&commit)
     });
     if quiet && was_synced && unchanged.holds(&app_key, inputs) {
         return out;
