@@ -37,10 +37,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, R
     let ns = app.metadata.namespace.clone().unwrap_or_default();
     let api: Api<Application> = Api::namespaced_with(ctx.shared.home.clone(), &ns, &ctx.ar);
     if app.metadata.deletion_timestamp.is_some() {
-        let key = crate::watches::AppKey {
-            namespace: ns.clone(),
-            name: name.clone(),
-        };
+        let key = crate::watches::AppKey::of(&app);
         ctx.shared.watches.unchanged.forget(&key);
         return finalizer::finalize(&app, &api, &ctx).await;
     }
@@ -228,10 +225,7 @@ async fn reconcile_app(app: &Application, ctx: &Ctx) -> Outcome {
     }
     // Nothing changed since the last comparison in sync: the live objects are as it read them.
     let unchanged = &ctx.shared.watches.unchanged;
-    let app_key = crate::watches::AppKey {
-        namespace: app_ns(app),
-        name: app_name(app),
-    };
+    let app_key = crate::watches::AppKey::of(app);
     let mark = unchanged.mark(&app_key);
     let rules = format!("{:?}|{commit}|{revisions:?}", opts.health_rules);
     let inputs = crate::unchanged::inputs(&rendered.manifests, app.metadata.generation, &rules);

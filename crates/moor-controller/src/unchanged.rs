@@ -101,9 +101,11 @@ impl Unchanged {
         })
     }
 
-    /// The app is gone or failed: nothing of it is trusted.
+    /// The app is being deleted: nothing of it is kept (its event count neither: no entry
+    /// outlives its app).
     pub fn forget(&self, app: &AppKey) {
         self.clean.lock().expect("clean lock").remove(app);
+        self.events.lock().expect("events lock").remove(app);
     }
 }
 

@@ -26,6 +26,14 @@ pub struct AppKey {
 }
 
 impl AppKey {
+    /// The key of an Application.
+    pub fn of(app: &crate::crd::Application) -> AppKey {
+        AppKey {
+            namespace: app.metadata.namespace.clone().unwrap_or_default(),
+            name: app.metadata.name.clone().unwrap_or_default(),
+        }
+    }
+
     /// Parses an app id (`namespace_name`, or `argo_namespace_name` for argoproj.io, see
     /// `Application::app_id`). Names hold no `_`, so a second `_` marks the argoproj.io form.
     pub fn from_app_id(id: &str) -> Option<AppKey> {
