@@ -19,6 +19,7 @@ mod context;
 pub mod crd;
 mod decide;
 mod dependencies;
+pub mod events;
 mod finalizer;
 mod gc;
 mod health_rules;
@@ -53,12 +54,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::events::{Recorder, Reporter};
 use futures::{StreamExt, future};
 use kube::api::Api;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{Controller, WatchStreamExt, controller, watcher};
-use kube::{Client, Config};
+use kube::{Client, Config, ResourceExt};
 use moor_git::{RepoCache, normalize_url};
 use moor_server::{Metrics, PushEvent, ServerState, WebhookConfig, WebhookLimits};
 use tokio::sync::mpsc;
@@ -293,7 +294,11 @@ pub async fn run(home_config: Config, opts: ControllerOptions) -> Result<(), Con
         // own output, and each status write would otherwise cost a second reconcile.
         let writer = reflector::store::Writer::<Application>::new(ar.clone());
         let reader = writer.as_reader();
-        let apps = reflector::reflector(writer, watcher::watcher(api, watcher::Config::default()))
+        // Without managedFields: no reconcile reads them (every write is a patch), and at
+        // 10,000 apps they were the largest part of each cached Application.
+        let watch = watcher::watcher(api, watcher::Config::default())
+            .modify(|app| app.managed_fields_mut().clear());
+        let apps = reflector::reflector(writer, watch)
             .applied_objects()
             .predicate_filter(triggers::app_changed, Default::default());
         let ctl = Controller::for_stream_with(apps, reader, ar.clone())
