@@ -6,8 +6,9 @@ now_ms() { date +%s%3N; }
 calc() { awk "BEGIN { print $1 }"; }
 # percentiles: reads one number (ms) a line, prints "p50 X ms, p99 Y ms (n=N)".
 percentiles() { sort -n | awk '{a[NR]=$1} END {p50=a[int((NR+1)*0.5)]; i=int(NR*0.99+0.999); if (i>NR) i=NR; printf "p50 %d ms, p99 %d ms (n=%d)", p50, a[i], NR}'; }
-# ticks PID...: CPU clock ticks (user + system) used so far by these processes (gone ones count 0).
-ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+# ticks PID...: CPU clock ticks (user + system) used so far by these processes and their
+# children that ended (git, kustomize, helm: the controller's work too), gone ones count 0.
+ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
 # hwm_kib PID: peak RSS (VmHWM) of a live process, in KiB.
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # cluster_pids NAME: the pids of a scripts/cluster control plane.

@@ -32,6 +32,7 @@ pub mod project;
 mod project_rules;
 mod reconcile;
 mod render_cache;
+mod render_options;
 mod repo_credentials;
 mod retry;
 mod revision_metadata;

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moor_git::{Credentials, RepoCache, normalize_url, redact_url};
-use moor_render::{HelmOptions, HelmParameter, KustomizeOptions, RenderOptions, Replica};
+use moor_render::RenderOptions;
 use moor_types::Manifest;
 
 use crate::crd::{Application, Source};
 use crate::render_cache::{InflightGuard, RenderCache};
+use crate::render_options::{render_options, replica_count_errors};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -185,6 +186,10 @@ struct RepoState {
     /// afresh, so the cache never serves a repository to an app whose own credentials (e.g.
     /// another project's) could not read it.
     fetched_with: Option<Credentials>,
+    /// Revisions resolved since the last fetch (revision -> commit). Only a fetch moves the
+    /// bare repository's refs, so polls answer from here instead of a `git rev-parse` each
+    /// (at 10,000 apps that process per poll was most of the controller's idle CPU).
+    resolved: HashMap<String, String>,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -264,6 +269,7 @@ impl Sources {
                 wanted: 1,
                 fetched: 0,
                 fetched_with: None,
+                resolved: HashMap::new(),
                 lock: Arc::new(tokio::sync::Mutex::new(())),
             });
             (st.lock.clone(), st.wanted)
@@ -290,6 +296,7 @@ impl Sources {
                     st.last_fetch = Some(Instant::now());
                     st.fetched = st.fetched.max(generation);
                     st.fetched_with = Some(creds.clone());
+                    st.resolved.clear();
                 }
                 Err(e) => {
                     return Err(SourceError::Fetch {
@@ -299,14 +306,29 @@ impl Sources {
                 }
             }
         }
-        self.cache
-            .resolve(url, revision)
-            .await
-            .map_err(|e| SourceError::Resolve {
-                url: redact_url(url),
-                revision: revision.unwrap_or("HEAD").to_string(),
-                cause: moor_types::error_chain(&e),
-            })
+        let wanted = revision.map(str::trim).filter(|r| !r.is_empty());
+        let wanted = wanted.unwrap_or("HEAD");
+        let known = |repos: &HashMap<String, RepoState>| repos[&key].resolved.get(wanted).cloned();
+        if let Some(sha) = known(&self.repos.lock().expect("repos lock")) {
+            return Ok(sha);
+        }
+        let sha = self.cache.resolve(url, revision).await.map_err(|e| {
+            let cause = moor_types::error_chain(&e);
+            let (url, revision) = (redact_url(url), wanted.to_string());
+            SourceError::Resolve {
+                url,
+                revision,
+                cause,
+            }
+        })?;
+        let mut repos = self.repos.lock().expect("repos lock");
+        let resolved = &mut repos.get_mut(&key).expect("entry made above").resolved;
+        // Bounded: apps may name any number of revisions (commit prefixes) of one repository.
+        if resolved.len() >= RENDER_CACHE_MAX {
+            resolved.clear();
+        }
+        resolved.insert(wanted.to_string(), sha.clone());
+        Ok(sha)
     }
 
     /// The bare repository of `url` in the cache (commit metadata is read from it).
@@ -523,112 +545,10 @@ impl Sources {
     }
 }
 
-/// The render options `source` of `app` asks for (the controller's policy not yet applied).
-pub fn render_options(app: &Application, source: &Source) -> RenderOptions {
-    let Source {
-        directory,
-        helm,
-        kustomize,
-        ..
-    } = source;
-    let dir = directory.clone().unwrap_or_default();
-    let helm = helm.clone().unwrap_or_default();
-    let k = kustomize.clone().unwrap_or_default();
-    RenderOptions {
-        recurse: dir.recurse,
-        include: moor_render::split_globs(dir.include.as_deref()),
-        exclude: moor_render::split_globs(dir.exclude.as_deref()),
-        helm: HelmOptions {
-            release_name: helm.release_name.or_else(|| app.metadata.name.clone()),
-            // Argo CD: helm.namespace, else the destination's.
-            namespace: helm
-                .namespace
-                .filter(|n| !n.is_empty())
-                .or_else(|| app.spec.destination.namespace.clone()),
-            value_files: helm.value_files,
-            values: helm.values,
-            values_object: helm.values_object,
-            parameters: (helm.parameters.into_iter())
-                .map(|p| HelmParameter {
-                    name: p.name,
-                    value: p.value,
-                    force_string: p.force_string,
-                })
-                .collect(),
-            skip_crds: helm.skip_crds,
-            ignore_missing_value_files: helm.ignore_missing_value_files,
-            // Set per reconcile from the destination's discovery, and per app's sources (see
-            // `Sources::render_source`).
-            capabilities: Default::default(),
-            ref_roots: Default::default(),
-            // Chart dependencies: fetched per render (moor_chart::dependencies).
-            dependencies: Default::default(),
-        },
-        kustomize: KustomizeOptions {
-            images: k.images,
-            name_prefix: k.name_prefix,
-            name_suffix: k.name_suffix,
-            common_labels: k.common_labels,
-            common_annotations: k.common_annotations,
-            namespace: k.namespace,
-            replicas: (k.replicas.iter())
-                .map(|r| Replica {
-                    name: r.name.clone(),
-                    // Checked by `replica_count_errors` before any render.
-                    count: replica_count(&r.count).unwrap_or(0),
-                })
-                .collect(),
-            patches: k.patches,
-            components: k.components,
-        },
-        jsonnet: jsonnet_options(dir.jsonnet.unwrap_or_default()),
-        ..RenderOptions::default()
-    }
-}
-
-/// Argo CD's `directory.jsonnet` as render options.
-fn jsonnet_options(j: crate::crd::JsonnetSource) -> moor_render::JsonnetOptions {
-    let vars = |vs: Vec<crate::crd::JsonnetVar>| {
-        (vs.into_iter())
-            .map(|v| moor_render::JsonnetVar {
-                name: v.name,
-                value: v.value,
-                code: v.code,
-            })
-            .collect()
-    };
-    moor_render::JsonnetOptions {
-        ext_vars: vars(j.ext_vars),
-        tlas: vars(j.tlas),
-        libs: j.libs,
-    }
-}
-
-/// A kustomize replica count: a number or a numeric string, as Argo CD takes it.
-fn replica_count(v: &serde_json::Value) -> Option<i64> {
-    match v {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Why the source's kustomize replica overrides cannot be applied, if they cannot.
-fn replica_count_errors(source: &Source, field: &str) -> Option<String> {
-    let k = source.kustomize.as_ref()?;
-    let bad = k
-        .replicas
-        .iter()
-        .find(|r| replica_count(&r.count).is_none())?;
-    Some(format!(
-        "{field}.kustomize.replicas: count {} of {:?} is not a whole number",
-        bad.count, bad.name
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use moor_render::HelmParameter;
     use serde_json::json;
 
     fn git(dir: &std::path::Path, args: &[&str]) {
@@ -662,6 +582,43 @@ mod tests {
             }
         }))
         .unwrap()
+    }
+
+    #[tokio::test]
+    async fn polls_resolve_from_memory_until_the_next_fetch() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(repo.join("a.yaml"), "a: 1\n").unwrap();
+        git(&repo, &["init", "-q"]);
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-qm", "one"]);
+        let url = format!("file://{}", repo.display());
+        let cache = RepoCache::new(t.path().join("cache"));
+        let bare = cache.repo_dir(&url);
+        let sources = Sources::new(cache, t.path().join("charts"), Duration::from_secs(3600));
+        let creds = Credentials::default();
+        let hour = Duration::from_secs(3600);
+        let first = sources.resolve(&url, Some("main"), &creds, hour).await;
+        let first = first.unwrap();
+        // No git process answers a poll: with the bare repository's refs gone, rev-parse
+        // could not resolve `main`, yet the poll still gets the commit of the last fetch.
+        let refs = bare.join("refs/heads");
+        std::fs::remove_dir_all(&refs).unwrap();
+        let _ = std::fs::remove_file(bare.join("packed-refs"));
+        let again = sources.resolve(&url, Some("main"), &creds, hour).await;
+        assert_eq!(again.unwrap(), first);
+        // A fetch (here a webhook's invalidation) forgets them: the new commit is seen.
+        std::fs::write(repo.join("a.yaml"), "a: 2\n").unwrap();
+        git(&repo, &["commit", "-qam", "two"]);
+        sources.invalidate(&url);
+        let second = sources.resolve(&url, Some("main"), &creds, hour).await;
+        let second = second.unwrap();
+        assert_ne!(second, first);
+        assert_eq!(
+            sources.resolve(&url, None, &creds, hour).await.unwrap(),
+            second
+        );
     }
 
     #[tokio::test]

@@ -37,12 +37,20 @@ async fn repeats_are_counted_on_one_event_and_new_notes_are_new_events() {
         },
     );
 
-    let applied_a = ev(EventType::Normal, "SyncSucceeded", "applied 3 objects at a1");
+    let applied_a = ev(
+        EventType::Normal,
+        "SyncSucceeded",
+        "applied 3 objects at a1",
+    );
     for _ in 0..3 {
         recorder.publish(&applied_a, &regarding).await.unwrap();
     }
     // Same reason, another note: its own Event, not a fourth count of the first.
-    let applied_b = ev(EventType::Normal, "SyncSucceeded", "applied 3 objects at b2");
+    let applied_b = ev(
+        EventType::Normal,
+        "SyncSucceeded",
+        "applied 3 objects at b2",
+    );
     recorder.publish(&applied_b, &regarding).await.unwrap();
     let failed = ev(EventType::Warning, "SyncFailed", "ConfigMap ns/web: denied");
     recorder.publish(&failed, &regarding).await.unwrap();
