@@ -123,3 +123,14 @@ drift_trials() {
     echo $(($(now_ms) - s))
   done
 }
+
+# ports_free PORT...: dies when something listens on one of them already (say a controller
+# left by an earlier run, which would answer this run's health checks and metrics).
+ports_free() {
+  local p
+  for p in "$@"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      die "port $p on 127.0.0.1 is in use already (a controller left from an earlier run? ss -ltnp | grep $p)"
+    fi
+  done
+}
