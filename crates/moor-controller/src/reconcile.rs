@@ -741,8 +741,9 @@ async fn write_status(
     api: &Api<Application>,
     out: &Outcome,
 ) -> Result<(), ReconcileError> {
-    let before = app.status.clone().unwrap_or_default();
-    if status::same_ignoring_time(&before, &out.status) {
+    let none = ApplicationStatus::default();
+    let before = app.status.as_ref().unwrap_or(&none);
+    if status::same_ignoring_time(before, &out.status) {
         return Ok(());
     }
     let mut v = serde_json::to_value(&out.status).expect("status serializes");

@@ -148,16 +148,17 @@ pub fn add_history(
 }
 
 /// Equal but for the reconcile time and condition timestamps: then no status write is needed.
+/// Every reconcile asks, so one copy (of `b`, given `a`'s times), not two stripped ones.
 pub fn same_ignoring_time(a: &ApplicationStatus, b: &ApplicationStatus) -> bool {
-    let strip = |s: &ApplicationStatus| {
-        let mut s = s.clone();
-        s.reconciled_at = None;
-        for c in &mut s.conditions {
-            c.last_transition_time = None;
-        }
-        s
-    };
-    strip(a) == strip(b)
+    if a.conditions.len() != b.conditions.len() {
+        return false;
+    }
+    let mut b = b.clone();
+    b.reconciled_at.clone_from(&a.reconciled_at);
+    for (cb, ca) in b.conditions.iter_mut().zip(&a.conditions) {
+        cb.last_transition_time.clone_from(&ca.last_transition_time);
+    }
+    *a == b
 }
 
 /// `apps/v1` -> (`apps`, `v1`); `v1` -> (``, `v1`): the group and version fields of status entries.
@@ -200,5 +201,20 @@ mod tests {
         assert!(same_ignoring_time(&a, &b));
         b.sync.status = "Synced".into();
         assert!(!same_ignoring_time(&a, &b));
+        // A condition's time alone is no change either; its message, or another one, is.
+        let cond = |msg: &str, at: &str| Condition {
+            type_: ConditionType::SyncError.to_string(),
+            message: msg.into(),
+            last_transition_time: Some(at.into()),
+        };
+        let mut c = a.clone();
+        c.conditions = vec![cond("m", "t1")];
+        let mut d = a.clone();
+        d.conditions = vec![cond("m", "t2")];
+        assert!(same_ignoring_time(&c, &d));
+        d.conditions[0].message = "n".into();
+        assert!(!same_ignoring_time(&c, &d));
+        d.conditions = vec![cond("m", "t2"), cond("m", "t2")];
+        assert!(!same_ignoring_time(&c, &d));
     }
 }

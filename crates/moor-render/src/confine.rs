@@ -41,6 +41,8 @@ pub(crate) fn root_of(dir: &Path, opts: &RenderOptions) -> Result<PathBuf, Rende
 /// it are refused with an error naming the field. `..` that stays inside is fine (Helm value
 /// files shared by several charts are kept beside them). The path need not exist.
 pub fn confine(root: &Path, base: &Path, field: &str, path: &str) -> Result<PathBuf, RenderError> {
+    // Most callers confine to the top itself: then no second walk of the same path.
+    let base_is_root = base == root;
     let escapes = || RenderError::PathEscapes {
         field: field.to_string(),
         path: path.to_string(),
@@ -49,7 +51,11 @@ pub fn confine(root: &Path, base: &Path, field: &str, path: &str) -> Result<Path
         path: root.to_path_buf(),
         source,
     })?;
-    let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let base = if base_is_root {
+        root.clone()
+    } else {
+        base.canonicalize().unwrap_or_else(|_| base.to_path_buf())
+    };
     let start = base.strip_prefix(&root).map_err(|_| escapes())?;
     let joined = root.join(lexical(start, field, path)?);
     // A symlinked directory on the way can still lead out; a missing path reads nothing.
