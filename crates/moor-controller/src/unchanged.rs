@@ -47,14 +47,14 @@ pub struct Unchanged {
 }
 
 impl Unchanged {
-    /// An event of one of `app`'s objects: its next poll compares.
+    /// An event of one of `app`'s objects: its next poll compares. Counted only for apps this
+    /// controller has begun comparing (`mark`): the tracking annotation that names the app is
+    /// written by whoever can create a labelled object, so naming apps that do not exist must
+    /// not grow the map (and an app not yet marked has no comparison an event could outdate).
     pub fn changed(&self, app: &AppKey) {
-        *self
-            .events
-            .lock()
-            .expect("events lock")
-            .entry(app.clone())
-            .or_default() += 1;
+        if let Some(n) = self.events.lock().expect("events lock").get_mut(app) {
+            *n += 1;
+        }
     }
 
     /// A watch listed everything (`up`) or stopped, relists or failed (not `up`).
@@ -68,14 +68,12 @@ impl Unchanged {
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Taken before a comparison reads anything.
+    /// Taken before a comparison reads anything; from then on the app's events are counted.
     pub fn mark(&self, app: &AppKey) -> Mark {
         let epoch = self.epoch.load(Ordering::SeqCst);
-        let events = self.events.lock().expect("events lock").get(app).copied();
-        Mark {
-            epoch,
-            events: events.unwrap_or(0),
-        }
+        let mut events = self.events.lock().expect("events lock");
+        let events = *events.entry(app.clone()).or_default();
+        Mark { epoch, events }
     }
 
     /// The comparison begun at `mark` found `app` in sync with `inputs`, its objects being of
@@ -164,5 +162,10 @@ mod tests {
         // A relist or failure of any watch: every app compares again.
         u.watch(&w, false);
         assert!(!u.holds(&web, 1));
+        // Events naming apps never compared here keep nothing (anyone may write the name).
+        for i in 0..100 {
+            u.changed(&key(&format!("made-up-{i}")));
+        }
+        assert_eq!(u.events.lock().unwrap().len(), 1, "web only: db was never compared");
     }
 }
