@@ -166,6 +166,10 @@ mod tests {
         for i in 0..100 {
             u.changed(&key(&format!("made-up-{i}")));
         }
-        assert_eq!(u.events.lock().unwrap().len(), 1, "web only: db was never compared");
+        assert_eq!(
+            u.events.lock().unwrap().len(),
+            1,
+            "web only: db was never compared"
+        );
     }
 }
